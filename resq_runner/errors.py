@@ -1,0 +1,19 @@
+"""Errors a user can act on. Each message is one line naming the file or task and the fix."""
+
+
+class ResqError(Exception):
+    """Bad input or a missing tool: the CLI prints the message and exits 2."""
+
+    exit_code = 2
+
+
+class TaskError(ResqError):
+    """A task folder or task.yaml that cannot be used."""
+
+
+class SetupError(ResqError):
+    """The machine lacks something resq-runner needs (a tool, the Docker daemon, a permission)."""
+
+
+class InfraError(Exception):
+    """The container engine failed under a task; the task's outcome is infra_error and it is retried."""

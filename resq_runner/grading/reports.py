@@ -1,0 +1,94 @@
+"""Pure functions from structured test reports to per-test statuses and a verdict. No I/O, no Docker."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..models import HarnessStatus, Outcome, Success, TestStatus, Verdict
+
+
+class ReportError(ValueError):
+    pass
+
+
+def parse_junit(xml: bytes) -> dict[str, TestStatus]:
+    """Test id → status from JUnit XML. Ids are pytest node ids where the report names the file."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise ReportError(f"the JUnit report is not valid XML ({exc})") from exc
+    statuses: dict[str, TestStatus] = {}
+    for case in root.iter("testcase"):
+        test_id = junit_test_id(case.attrib)
+        status = _case_status(case)
+        previous = statuses.get(test_id)
+        statuses[test_id] = status if previous in (None, TestStatus.passed) else previous
+    return statuses
+
+
+def junit_test_id(attrib: dict[str, str]) -> str:
+    name, classname, file = attrib.get("name", ""), attrib.get("classname", ""), attrib.get("file")
+    if not file:
+        return f"{classname}::{name}" if classname else name
+    module = file[:-3].replace("/", ".") if file.endswith(".py") else file
+    inner = classname[len(module):].lstrip(".") if classname.startswith(module) else ""
+    classes = inner.split(".") if inner else []
+    return "::".join([file, *classes, name])
+
+
+def _case_status(case: ET.Element) -> TestStatus:
+    tags = {child.tag for child in case}
+    if "error" in tags:
+        return TestStatus.error
+    if "failure" in tags:
+        return TestStatus.failed
+    if "skipped" in tags:
+        return TestStatus.skipped
+    return TestStatus.passed
+
+
+def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success, *,
+           oom_killed: bool = False) -> Verdict:
+    """The outcome of one evaluation. The exit code alone never passes a task: a report must say so."""
+    if not status.applied:
+        return Verdict(outcome=Outcome.patch_failed, reason=_last_line(status.apply_log) or "patch did not apply")
+    if status.note:
+        return Verdict(outcome=Outcome.failed, reason=status.note)
+    if status.timed_out:
+        return Verdict(outcome=Outcome.timed_out, reason="tests did not finish before the task's timeout",
+                       tests=tests)
+    listed = success.fail_to_pass or success.pass_to_pass
+    f2p = {t: tests.get(t, TestStatus.missing) for t in success.fail_to_pass}
+    p2p = {t: tests.get(t, TestStatus.missing) for t in success.pass_to_pass}
+    verdict = dict(tests=tests, fail_to_pass=f2p, pass_to_pass=p2p)
+    if oom_killed:
+        return Verdict(outcome=Outcome.failed, reason="tests ran out of memory (container memory limit)", **verdict)
+    if not status.report_found:
+        return Verdict(outcome=Outcome.failed,
+                       reason=f"no test report was written (test command exit code {status.test_exit})", **verdict)
+    if listed:
+        bad = {t: s for t, s in {**f2p, **p2p}.items() if s is not TestStatus.passed}
+        if bad:
+            return Verdict(outcome=Outcome.failed, reason=_summarise(bad), **verdict)
+        return Verdict(outcome=Outcome.passed, **verdict)
+    if not tests:
+        return Verdict(outcome=Outcome.failed, reason="the test report lists no tests", **verdict)
+    bad = {t: s for t, s in tests.items() if s in (TestStatus.failed, TestStatus.error)}
+    if bad:
+        return Verdict(outcome=Outcome.failed, reason=_summarise(bad), **verdict)
+    if status.test_exit != 0:
+        return Verdict(outcome=Outcome.failed,
+                       reason=f"test command exited {status.test_exit} although the report shows no failure",
+                       **verdict)
+    return Verdict(outcome=Outcome.passed, **verdict)
+
+
+def _summarise(bad: dict[str, TestStatus]) -> str:
+    shown = ", ".join(f"{t} {s.value}" for t, s in list(bad.items())[:3])
+    more = f" (+{len(bad) - 3} more)" if len(bad) > 3 else ""
+    return f"{len(bad)} test(s) not passing: {shown}{more}"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip() and not line.startswith("$ ")]
+    return lines[-1][:300] if lines else ""

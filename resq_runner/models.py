@@ -1,0 +1,319 @@
+"""The records that flow between pipeline stages.
+
+Every file resq-runner reads or writes has a model here. This module imports nothing else of the package, so any
+stage can depend on it and none depends on another stage's internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """Base for every record: unknown fields are errors, so a typo in a task file is caught at load time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def content_hash(self) -> str:
+        return sha256_text(self.model_dump_json())
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tasks
+
+
+class DirSnapshot(Record):
+    """A plain directory inside the suite; it becomes a one-commit git repository."""
+
+    kind: Literal["dir"] = "dir"
+    path: str
+
+
+class BundleSnapshot(Record):
+    """A git bundle inside the suite; `ref` picks the commit (default: the bundle's HEAD)."""
+
+    kind: Literal["bundle"] = "bundle"
+    path: str
+    ref: str = "HEAD"
+
+
+class GitSnapshot(Record):
+    """A git repository reachable by URL (or a local path) at a fixed commit."""
+
+    kind: Literal["git"] = "git"
+    url: str
+    commit: str
+
+
+Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot], Field(discriminator="kind")]
+
+
+class EnvironmentRef(Record):
+    """Which image definition (a folder of environments/) a task runs in."""
+
+    name: str = "python"
+
+
+class TestSpec(Record):
+    """How the hidden tests run. `framework` picks the structured report the grader asks the runner for."""
+
+    __test__ = False  # not a pytest class
+
+    framework: Literal["pytest"] = "pytest"
+    command: str
+
+
+class Success(Record):
+    """What passing means. With both lists empty, every test in the report must pass (and there must be one)."""
+
+    fail_to_pass: list[str] = []
+    pass_to_pass: list[str] = []
+
+
+DEFAULT_PROTECTED = ["tests/**", "test/**", "**/conftest.py", "conftest.py", "pytest.ini", "tox.ini"]
+
+
+class Task(Record):
+    """One task: a repository snapshot, an instruction, and hidden tests the system never sees."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    kind: Literal["repo-edit"] = "repo-edit"
+    instruction: str
+    snapshot: Snapshot
+    environment: EnvironmentRef = EnvironmentRef()
+    setup: list[str] = []
+    hidden_tests: str = "hidden"
+    tests: TestSpec
+    success: Success = Success()
+    protected: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED))
+    gold_patch: str = "gold.patch"
+    timeout_s: float = 300
+    tags: list[str] = []
+    source: dict[str, str] = {}
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_name(cls, value: str) -> str:
+        if not value or "/" in value or value.startswith((".", "_")):
+            raise ValueError("must be a non-empty name without '/' that does not start with '.' or '_'")
+        return value
+
+
+class TaskView(Record):
+    """What a system is allowed to see of a task: never hidden tests, never the gold patch."""
+
+    id: str
+    kind: str
+    instruction: str
+    tags: list[str] = []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Environments
+
+
+class EnvironmentDefinition(Record):
+    """environments/<name>/environment.yaml: one image layered on the bootstrapped base."""
+
+    name: str
+    description: str = ""
+    apt_packages: list[str] = []
+    pip_requirements: list[str] = []
+    python_version: str = "3.11"
+
+
+class ImageRef(Record):
+    """A built image: its content-hash tag and the engine's id (the digest recorded in results)."""
+
+    tag: str
+    id: str
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Systems
+
+
+class Usage(Record):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+
+
+class SystemOutput(Record):
+    """What a system hands back: a unified diff (possibly empty) or an error."""
+
+    patch: str = ""
+    usage: Usage = Usage()
+    log: str | None = None
+    error: str | None = None
+
+
+class SystemSpec(Record):
+    """Names a system and its configuration; the config hash tells two configurations of one system apart."""
+
+    name: str
+    config: dict[str, str] = {}
+
+    @property
+    def config_hash(self) -> str:
+        return sha256_text(json.dumps(self.config, sort_keys=True))[:12]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Grading and results
+
+
+class Outcome(str, Enum):
+    passed = "passed"
+    failed = "failed"
+    patch_failed = "patch_failed"
+    timed_out = "timed_out"
+    system_error = "system_error"
+    infra_error = "infra_error"
+
+    @property
+    def is_final(self) -> bool:
+        """infra_error says nothing about the system under test, so it is retried rather than kept."""
+        return self is not Outcome.infra_error
+
+
+class TestStatus(str, Enum):
+    __test__ = False
+
+    passed = "passed"
+    failed = "failed"
+    error = "error"
+    skipped = "skipped"
+    missing = "missing"
+
+
+class Verdict(Record):
+    """The grader's decision for one evaluation."""
+
+    outcome: Outcome
+    reason: str = ""
+    tests: dict[str, TestStatus] = {}
+    fail_to_pass: dict[str, TestStatus] = {}
+    pass_to_pass: dict[str, TestStatus] = {}
+
+
+class Timings(Record):
+    """Seconds per stage of one task."""
+
+    image: float = 0.0
+    system: float = 0.0
+    eval_start: float = 0.0
+    eval_run: float = 0.0
+    eval_collect: float = 0.0
+    teardown: float = 0.0
+
+
+class Result(Record):
+    """One row of results.jsonl."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    task_id: str
+    task_hash: str
+    system: SystemSpec
+    sample: int = 0
+    attempt: int = 1
+    outcome: Outcome
+    reason: str = ""
+    tests: dict[str, TestStatus] = {}
+    fail_to_pass: dict[str, TestStatus] = {}
+    pass_to_pass: dict[str, TestStatus] = {}
+    usage: Usage = Usage()
+    timings: Timings = Timings()
+    image_digest: str = ""
+    cache_key: str = ""
+    started_at: datetime
+    finished_at: datetime
+    log_dir: str = ""
+
+
+class RunManifest(Record):
+    """run.json: what produced a results file."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    suite: str
+    suite_hash: str
+    system: SystemSpec
+    resq_version: str
+    grader_version: str
+    started_at: datetime
+    machine: dict[str, str] = {}
+    task_ids: list[str] = []
+
+
+class TaskFolder(Record):
+    """A loaded task and where it lives on disk.
+
+    tasks/<suite>/<task>/
+    ├── task.yaml      the Task record
+    ├── hidden/        files laid over the repository at grading time only (paths as in the repository)
+    ├── gold.patch     the reference solution (unified diff)
+    └── snapshot/      the repository as a plain directory (or a .bundle file, or none for a git URL)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: Task
+    root: Path
+    suite: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.suite}/{self.task.id}"
+
+
+class BaseDefinition(Record):
+    """environments/base.yaml: the base image every environment is layered on."""
+
+    pull: str
+    packages: list[str]
+    user: str = "resq"
+    uid: int = 1000
+
+
+class HarnessStatus(Record):
+    """status.json, written inside the eval container by harness/grade.py where the tests cannot reach it."""
+
+    applied: bool
+    apply_log: str = ""
+    restored: list[str] = []
+    test_exit: int | None = None
+    timed_out: bool = False
+    report_found: bool = False
+    note: str = ""
+
+
+class Evaluation(Record):
+    """What grading hands back to the runner: the verdict and the seconds each eval stage took."""
+
+    verdict: Verdict
+    eval_start: float = 0.0
+    eval_run: float = 0.0
+    eval_collect: float = 0.0
+    teardown: float = 0.0

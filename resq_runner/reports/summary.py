@@ -1,0 +1,40 @@
+"""The end-of-run summary: per-task table and pass rate, from Result rows alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.table import Table
+
+from ..models import Outcome, Result, TestStatus
+
+OUTCOME_STYLE = {Outcome.passed: "green", Outcome.failed: "red", Outcome.patch_failed: "magenta",
+                 Outcome.timed_out: "yellow", Outcome.system_error: "red", Outcome.infra_error: "bright_black"}
+
+
+def pass_rate(results: list[Result]) -> float:
+    graded = [r for r in results if r.outcome is not Outcome.infra_error]
+    return sum(r.outcome is Outcome.passed for r in graded) / len(graded) if graded else 0.0
+
+
+def outcome_counts(results: list[Result]) -> Counter:
+    return Counter(r.outcome.value for r in results)
+
+
+def results_table(results: list[Result], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("task", "outcome", "tests passed", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for result in sorted(results, key=lambda r: r.task_id):
+        passed = sum(s is TestStatus.passed for s in result.tests.values())
+        seconds = sum(result.timings.model_dump().values())
+        style = OUTCOME_STYLE[result.outcome]
+        table.add_row(result.task_id, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
+                      f"{seconds:.1f}", result.reason[:120])
+    return table
+
+
+def summary_line(results: list[Result], system: str) -> str:
+    counts = ", ".join(f"{n} {o}" for o, n in sorted(outcome_counts(results).items()))
+    return f"{system}: {pass_rate(results):.0%} passed ({counts}) over {len(results)} task(s)"

@@ -1,0 +1,199 @@
+"""One task through the pipeline, and a run of many tasks on a bounded pool of workers.
+
+    task folder ─▶ task image ─▶ system.solve(view, workspace) ─▶ patch ─▶ evaluate (fresh container) ─▶ Result
+"""
+
+from __future__ import annotations
+
+import platform
+import secrets
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import docker
+
+from . import __version__, environments
+from .errors import InfraError, ResqError
+from .grading import GRADER_VERSION, evaluate
+from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
+                     Timings, Verdict, now_utc)
+from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
+from .sandbox import Limits, Sandbox, connect, remove_run_containers
+from .systems import System, Workspace, make_system
+from .tasks import gold_patch, load_suite, suite_hash, task_hash, task_view
+from .tasks.snapshots import materialize, snapshot_hash
+
+
+@dataclass
+class RunOptions:
+    suite: str
+    system: SystemSpec
+    out: Path | None = None
+    jobs: int = 1
+    only: list[str] = field(default_factory=list)
+    retries: int = 2
+    limits: Limits = Limits()
+
+
+class Listener:
+    """What the runner tells whoever watches it (the CLI draws a progress bar from these)."""
+
+    def started(self, paths: RunPaths, total: int, skipped: int) -> None: ...
+
+    def finished_task(self, result: Result) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+def new_run_id(system: str) -> str:
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{system}-{secrets.token_hex(2)}"
+
+
+def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
+    tasks = load_suite(options.suite, options.only or None)
+    system = make_system(options.system)
+    client = connect()
+    paths, manifest = _open_run(options, tasks)
+    journal = Journal(paths.results)
+    done = final_results(read_results(paths.results))
+    todo = [tf for tf in tasks if (tf.task.id, 0) not in done]
+    listener.started(paths, len(tasks), len(tasks) - len(todo))
+    environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
+                            for name in sorted({tf.task.environment.name for tf in todo})}
+    pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    try:
+        for result in _run_pool(pipeline, todo, environments_by_name, options):
+            journal.append(result)
+            listener.finished_task(result)
+    finally:
+        remove_run_containers(client, manifest.run_id)
+    final = final_results(read_results(paths.results))
+    return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
+
+
+def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, RunManifest]:
+    """A new run folder, or the existing one to resume (which must hold a run of the same system)."""
+    out = options.out
+    if out is not None:
+        existing = read_manifest(RunPaths(out))
+        if existing is not None:
+            if existing.system != options.system:
+                raise ResqError(f"{out}: holds a run of system '{existing.system.name}' "
+                                f"({existing.system.config}); choose another --out for this system")
+            return RunPaths(out), existing
+    run_id = new_run_id(options.system.name) if out is None or not out.name else out.name
+    paths = RunPaths(out or Path("runs") / run_id)
+    manifest = RunManifest(
+        run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
+        resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
+        machine={"python": platform.python_version(), "platform": platform.platform()},
+        task_ids=[tf.task.id for tf in tasks])
+    write_manifest(paths, manifest)
+    return paths, manifest
+
+
+def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, ImageRef], options: RunOptions):
+    """Yields results in completion order; infra errors are retried with backoff, then reported as such."""
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="resq") as pool:
+        pending: dict[Future, tuple[TaskFolder, int]] = {}
+
+        def submit(tf: TaskFolder, attempt: int) -> None:
+            future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop)
+            pending[future] = (tf, attempt)
+
+        for tf in todo:
+            submit(tf, 1)
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    tf, attempt = pending.pop(future)
+                    result = future.result()
+                    if result.outcome is Outcome.infra_error and attempt <= options.retries:
+                        time.sleep(min(2 ** attempt, 10))
+                        submit(tf, attempt + 1)
+                    yield result
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            raise
+
+
+class Pipeline:
+    """Everything one task goes through; safe to call from several worker threads."""
+
+    def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
+                 limits: Limits):
+        self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
+        self.paths, self.limits = paths, limits
+
+    def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
+        started_at, timings = now_utc(), Timings()
+        log_dir = self.paths.task_logs(tf.task.id, attempt)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        image, output = None, SystemOutput()
+        try:
+            clock = time.perf_counter()
+            image = self._task_image(tf, environment)
+            timings.image = time.perf_counter() - clock
+            if stop.is_set():
+                raise InfraError("the run was interrupted before this task started")
+            clock = time.perf_counter()
+            output = self._solve(tf, image)
+            timings.system = time.perf_counter() - clock
+            (log_dir / "patch.diff").write_text(output.patch)
+            if output.error:
+                verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
+            else:
+                evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+                verdict = evaluation.verdict
+                _copy_eval_timings(evaluation, timings)
+        except (InfraError, ResqError) as exc:
+            verdict = Verdict(outcome=Outcome.infra_error, reason=str(exc))
+        except docker.errors.DockerException as exc:
+            verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
+        digest = image.id if image else ""
+        thash = task_hash(tf)
+        return Result(
+            run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, attempt=attempt,
+            outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
+            pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
+            cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
+            finished_at=now_utc(), log_dir=str(log_dir))
+
+    def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+        workspace = materialize(tf, environments.cache_dir())
+        return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
+                                              tf.task.setup, log=lambda _m: None)
+
+    def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
+        workspace = Workspace(lambda: self._workspace_sandbox(image))
+        try:
+            if getattr(self.system, "needs_gold", False):
+                return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))
+            return self.system.solve(task_view(tf), workspace)
+        except (InfraError, ResqError):
+            raise
+        except Exception as exc:  # a system's own bug is its outcome, not the run's end
+            return SystemOutput(error=f"{type(exc).__name__}: {exc}")
+        finally:
+            workspace.close()
+
+    def _workspace_sandbox(self, image: ImageRef) -> Sandbox:
+        sandbox = Sandbox(self.client, image.tag, self.run_id, "workspace", command=["sleep", "infinity"],
+                          user="1000:1000", limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory,
+                                                          pids=self.limits.pids, network=True))
+        sandbox.start()
+        return sandbox
+
+
+def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:
+    timings.eval_start, timings.eval_run = evaluation.eval_start, evaluation.eval_run
+    timings.eval_collect, timings.teardown = evaluation.eval_collect, evaluation.teardown
+

@@ -1,0 +1,172 @@
+"""Container lifecycle through the Docker SDK. Knows nothing of tasks or systems.
+
+Every container carries the label `resq.run=<run_id>`, so whatever a crash leaves behind can be found and removed.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from .errors import InfraError, SetupError
+
+RUN_LABEL = "resq.run"
+ROLE_LABEL = "resq.role"
+
+
+def connect() -> docker.DockerClient:
+    """A client for the local engine, or one clear line saying what to start or fix."""
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+        return client
+    except docker.errors.DockerException as exc:
+        text = str(exc)
+        if "Permission denied" in text:
+            raise SetupError(
+                "permission denied on the Docker socket: run as root or add your user to the 'docker' group"
+            ) from exc
+        raise SetupError(
+            "cannot reach the Docker daemon: start it (for example `service docker start`) or set DOCKER_HOST"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpus: float = 1.0
+    memory: str = "2g"
+    pids: int = 512
+    network: bool = False
+
+
+@dataclass
+class Exit:
+    code: int | None
+    timed_out: bool
+    oom_killed: bool = False
+
+
+class Sandbox:
+    """One container: create, copy files in, start, wait (with a deadline), copy files out, remove."""
+
+    def __init__(self, client: docker.DockerClient, image: str, run_id: str, role: str, *, command: list[str],
+                 limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
+                 environment: dict[str, str] | None = None):
+        self.client = client
+        try:
+            self.container = client.containers.create(
+                image, command=command, user=user, working_dir=workdir, environment=environment or {},
+                labels={RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
+                network_mode="bridge" if limits.network else "none",
+                nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
+                pids_limit=limits.pids,
+            )
+        except docker.errors.ImageNotFound as exc:
+            raise InfraError(f"image {image} is missing: build it with `resq env build`") from exc
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise InfraError(f"cannot create a container from {image}: {exc}") from exc
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.remove()
+
+    def put_files(self, files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0) -> None:
+        """Write files at absolute paths in the container (parents created as needed)."""
+        self._engine(self.container.put_archive, "/", make_tar(files, mode=mode, uid=uid))
+
+    def start(self) -> None:
+        self._engine(self.container.start)
+
+    def wait(self, timeout_s: float) -> Exit:
+        """Wait for the main process; past the deadline the container is killed and the exit says so."""
+        try:
+            status = self.container.wait(timeout=timeout_s)
+            code = status.get("StatusCode")
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            self.kill()
+            return Exit(code=None, timed_out=True)
+        state = self._engine(self._state)
+        return Exit(code=code, timed_out=False, oom_killed=bool(state.get("OOMKilled")))
+
+    def exec(self, command: list[str], *, user: str = "", workdir: str | None = None) -> tuple[int, str]:
+        result = self._engine(self.container.exec_run, command, user=user, workdir=workdir, demux=False)
+        return result.exit_code, (result.output or b"").decode("utf-8", "replace")
+
+    def read_file(self, path: str, limit: int = 50 * 1024 * 1024) -> bytes | None:
+        """One regular file's bytes, or None if it is missing, not a regular file, or larger than `limit`."""
+        try:
+            stream, stat = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return None
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise InfraError(f"cannot copy {path} out of the container: {exc}") from exc
+        if stat.get("size", 0) > limit:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            if member is None or not member.isfile():
+                return None
+            return tar.extractfile(member).read()
+
+    def logs(self, limit: int = 1024 * 1024) -> str:
+        text = self._engine(self.container.logs, stdout=True, stderr=True).decode("utf-8", "replace")
+        return text if len(text) <= limit else text[:limit] + "\n[... output cut ...]\n"
+
+    def kill(self) -> None:
+        try:
+            self.container.kill()
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            pass
+
+    def remove(self) -> None:
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            time.sleep(0.5)
+            try:
+                self.container.remove(force=True)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                pass  # left for `resq gc` or the end-of-run sweep, which find it by label
+
+    def _state(self) -> dict:
+        self.container.reload()
+        return self.container.attrs.get("State", {})
+
+    def _engine(self, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise InfraError(f"container engine error: {' '.join(str(exc).split())}") from exc
+
+
+def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, content in files.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode, info.uid, info.gid, info.mtime = len(content), mode, uid, uid, 0
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def remove_run_containers(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
+    """Remove every container of one run (or of every run); returns their names."""
+    label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": label}):
+        try:
+            container.remove(force=True)
+            removed.append(container.name)
+        except docker.errors.NotFound:
+            pass
+    return removed

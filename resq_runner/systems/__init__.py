@@ -1,0 +1,37 @@
+"""Systems under test: anything that turns a task view and a workspace into a patch.
+
+A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView (never hidden tests, never the
+gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
+system touches it. Third-party systems register under the `resq_runner.systems` entry point.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from ..errors import ResqError
+from ..models import SystemSpec
+from .base import System, Workspace
+from .builtin import GoldSystem, NoopSystem
+
+BUILTIN = {"gold": GoldSystem, "noop": NoopSystem}
+
+
+def available() -> dict[str, type]:
+    systems = dict(BUILTIN)
+    for entry in entry_points(group="resq_runner.systems"):
+        systems.setdefault(entry.name, entry)
+    return systems
+
+
+def make_system(spec: SystemSpec) -> System:
+    systems = available()
+    if spec.name not in systems:
+        raise ResqError(f"unknown system '{spec.name}' (available: {', '.join(sorted(systems))})")
+    factory = systems[spec.name]
+    if not isinstance(factory, type):
+        factory = factory.load()
+    return factory(**spec.config)
+
+
+__all__ = ["System", "Workspace", "available", "make_system"]

@@ -1,0 +1,146 @@
+"""Task suites on disk: loading, validation errors that name the file and field, and content hashes.
+
+tasks/<suite>/
+├── <task>/            one folder per task (see models.TaskFolder for its layout)
+└── _<anything>/       folders starting with '_' hold shared data (for example snapshots), not tasks
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import TaskError
+from ..models import Task, TaskFolder, TaskView
+
+TASK_FILE = "task.yaml"
+
+
+def resolve_suite(spec: str | Path) -> Path:
+    """A suite is named by its folder, or by its name under ./tasks/."""
+    path = Path(spec)
+    if path.is_dir():
+        return path.resolve()
+    under_tasks = Path("tasks") / path
+    if under_tasks.is_dir():
+        return under_tasks.resolve()
+    raise TaskError(f"{spec}: no such suite folder (give a path, or a name under ./tasks/)")
+
+
+def load_suite(spec: str | Path, only: list[str] | None = None) -> list[TaskFolder]:
+    root = resolve_suite(spec)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    tasks = [load_task(folder, suite=root.name) for folder in folders if (folder / TASK_FILE).exists()]
+    _check_unique_ids(tasks)
+    if only:
+        known = {t.task.id for t in tasks}
+        unknown = [task_id for task_id in only if task_id not in known]
+        if unknown:
+            raise TaskError(f"{root}: no task named {', '.join(unknown)} (see `resq tasks list {root}`)")
+        tasks = [t for t in tasks if t.task.id in only]
+    if not tasks:
+        raise TaskError(f"{root}: no task folders with a {TASK_FILE} in this suite")
+    return tasks
+
+
+def load_task(folder: Path, suite: str) -> TaskFolder:
+    file = folder / TASK_FILE
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TaskError(f"{file}: cannot read: {_one_line(exc)}") from exc
+    if not isinstance(data, dict):
+        raise TaskError(f"{file}: expected a mapping of task fields at the top level")
+    data.setdefault("id", folder.name)
+    try:
+        task = Task.model_validate(data)
+    except ValidationError as exc:
+        raise TaskError(f"{file}: {_describe(exc)}") from exc
+    if task.id != folder.name:
+        raise TaskError(f"{file}: id '{task.id}' differs from its folder name '{folder.name}'; make them equal")
+    loaded = TaskFolder(task=task, root=folder.resolve(), suite=suite)
+    _check_files(loaded, file)
+    return loaded
+
+
+def inside(tf: TaskFolder, relative: str, *, suite_wide: bool = False) -> Path:
+    """A path named in task.yaml, refused if it leaves the task folder (or the suite, for shared snapshots)."""
+    boundary = tf.root.parent if suite_wide else tf.root
+    path = (tf.root / relative).resolve()
+    if not path.is_relative_to(boundary):
+        raise TaskError(f"{tf.root / TASK_FILE}: path '{relative}' leaves the {'suite' if suite_wide else 'task'} folder")
+    return path
+
+
+def hidden_files(tf: TaskFolder) -> dict[str, bytes]:
+    """Hidden test files keyed by their path inside the repository."""
+    hidden = inside(tf, tf.task.hidden_tests)
+    return {p.relative_to(hidden).as_posix(): p.read_bytes() for p in sorted(hidden.rglob("*")) if p.is_file()}
+
+
+def gold_patch(tf: TaskFolder) -> str:
+    path = inside(tf, tf.task.gold_patch)
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def task_view(tf: TaskFolder) -> TaskView:
+    return TaskView(id=tf.task.id, kind=tf.task.kind, instruction=tf.task.instruction, tags=tf.task.tags)
+
+
+def task_hash(tf: TaskFolder) -> str:
+    """Changes whenever anything that can change a grade changes: the record, hidden tests, gold patch, snapshot."""
+    digest = hashlib.sha256(tf.task.model_dump_json().encode())
+    for name, content in hidden_files(tf).items():
+        digest.update(name.encode() + b"\0" + content)
+    digest.update(gold_patch(tf).encode())
+    snapshot = tf.task.snapshot
+    if snapshot.kind == "git":
+        digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
+    else:
+        digest.update(tree_hash(inside(tf, snapshot.path, suite_wide=True)).encode())
+    return digest.hexdigest()
+
+
+def tree_hash(path: Path) -> str:
+    """Hash of a file or of every file under a folder (names and contents)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(file.relative_to(path.parent if path.is_file() else path).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def suite_hash(tasks: list[TaskFolder]) -> str:
+    return hashlib.sha256("".join(task_hash(t) for t in tasks).encode()).hexdigest()
+
+
+def _check_files(tf: TaskFolder, file: Path) -> None:
+    snapshot = tf.task.snapshot
+    if snapshot.kind != "git" and not inside(tf, snapshot.path, suite_wide=True).exists():
+        raise TaskError(f"{file}: snapshot.path '{snapshot.path}' does not exist; add it or fix the path")
+    if not inside(tf, tf.task.hidden_tests).is_dir():
+        raise TaskError(f"{file}: hidden_tests folder '{tf.task.hidden_tests}' does not exist; create it")
+
+
+def _check_unique_ids(tasks: list[TaskFolder]) -> None:
+    seen: set[str] = set()
+    for tf in tasks:
+        if tf.task.id in seen:
+            raise TaskError(f"{tf.root / TASK_FILE}: duplicate task id '{tf.task.id}'")
+        seen.add(tf.task.id)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        parts.append(f"field '{where}': {error['msg']}")
+    return "; ".join(parts)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,76 @@
+"""Turn a task's snapshot into a git work tree with exactly one commit.
+
+Whatever the source (a directory, a git bundle, a git URL at a commit), the repository a system sees has a single
+commit: no later history can leak a solution, and every source looks the same to the rest of the pipeline.
+Work trees are cached under the resq cache by the snapshot's content hash.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import git
+
+from ..errors import TaskError
+from ..models import TaskFolder
+from . import inside, tree_hash
+
+COMMIT_ENV = {
+    "GIT_AUTHOR_NAME": "resq", "GIT_AUTHOR_EMAIL": "resq@localhost", "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "resq", "GIT_COMMITTER_EMAIL": "resq@localhost",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
+}
+
+
+def snapshot_hash(tf: TaskFolder) -> str:
+    snapshot = tf.task.snapshot
+    if snapshot.kind == "git":
+        return f"git-{snapshot.commit}"
+    return tree_hash(inside(tf, snapshot.path, suite_wide=True))[:24] + (
+        f"-{snapshot.ref}" if snapshot.kind == "bundle" else "")
+
+
+def materialize(tf: TaskFolder, cache: Path) -> Path:
+    """A cached one-commit work tree of the task's snapshot."""
+    key = snapshot_hash(tf).replace("/", "_")
+    target = cache / "snapshots" / key
+    if (target / ".git").is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".tmp-") as tmp:
+        work = Path(tmp) / "repo"
+        _fetch(tf, work)
+        shutil.rmtree(work / ".git", ignore_errors=True)
+        commit_tree(work, "snapshot")
+        try:
+            work.rename(target)
+        except OSError:
+            if not (target / ".git").is_dir():  # another worker finished first, otherwise a real failure
+                raise
+    return target
+
+
+def commit_tree(work: Path, message: str) -> git.Repo:
+    repo = git.Repo.init(work)
+    with repo.git.custom_environment(**COMMIT_ENV):
+        repo.git.add("-A", "--force")
+        repo.git.commit("-q", "--no-gpg-sign", "--allow-empty", "-m", message)
+    return repo
+
+
+def _fetch(tf: TaskFolder, work: Path) -> None:
+    snapshot = tf.task.snapshot
+    try:
+        if snapshot.kind == "dir":
+            shutil.copytree(inside(tf, snapshot.path, suite_wide=True), work, symlinks=True)
+        elif snapshot.kind == "bundle":
+            repo = git.Repo.clone_from(str(inside(tf, snapshot.path, suite_wide=True)), work)
+            repo.git.checkout("-q", "--detach", snapshot.ref)
+        else:
+            repo = git.Repo.clone_from(snapshot.url, work, no_checkout=True)
+            repo.git.checkout("-q", "--detach", snapshot.commit)
+    except git.GitCommandError as exc:
+        detail = " ".join((exc.stderr or str(exc)).split())[:200]
+        raise TaskError(f"{tf.root / 'task.yaml'}: cannot check out the snapshot ({detail}); fix snapshot") from exc
