@@ -1,0 +1,37 @@
+"""The `resq` command's group, consoles and error handling, shared by the command modules beside it."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+from rich.console import Console
+
+from ..errors import ResqError
+
+console = Console(stderr=True)
+show = Console()
+
+
+def friendly_errors(command):
+    """Bad input and missing tools end with one line and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ResqError as exc:
+            console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted:[/] containers removed; run the same command again to resume")
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="resq-runner")
+def main() -> None:
+    """resq-runner: evaluate code-editing systems on repository tasks with hidden tests."""

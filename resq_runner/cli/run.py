@@ -1,0 +1,52 @@
+"""`resq run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .common import console, friendly_errors, main, show
+
+
+class ProgressListener:
+    def __init__(self, progress: Progress):
+        self.progress, self.task = progress, None
+
+    def started(self, paths, total: int, skipped: int) -> None:
+        console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""))
+        self.task = self.progress.add_task("tasks", total=total, completed=skipped)
+
+    def finished_task(self, result) -> None:
+        if result.outcome.is_final:
+            self.progress.advance(self.task)
+        self.progress.console.print(f"  {result.task_id}: {result.outcome.value}"
+                                    + (f" ({result.reason[:100]})" if result.reason else ""), highlight=False)
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False)
+
+
+@main.command()
+@click.argument("suite")
+@click.option("--system", "system_name", required=True, help="gold, noop, or an installed system.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
+@click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
+@click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
+@click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
+@friendly_errors
+def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int) -> None:
+    """Run every task of SUITE with a system and grade it in fresh containers."""
+    from ..models import SystemSpec
+    from ..reports.summary import results_table, summary_line
+    from ..runner import RunOptions, run_suite
+
+    options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
+                         retries=retries)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        paths, results = run_suite(options, ProgressListener(progress))
+    show.print(results_table(results, f"{Path(suite).name} · {system_name}"))
+    show.print(summary_line(results, system_name), highlight=False)
+    show.print(f"results: {paths.results}", highlight=False)

@@ -1,0 +1,57 @@
+"""Shared fixtures. Everything is real: the Docker engine, git, subprocesses; only LLMs are scripted servers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resq_runner import environments
+from resq_runner.sandbox import connect, remove_run_containers
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEMO = PROJECT / "tasks" / "demo"
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    return connect()
+
+
+@pytest.fixture(scope="session")
+def python_env(docker_client):
+    """The `python` environment image (built once; later sessions reuse it by its content-hash tag)."""
+    return environments.ensure_environment(docker_client, "python", log=lambda _m: None)
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    """A private copy of the demo suite that a test may change."""
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO, target)
+    return target
+
+
+def resq(*args: str, cwd: Path = PROJECT, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real `resq` command line in a subprocess."""
+    proc = subprocess.run([sys.executable, "-m", "resq_runner", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"resq {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def containers_of(client, run_id: str) -> list:
+    return client.containers.list(all=True, filters={"label": f"resq.run={run_id}"})
+
+
+@pytest.fixture
+def cleanup_run(docker_client):
+    """Collects run ids a test starts and removes their containers afterwards, whatever happened."""
+    run_ids: list[str] = []
+    yield run_ids
+    for run_id in run_ids:
+        remove_run_containers(docker_client, run_id)
