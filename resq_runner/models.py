@@ -62,7 +62,16 @@ class GitSnapshot(Record):
     commit: str
 
 
-Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot], Field(discriminator="kind")]
+class PypiSnapshot(Record):
+    """A source distribution from the package index, checked against its sha256 (`pypi:NAME==VERSION`)."""
+
+    kind: Literal["pypi"] = "pypi"
+    name: str
+    version: str
+    sha256: str
+
+
+Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot], Field(discriminator="kind")]
 
 
 class EnvironmentRef(Record):

@@ -99,6 +99,8 @@ def task_hash(tf: TaskFolder) -> str:
     snapshot = tf.task.snapshot
     if snapshot.kind == "git":
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
+    elif snapshot.kind == "pypi":
+        digest.update(snapshot.sha256.encode())
     else:
         digest.update(tree_hash(inside(tf, snapshot.path, suite_wide=True)).encode())
     return digest.hexdigest()
@@ -120,7 +122,7 @@ def suite_hash(tasks: list[TaskFolder]) -> str:
 
 def _check_files(tf: TaskFolder, file: Path) -> None:
     snapshot = tf.task.snapshot
-    if snapshot.kind != "git" and not inside(tf, snapshot.path, suite_wide=True).exists():
+    if snapshot.kind in ("dir", "bundle") and not inside(tf, snapshot.path, suite_wide=True).exists():
         raise TaskError(f"{file}: snapshot.path '{snapshot.path}' does not exist; add it or fix the path")
     if not inside(tf, tf.task.hidden_tests).is_dir():
         raise TaskError(f"{file}: hidden_tests folder '{tf.task.hidden_tests}' does not exist; create it")

@@ -7,7 +7,10 @@ Work trees are cached under the resq cache by the snapshot's content hash.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +31,8 @@ def snapshot_hash(tf: TaskFolder) -> str:
     snapshot = tf.task.snapshot
     if snapshot.kind == "git":
         return f"git-{snapshot.commit}"
+    if snapshot.kind == "pypi":
+        return f"pypi-{snapshot.sha256[:24]}"
     return tree_hash(inside(tf, snapshot.path, suite_wide=True))[:24] + (
         f"-{snapshot.ref}" if snapshot.kind == "bundle" else "")
 
@@ -68,9 +73,45 @@ def _fetch(tf: TaskFolder, work: Path) -> None:
         elif snapshot.kind == "bundle":
             repo = git.Repo.clone_from(str(inside(tf, snapshot.path, suite_wide=True)), work)
             repo.git.checkout("-q", "--detach", snapshot.ref)
+        elif snapshot.kind == "pypi":
+            _unpack(fetch_sdist(snapshot.name, snapshot.version, snapshot.sha256, tf), work)
         else:
             repo = git.Repo.clone_from(snapshot.url, work, no_checkout=True)
             repo.git.checkout("-q", "--detach", snapshot.commit)
     except git.GitCommandError as exc:
         detail = " ".join((exc.stderr or str(exc)).split())[:200]
         raise TaskError(f"{tf.root / 'task.yaml'}: cannot check out the snapshot ({detail}); fix snapshot") from exc
+
+
+def fetch_sdist(name: str, version: str, sha256: str, tf: TaskFolder | None = None) -> Path:
+    """The sdist, downloaded once with pip into the cache and checked against its sha256."""
+    from ..environments import cache_dir
+
+    where = f"{tf.root / 'task.yaml'}: " if tf else ""
+    target = cache_dir() / "sdists" / f"{name}-{version}"
+    found = [p for p in target.glob("*") if p.suffix in (".gz", ".zip", ".bz2")] if target.exists() else []
+    if not found:
+        target.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
+                               ":all:", "-d", str(target), f"{name}=={version}"],
+                              capture_output=True, text=True)
+        found = [p for p in target.glob("*") if p.suffix in (".gz", ".zip", ".bz2")]
+        if proc.returncode != 0 and not found:
+            tail = " | ".join(proc.stderr.strip().splitlines()[-2:])
+            raise TaskError(f"{where}cannot download the sdist {name}=={version} ({tail})")
+    sdist = found[0]
+    actual = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if actual != sha256:
+        raise TaskError(f"{where}sdist {sdist.name} has sha256 {actual}, not the {sha256} the task names; "
+                        "fix snapshot.sha256 if the new file is trusted")
+    return sdist
+
+
+def _unpack(archive: Path, work: Path) -> None:
+    """Unpack an archive whose entries share one top folder, dropping that folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.unpack_archive(str(archive), tmp, filter="data") if sys.version_info >= (3, 12) else \
+            shutil.unpack_archive(str(archive), tmp)
+        entries = list(Path(tmp).iterdir())
+        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(tmp)
+        shutil.copytree(top, work, symlinks=True)
