@@ -87,6 +87,7 @@ class TestSpec(Record):
 
     framework: Literal["pytest"] = "pytest"
     command: str
+    canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
 
 
 class Success(Record):
@@ -94,6 +95,15 @@ class Success(Record):
 
     fail_to_pass: list[str] = []
     pass_to_pass: list[str] = []
+
+
+class TaskLimits(Record):
+    """Resources the eval container gets; unset fields take the run's values (`resq run --memory ...`)."""
+
+    memory: str | None = None  # e.g. "512m", "2g"
+    pids: int | None = None
+    cpus: float | None = None
+    file_size: str | None = None  # the largest file the tests may write, e.g. "256m"
 
 
 DEFAULT_PROTECTED = ["tests/**", "test/**", "**/conftest.py", "conftest.py", "pytest.ini", "tox.ini"]
@@ -115,6 +125,7 @@ class Task(Record):
     protected: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED))
     gold_patch: str = "gold.patch"
     timeout_s: float = 300
+    limits: TaskLimits = TaskLimits()
     tags: list[str] = []
     source: dict[str, str] = {}
 
@@ -316,6 +327,7 @@ class HarnessStatus(Record):
     timed_out: bool = False
     report_found: bool = False
     note: str = ""
+    killed_by: str | None = None  # the signal that ended the test command, e.g. SIGKILL
 
 
 class Evaluation(Record):

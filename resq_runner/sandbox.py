@@ -18,6 +18,8 @@ from .errors import InfraError, SetupError
 
 RUN_LABEL = "resq.run"
 ROLE_LABEL = "resq.role"
+IMAGE_LABEL = "resq.image"
+TEMPORARY = "temporary"
 
 
 def connect() -> docker.DockerClient:
@@ -43,6 +45,20 @@ class Limits:
     memory: str = "2g"
     pids: int = 512
     network: bool = False
+    file_size: str = "1g"  # the largest file a test may write (RLIMIT_FSIZE), so no test fills the disk
+    tmp_size: str = "256m"  # /tmp is a tmpfs of this size, charged to the memory limit
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a Docker-style size: 512m, 2g, 100k, 1024."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    value = str(text).strip().lower().removesuffix("b")
+    try:
+        if value and value[-1] in units:
+            return int(float(value[:-1]) * units[value[-1]])
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not a size (use e.g. 512m, 2g)") from exc
 
 
 @dataclass
@@ -57,15 +73,16 @@ class Sandbox:
 
     def __init__(self, client: docker.DockerClient, image: str, run_id: str, role: str, *, command: list[str],
                  limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
-                 environment: dict[str, str] | None = None):
+                 environment: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                 tmpfs: dict[str, str] | None = None):
         self.client = client
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
-                labels={RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
+                labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
                 network_mode="bridge" if limits.network else "none",
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
-                pids_limit=limits.pids,
+                pids_limit=limits.pids, tmpfs=tmpfs or {},
             )
         except docker.errors.ImageNotFound as exc:
             raise InfraError(f"image {image} is missing: build it with `resq env build`") from exc
@@ -90,9 +107,14 @@ class Sandbox:
         try:
             status = self.container.wait(timeout=timeout_s)
             code = status.get("StatusCode")
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        except requests.exceptions.ReadTimeout:
             self.kill()
             return Exit(code=None, timed_out=True)
+        except requests.exceptions.ConnectionError as exc:
+            if "timed out" in str(exc).lower():
+                self.kill()
+                return Exit(code=None, timed_out=True)
+            raise InfraError(f"lost the container engine while waiting: {' '.join(str(exc).split())}") from exc
         state = self._engine(self._state)
         return Exit(code=code, timed_out=False, oom_killed=bool(state.get("OOMKilled")))
 
@@ -161,12 +183,40 @@ def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0) -> byt
 
 def remove_run_containers(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
     """Remove every container of one run (or of every run); returns their names."""
-    label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
     removed = []
-    for container in client.containers.list(all=True, filters={"label": label}):
+    for container in client.containers.list(all=True, filters={"label": _run_label(run_id)}):
         try:
             container.remove(force=True)
             removed.append(container.name)
         except docker.errors.NotFound:
             pass
     return removed
+
+
+def remove_run_volumes(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
+    """Remove the volumes a run (or every run) labelled; returns their names."""
+    removed = []
+    for volume in client.volumes.list(filters={"label": _run_label(run_id)}):
+        try:
+            volume.remove(force=True)
+            removed.append(volume.name)
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+
+def remove_temporary_images(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
+    """Remove images labelled resq.image=temporary (of one run, when given); content-hashed images stay."""
+    labels = [f"{IMAGE_LABEL}={TEMPORARY}"] + ([f"{RUN_LABEL}={run_id}"] if run_id else [])
+    removed = []
+    for image in client.images.list(filters={"label": labels}):
+        try:
+            client.images.remove(image.id, force=True)
+            removed.append(image.tags[0] if image.tags else image.short_id)
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+
+def _run_label(run_id: str | None) -> str:
+    return f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -11,11 +12,12 @@ import docker
 
 from ..errors import InfraError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
-from ..sandbox import Limits, Sandbox
+from ..sandbox import Limits, Sandbox, parse_size
 from ..tasks import hidden_files
-from .reports import ReportError, decide, parse_junit
+from .reports import Canary, ReportError, decide, parse_junit
+from .selection import hidden_test_ids
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
 REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")}
 OUTPUT_LIMIT = 4 * 1024 * 1024
@@ -25,19 +27,25 @@ STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer on
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
              log_dir: Path, limits: Limits = Limits(), uid: int = 1000) -> Evaluation:
     task = tf.task
+    limits = task_limits(limits, tf)
     report_flag, suffix = REPORT_FLAGS[task.tests.framework]
+    canary = Canary.new() if task.tests.canary else None
+    hidden = hidden_files(tf)
     spec = {
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
         "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
+        "framework": task.tests.framework, "config_dir": "/resq/config", "canary_dir": "/resq/canary",
+        "canary": canary.spec() if canary else None, "file_size": parse_size(limits.file_size),
     }
     files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
              "/resq/harness/grade.py": HARNESS.read_bytes()}
-    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden_files(tf).items()})
+    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
-    sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits,
+    sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits, labels={"resq.task": task.id},
+                      tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"},
                       command=["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"])
     try:
         sandbox.put_files(files, mode=0o600)
@@ -76,9 +84,16 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
             tests = parse_junit(report)
         except ReportError as exc:
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
-    verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed)
+    verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed, canary=canary,
+                     hidden=hidden_test_ids(hidden, task.tests.command), memory=limits.memory)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn)
+
+
+def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:
+    """The run's limits with the task's own settings laid over them."""
+    own = {k: v for k, v in tf.task.limits.model_dump().items() if v is not None}
+    return dataclasses.replace(run_limits, **own)
 
 
 def _json(value) -> bytes:

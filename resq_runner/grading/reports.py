@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from ..models import HarnessStatus, Outcome, Success, TestStatus, Verdict
 
 
 class ReportError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A test the harness adds to every run, named at random, that must come back failed.
+
+    Code that rewrites the framework's outcomes or its report (every test passed, every test skipped) cannot tell
+    it from the hidden tests, so it turns the canary too, and the report is then known to be forged.
+    """
+
+    file: str
+    test: str
+    nonce: str
+
+    @classmethod
+    def new(cls) -> "Canary":
+        return cls(file=f"test_{secrets.token_hex(4)}.py", test=f"test_{secrets.token_hex(6)}",
+                   nonce=secrets.token_hex(16))
+
+    def spec(self) -> dict[str, str]:
+        wrong = hashlib.sha256(self.nonce.encode() + b"!").hexdigest()
+        return {"file": self.file, "test": self.test, "nonce": self.nonce, "wrong": wrong}
+
+    def find(self, tests: dict[str, TestStatus]) -> tuple[str | None, TestStatus]:
+        for test_id, status in tests.items():
+            if test_id.rsplit("::", 1)[-1] == self.test:
+                return test_id, status
+        return None, TestStatus.missing
 
 
 def parse_junit(xml: bytes) -> dict[str, TestStatus]:
@@ -48,8 +79,25 @@ def _case_status(case: ET.Element) -> TestStatus:
 
 
 def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success, *,
-           oom_killed: bool = False) -> Verdict:
+           oom_killed: bool = False, canary: Canary | None = None, hidden: list[str] = (),
+           memory: str = "") -> Verdict:
     """The outcome of one evaluation. The exit code alone never passes a task: a report must say so."""
+    canary_status = None
+    if canary is not None:
+        canary_id, canary_status = canary.find(tests)
+        tests = {t: s for t, s in tests.items() if t != canary_id}
+    verdict = _decide(status, tests, success, oom_killed=oom_killed, hidden=hidden, memory=memory,
+                      canary_status=canary_status)
+    if verdict.outcome is Outcome.passed and canary is not None and canary_status is not TestStatus.failed:
+        return verdict.model_copy(update={
+            "outcome": Outcome.failed,
+            "reason": f"the test report cannot be trusted: the harness's canary test, which must fail, came back "
+                      f"{canary_status.value} (the test framework or its report was tampered with)"})
+    return verdict
+
+
+def _decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success, *, oom_killed: bool,
+            hidden: list[str], memory: str, canary_status: TestStatus | None) -> Verdict:
     if not status.applied:
         return Verdict(outcome=Outcome.patch_failed, reason=_last_line(status.apply_log) or "patch did not apply")
     if status.note:
@@ -62,7 +110,11 @@ def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success
     p2p = {t: tests.get(t, TestStatus.missing) for t in success.pass_to_pass}
     verdict = dict(tests=tests, fail_to_pass=f2p, pass_to_pass=p2p)
     if oom_killed:
-        return Verdict(outcome=Outcome.failed, reason="tests ran out of memory (container memory limit)", **verdict)
+        return Verdict(outcome=Outcome.failed, reason=f"tests ran out of memory (container memory limit {memory})",
+                       **verdict)
+    if status.killed_by == "SIGKILL" and not status.report_found:
+        return Verdict(outcome=Outcome.failed, reason=f"the test command was killed (SIGKILL), most likely by the "
+                       f"memory limit ({memory})", **verdict)
     if not status.report_found:
         return Verdict(outcome=Outcome.failed,
                        reason=f"no test report was written (test command exit code {status.test_exit})", **verdict)
@@ -74,13 +126,30 @@ def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success
     if not tests:
         return Verdict(outcome=Outcome.failed, reason="the test report lists no tests", **verdict)
     bad = {t: s for t, s in tests.items() if s in (TestStatus.failed, TestStatus.error)}
+    bad.update(_hidden_not_passed(hidden, tests))
     if bad:
         return Verdict(outcome=Outcome.failed, reason=_summarise(bad), **verdict)
-    if status.test_exit != 0:
+    expected_exit = 0 if canary_status is None else 1  # pytest exits 1 when a test (the canary) failed
+    if status.test_exit != expected_exit:
         return Verdict(outcome=Outcome.failed,
-                       reason=f"test command exited {status.test_exit} although the report shows no failure",
-                       **verdict)
+                       reason=f"test command exited {status.test_exit} although the report shows "
+                              f"{'no failure' if canary_status is None else 'only the canary failing'}", **verdict)
     return Verdict(outcome=Outcome.passed, **verdict)
+
+
+def _hidden_not_passed(hidden: list[str], tests: dict[str, TestStatus]) -> dict[str, TestStatus]:
+    """Each hidden test function must be in the report and pass (in every parametrisation)."""
+    by_base: dict[str, list[TestStatus]] = {}
+    for test_id, status in tests.items():
+        by_base.setdefault(test_id.split("[", 1)[0], []).append(status)
+    bad = {}
+    for base in hidden:
+        statuses = by_base.get(base, [])
+        if not statuses:
+            bad[base] = TestStatus.missing
+        elif any(s is not TestStatus.passed for s in statuses):
+            bad[base] = next(s for s in statuses if s is not TestStatus.passed)
+    return bad
 
 
 def _summarise(bad: dict[str, TestStatus]) -> str:
