@@ -17,3 +17,7 @@ class SetupError(ResqError):
 
 class InfraError(Exception):
     """The container engine failed under a task; the task's outcome is infra_error and it is retried."""
+
+
+class RunFolderError(ResqError):
+    """The run folder cannot be written (disk full, read-only): the run stops; what was written stays valid."""

@@ -8,6 +8,8 @@ runs/<run_id>/
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import threading
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import ResqError
+from .errors import ResqError, RunFolderError
 from .models import SCHEMA_VERSION, Result, RunManifest, sha256_text
 
 
@@ -31,8 +33,44 @@ class RunPaths:
     def results(self) -> Path:
         return self.root / "results.jsonl"
 
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
     def task_logs(self, task_id: str, attempt: int = 1) -> Path:
         return self.root / "logs" / (task_id if attempt == 1 else f"{task_id}.attempt{attempt}")
+
+
+class RunLock:
+    """One writer per run folder: a second `resq run` on the same --out is refused instead of interleaving rows.
+
+    The lock is an flock on DIR/.lock, so the kernel releases it when the holder dies (kill -9 included).
+    """
+
+    def __init__(self, paths: RunPaths):
+        self.paths = paths
+        self._file = None
+
+    def __enter__(self) -> "RunLock":
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.paths.lock, "a")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._file.close()
+            raise ResqError(f"{self.paths.root}: another `resq run` is writing to this run folder; wait for it "
+                            "or choose another --out") from exc
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def folder_error(path: Path, exc: OSError) -> RunFolderError:
+    reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+    return RunFolderError(f"{path}: cannot write ({reason}); rows already in results.jsonl are intact: free space "
+                          "(or choose another --out) and run the same command again to resume")
 
 
 class Journal:
@@ -45,16 +83,26 @@ class Journal:
         self._repair_torn_tail()
 
     def append(self, result: Result) -> None:
-        line = result.model_dump_json() + "\n"
+        line = (result.model_dump_json() + "\n").encode()
         with self._lock:
+            size = self.path.stat().st_size if self.path.exists() else 0
             try:
-                with open(self.path, "a", encoding="utf-8") as out:
+                with open(self.path, "ab") as out:
                     out.write(line)
                     out.flush()
                     os.fsync(out.fileno())
             except OSError as exc:
-                raise ResqError(f"{self.path}: cannot append a result ({exc.strerror}); free space or choose "
-                                "another --out, then run again to resume") from exc
+                self._cut_back(size)
+                raise folder_error(self.path, exc) from exc
+
+    def _cut_back(self, size: int) -> None:
+        """A row that could not be written whole is taken out again, so the file ends on a complete line."""
+        try:
+            with open(self.path, "r+b") as out:
+                out.truncate(size)
+                os.fsync(out.fileno())
+        except OSError:
+            pass  # the torn tail is then cut when the run resumes
 
     def _repair_torn_tail(self) -> None:
         """A crash mid-write leaves a last line without its newline: cut it off so appends start clean."""
@@ -82,7 +130,9 @@ def read_results(path: Path) -> list[Result]:
             if is_last:
                 break  # torn by a crash mid-write; the task will run again
             raise ResqError(f"{path}:{number}: not a JSON line ({exc}); remove or fix that line") from exc
-        if isinstance(data, dict) and data.get("schema_version") != SCHEMA_VERSION:
+        if not isinstance(data, dict):
+            raise ResqError(f"{path}:{number}: not a result row (a JSON {type(data).__name__}); remove that line")
+        if data.get("schema_version") != SCHEMA_VERSION:
             raise ResqError(f"{path}:{number}: results schema version {data.get('schema_version')} is not "
                             f"{SCHEMA_VERSION}; write this run to a new --out folder")
         try:
@@ -102,17 +152,29 @@ def final_results(results: list[Result]) -> dict[tuple[str, int], Result]:
 
 
 def write_manifest(paths: RunPaths, manifest: RunManifest) -> None:
-    paths.root.mkdir(parents=True, exist_ok=True)
     temporary = paths.manifest.with_suffix(".tmp")
-    temporary.write_text(manifest.model_dump_json(indent=2))
-    temporary.replace(paths.manifest)
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(manifest.model_dump_json(indent=2))
+        temporary.replace(paths.manifest)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise folder_error(paths.manifest, exc) from exc
 
 
 def read_manifest(paths: RunPaths) -> RunManifest | None:
     if not paths.manifest.exists():
         return None
     try:
-        return RunManifest.model_validate_json(paths.manifest.read_text())
+        data = json.loads(paths.manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResqError(f"{paths.manifest}: not a JSON run manifest ({exc}); fix it or choose another --out") from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        found = data.get("schema_version") if isinstance(data, dict) else None
+        raise ResqError(f"{paths.manifest}: run manifest schema version {found} is not {SCHEMA_VERSION}; write "
+                        "this run to a new --out folder")
+    try:
+        return RunManifest.model_validate(data)
     except ValidationError as exc:
         raise ResqError(f"{paths.manifest}: not a run manifest ({exc.error_count()} field errors)") from exc
 

@@ -17,11 +17,12 @@ from pathlib import Path
 import docker
 
 from . import __version__, environments
-from .errors import InfraError, ResqError
+from .errors import InfraError, ResqError, RunFolderError
 from .grading import GRADER_VERSION, evaluate
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
-from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
+from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
+                      read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .systems import System, Workspace, make_system
 from .tasks import gold_patch, load_suite, suite_hash, task_hash, task_view
@@ -37,6 +38,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
 
 
 class Listener:
@@ -57,72 +59,141 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     tasks = load_suite(options.suite, options.only or None)
     system = make_system(options.system)
     client = connect()
-    paths, manifest = _open_run(options, tasks)
-    journal = Journal(paths.results)
-    done = final_results(read_results(paths.results))
-    todo = [tf for tf in tasks if (tf.task.id, 0) not in done]
-    listener.started(paths, len(tasks), len(tasks) - len(todo))
-    environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
-                            for name in sorted({tf.task.environment.name for tf in todo})}
-    pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
-    try:
-        for result in _run_pool(pipeline, todo, environments_by_name, options):
-            journal.append(result)
-            listener.finished_task(result)
-    finally:
-        remove_run_containers(client, manifest.run_id)
+    paths = _run_paths(options)
+    with RunLock(paths):
+        previous = read_results(paths.results)  # validates every row before anything is written
+        manifest = _open_run(options, tasks, paths)
+        remove_run_containers(client, manifest.run_id)  # whatever a killed earlier attempt left running
+        journal = Journal(paths.results)
+        environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
+                                for name in sorted({tf.task.environment.name for tf in tasks})}
+        pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+        done = _already_graded(pipeline, tasks, environments_by_name, final_results(previous))
+        todo = [tf for tf in tasks if tf.task.id not in done]
+        listener.started(paths, len(tasks), len(tasks) - len(todo))
+        try:
+            RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo)
+        finally:
+            remove_run_containers(client, manifest.run_id)
     final = final_results(read_results(paths.results))
     return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
 
 
-def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, RunManifest]:
+def _run_paths(options: RunOptions) -> RunPaths:
+    if options.out is not None:
+        return RunPaths(options.out)
+    return RunPaths(Path("runs") / new_run_id(options.system.name))
+
+
+def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths) -> RunManifest:
     """A new run folder, or the existing one to resume (which must hold a run of the same system)."""
-    out = options.out
-    if out is not None:
-        existing = read_manifest(RunPaths(out))
-        if existing is not None:
-            if existing.system != options.system:
-                raise ResqError(f"{out}: holds a run of system '{existing.system.name}' "
-                                f"({existing.system.config}); choose another --out for this system")
-            return RunPaths(out), existing
-    run_id = new_run_id(options.system.name) if out is None or not out.name else out.name
-    paths = RunPaths(out or Path("runs") / run_id)
+    existing = read_manifest(paths)
+    if existing is not None:
+        if existing.system != options.system:
+            raise ResqError(f"{paths.root}: holds a run of system '{existing.system.name}' "
+                            f"({existing.system.config}); choose another --out for this system")
+        return existing
     manifest = RunManifest(
-        run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
+        run_id=paths.root.name, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
         task_ids=[tf.task.id for tf in tasks])
     write_manifest(paths, manifest)
-    return paths, manifest
+    return manifest
 
 
-def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, ImageRef], options: RunOptions):
-    """Yields results in completion order; infra errors are retried with backoff, then reported as such."""
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="resq") as pool:
-        pending: dict[Future, tuple[TaskFolder, int]] = {}
+def _already_graded(pipeline: "Pipeline", tasks: list[TaskFolder], envs: dict[str, ImageRef],
+                    final: dict[tuple[str, int], Result]) -> set[str]:
+    """Tasks whose final row still holds: same cache key (task content, recorded patch, image, grader)."""
+    done = set()
+    for tf in tasks:
+        row = final.get((tf.task.id, 0))
+        if row is None:
+            continue
+        patch_file = pipeline.paths.task_logs(tf.task.id, row.attempt) / "patch.diff"
+        if not patch_file.exists():
+            continue
+        image = pipeline.task_image(tf, envs[tf.task.environment.name])
+        key = cache_key(task_hash(tf), patch_file.read_text(encoding="utf-8", errors="replace"), image.id,
+                        GRADER_VERSION)
+        if key == row.cache_key:
+            done.add(tf.task.id)
+    return done
 
-        def submit(tf: TaskFolder, attempt: int) -> None:
-            future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop)
-            pending[future] = (tf, attempt)
 
-        for tf in todo:
-            submit(tf, 1)
+class RunLoop:
+    """The worker pool: schedules tasks, journals each result as it comes, retries infra errors with backoff.
+
+    On Ctrl-C (or SIGTERM, which the CLI turns into the same interrupt) nothing new starts; running evaluations
+    get `grace_s` seconds to finish and be journaled, then their containers are removed and the interrupt goes on.
+    """
+
+    def __init__(self, pipeline: "Pipeline", envs: dict[str, ImageRef], options: RunOptions, journal: Journal,
+                 listener: Listener):
+        self.pipeline, self.envs, self.options = pipeline, envs, options
+        self.journal, self.listener = journal, listener
+        self.stop = threading.Event()
+        self.pending: dict[Future, tuple[TaskFolder, int]] = {}
+
+    def run(self, todo: list[TaskFolder]) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="resq") as self.pool:
+            for tf in todo:
+                self._submit(tf, 1, delay=0)
+            try:
+                while self.pending:
+                    finished, _ = wait(self.pending, timeout=1, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        self._collect(future, retry=True)
+            except BaseException:
+                self._shut_down()
+                raise
+
+    def _submit(self, tf: TaskFolder, attempt: int, delay: float) -> None:
+        environment = self.envs[tf.task.environment.name]
+
+        def job() -> Result:
+            if delay and self.stop.wait(delay):
+                return self.pipeline.interrupted(tf, environment, attempt)
+            return self.pipeline.run_task(tf, environment, attempt, self.stop)
+
+        self.pending[self.pool.submit(job)] = (tf, attempt)
+
+    def _collect(self, future: Future, retry: bool) -> None:
+        tf, attempt = self.pending.pop(future)
+        result = future.result()
+        self.journal.append(result)
+        self.listener.finished_task(result)
+        if retry and result.outcome is Outcome.infra_error and attempt <= self.options.retries:
+            self._submit(tf, attempt + 1, delay=min(2 ** attempt, 10))
+
+    def _shut_down(self) -> None:
+        self.stop.set()
+        for future in list(self.pending):
+            if future.cancel():
+                self.pending.pop(future)
+        self.listener.message(f"stopping: waiting up to {self.options.grace_s:.0f} s for "
+                              f"{len(self.pending)} running evaluation(s)")
         try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    tf, attempt = pending.pop(future)
-                    result = future.result()
-                    if result.outcome is Outcome.infra_error and attempt <= options.retries:
-                        time.sleep(min(2 ** attempt, 10))
-                        submit(tf, attempt + 1)
-                    yield result
-        except BaseException:
-            stop.set()
-            for future in pending:
-                future.cancel()
-            raise
+            self._drain(self.options.grace_s)
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: stop waiting
+        finally:
+            remove_run_containers(self.pipeline.client, self.pipeline.run_id)
+            self._drain(30, journal=False)
+
+    def _drain(self, seconds: float, journal: bool = True) -> None:
+        deadline = time.monotonic() + seconds
+        while self.pending and time.monotonic() < deadline:
+            finished, _ = wait(self.pending, timeout=max(0.0, deadline - time.monotonic()),
+                               return_when=FIRST_COMPLETED)
+            for future in finished:
+                if journal:
+                    try:
+                        self._collect(future, retry=False)
+                    except Exception:
+                        self.pending.pop(future, None)
+                else:
+                    self.pending.pop(future, None)
 
 
 class Pipeline:
@@ -134,13 +205,28 @@ class Pipeline:
         self.paths, self.limits = paths, limits
 
     def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
+        try:
+            return self._run_task(tf, environment, attempt, stop)
+        except OSError as exc:
+            if exc.filename and Path(exc.filename).resolve().is_relative_to(self.paths.root.resolve()):
+                raise folder_error(Path(exc.filename), exc) from exc
+            raise
+
+    def interrupted(self, tf: TaskFolder, environment: ImageRef, attempt: int) -> Result:
+        """The row of a retry that the interrupt cancelled while it waited out its backoff."""
+        now = now_utc()
+        return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
+                      attempt=attempt, outcome=Outcome.infra_error, reason="the run was interrupted before the retry",
+                      started_at=now, finished_at=now)
+
+    def _run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
         started_at, timings = now_utc(), Timings()
         log_dir = self.paths.task_logs(tf.task.id, attempt)
         log_dir.mkdir(parents=True, exist_ok=True)
         image, output = None, SystemOutput()
         try:
             clock = time.perf_counter()
-            image = self._task_image(tf, environment)
+            image = self.task_image(tf, environment)
             timings.image = time.perf_counter() - clock
             if stop.is_set():
                 raise InfraError("the run was interrupted before this task started")
@@ -154,6 +240,8 @@ class Pipeline:
                 evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
                 verdict = evaluation.verdict
                 _copy_eval_timings(evaluation, timings)
+        except RunFolderError:
+            raise
         except (InfraError, ResqError) as exc:
             verdict = Verdict(outcome=Outcome.infra_error, reason=str(exc))
         except docker.errors.DockerException as exc:
@@ -167,7 +255,7 @@ class Pipeline:
             cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
             finished_at=now_utc(), log_dir=str(log_dir))
 
-    def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+    def task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
         workspace = materialize(tf, environments.cache_dir())
         return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
                                               tf.task.setup, log=lambda _m: None)

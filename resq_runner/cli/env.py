@@ -44,8 +44,14 @@ def env_build(names: tuple[str, ...], suite: str | None, base_tag: str | None, n
 @click.option("--run-id", help="Only this run's leftovers.")
 @friendly_errors
 def gc(run_id: str | None) -> None:
-    """Remove containers left by runs (found by their resq.run label)."""
-    from ..sandbox import connect, remove_run_containers
+    """Remove containers, volumes and temporary images left by runs (found by their resq.run / resq.image labels).
 
-    removed = remove_run_containers(connect(), run_id)
-    show.print(f"removed {len(removed)} container(s)" + (f": {', '.join(removed)}" if removed else ""))
+    Content-hashed base, environment and task images are kept: they are the build cache."""
+    from ..sandbox import connect, remove_run_containers, remove_run_volumes, remove_temporary_images
+
+    client = connect()
+    for kind, removed in (("container", remove_run_containers(client, run_id)),
+                          ("volume", remove_run_volumes(client, run_id)),
+                          ("temporary image", remove_temporary_images(client, run_id))):
+        show.print(f"removed {len(removed)} {kind}(s)" + (f": {', '.join(removed)}" if removed else ""),
+                   highlight=False)

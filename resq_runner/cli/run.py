@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -35,18 +36,38 @@ class ProgressListener:
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
+@click.option("--memory", default="2g", show_default=True, help="Memory limit of each eval container (a task's "
+              "own limits.memory wins).")
+@click.option("--pids", default=512, show_default=True, help="Process limit of each eval container.")
+@click.option("--cpus", default=1.0, show_default=True, help="CPUs of each eval container.")
+@click.option("--file-size", default="1g", show_default=True, help="Largest file the tests may write.")
+@click.option("--grace", default=20.0, show_default=True,
+              help="Seconds running evaluations get to finish after Ctrl-C/SIGTERM before they are killed.")
 @friendly_errors
-def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int) -> None:
+def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
+        memory: str, pids: int, cpus: float, file_size: str, grace: float) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite
+    from ..sandbox import Limits
 
+    interrupt_on_sigterm()
+    limits = Limits(memory=memory, pids=pids, cpus=cpus, file_size=file_size)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
-                         retries=retries)
+                         retries=retries, limits=limits, grace_s=grace)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))
     show.print(results_table(results, f"{Path(suite).name} · {system_name}"))
     show.print(summary_line(results, system_name), highlight=False)
     show.print(f"results: {paths.results}", highlight=False)
+
+
+def interrupt_on_sigterm() -> None:
+    """SIGTERM (a CI job cancelled, `kill PID`) takes the same clean shutdown path as Ctrl-C."""
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
