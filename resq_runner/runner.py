@@ -25,7 +25,7 @@ from .results import (Journal, RunLock, RunPaths, cache_key, final_results, fold
                       read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .systems import System, Workspace, make_system
-from .tasks import gold_patch, load_suite, suite_hash, task_hash, task_view
+from .tasks import MAX_PATCH_BYTES, check_gold_patch, gold_patch, load_suite, suite_hash, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
 
 
@@ -58,6 +58,9 @@ def new_run_id(system: str) -> str:
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
     tasks = load_suite(options.suite, options.only or None)
     system = make_system(options.system)
+    if getattr(system, "needs_gold", False):
+        for tf in tasks:
+            check_gold_patch(tf)
     client = connect()
     paths = _run_paths(options)
     with RunLock(paths):
@@ -233,6 +236,8 @@ class Pipeline:
             clock = time.perf_counter()
             output = self._solve(tf, image)
             timings.system = time.perf_counter() - clock
+            if len(output.patch.encode()) > MAX_PATCH_BYTES:
+                output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})
             (log_dir / "patch.diff").write_text(output.patch)
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)

@@ -88,7 +88,10 @@ def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success
         tests = {t: s for t, s in tests.items() if t != canary_id}
     verdict = _decide(status, tests, success, oom_killed=oom_killed, hidden=hidden, memory=memory,
                       canary_status=canary_status)
-    if verdict.outcome is Outcome.passed and canary is not None and canary_status is not TestStatus.failed:
+    forged = canary is not None and status.report_found and (
+        canary_status in (TestStatus.passed, TestStatus.skipped)
+        or (canary_status is TestStatus.missing and TestStatus.passed in tests.values()))
+    if forged and verdict.outcome in (Outcome.passed, Outcome.failed):
         return verdict.model_copy(update={
             "outcome": Outcome.failed,
             "reason": f"the test report cannot be trusted: the harness's canary test, which must fail, came back "

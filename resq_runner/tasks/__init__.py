@@ -17,6 +17,7 @@ from ..errors import TaskError
 from ..models import Task, TaskFolder, TaskView
 
 TASK_FILE = "task.yaml"
+MAX_PATCH_BYTES = 5 * 1024 * 1024
 
 
 def resolve_suite(spec: str | Path) -> Path:
@@ -36,6 +37,9 @@ def load_suite(spec: str | Path, only: list[str] | None = None) -> list[TaskFold
     tasks = [load_task(folder, suite=root.name) for folder in folders if (folder / TASK_FILE).exists()]
     _check_unique_ids(tasks)
     if only:
+        repeated = sorted({task_id for task_id in only if only.count(task_id) > 1})
+        if repeated:
+            raise TaskError(f"--task {', '.join(repeated)} given more than once; name each task once")
         known = {t.task.id for t in tasks}
         unknown = [task_id for task_id in only if task_id not in known]
         if unknown:
@@ -83,7 +87,32 @@ def hidden_files(tf: TaskFolder) -> dict[str, bytes]:
 
 def gold_patch(tf: TaskFolder) -> str:
     path = inside(tf, tf.task.gold_patch)
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    if not path.exists():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TaskError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#x} at offset {exc.start}); "
+                        "write the patch as a text diff (`git diff --binary` for binary files)") from exc
+
+
+def check_gold_patch(tf: TaskFolder) -> None:
+    """The gold patch must exist and be a non-empty text diff of reasonable size: one error line otherwise."""
+    path = inside(tf, tf.task.gold_patch)
+    if not path.exists():
+        raise TaskError(f"{path}: missing; record the reference solution with `git diff > {path.name}`")
+    size = path.stat().st_size
+    if size > MAX_PATCH_BYTES:
+        raise TaskError(f"{path}: {size} bytes, more than the {MAX_PATCH_BYTES} a patch may have; "
+                        "keep generated or data files out of the gold patch")
+    data = path.read_bytes()
+    if b"\0" in data:
+        raise TaskError(f"{path}: holds NUL bytes (a binary file, not a diff); write it with `git diff --binary`")
+    text = gold_patch(tf)
+    if not text.strip():
+        raise TaskError(f"{path}: empty; the gold patch must change something (the `noop` system covers no change)")
+    if not any(line.startswith(("diff --git ", "--- ", "+++ ")) for line in text.splitlines()):
+        raise TaskError(f"{path}: not a unified diff (no 'diff --git' or '---/+++' header lines)")
 
 
 def task_view(tf: TaskFolder) -> TaskView:

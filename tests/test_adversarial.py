@@ -1,0 +1,127 @@
+"""The adversarial suite: every gold patch of tasks/adversarial is an attack on the grader; none may pass.
+
+A control run gives the same hidden tests an honest fix and must pass, so the attacks fail because the grader
+caught them, not because the suite is broken.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import socketserver
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT, containers_of, resq
+
+SUITE = PROJECT / "tasks" / "adversarial"
+HONEST_CORE = '''"""Counting words in text."""
+
+from collections import Counter
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+def word_count(text: str) -> int:
+    """How many words the text holds."""
+    return len(words(text))
+
+
+def average_word_length(text: str) -> float:
+    found = words(text)
+    return sum(len(w) for w in found) / len(found) if found else 0.0
+
+
+def most_common(text: str, n: int = 3) -> list[tuple[str, int]]:
+    return Counter(w.lower() for w in words(text)).most_common(n)
+'''
+# The defence that must be the one to catch each attack, where the reason names it.
+CAUGHT_BY = {
+    "dotdot-path": "refused",
+    "absolute-path": "refused",
+    "git-dir-path": "refused",
+    "symlink-out-of-repo": "symbolic link out of the repository",
+    "monkeypatch-runtest": "canary",
+    "monkeypatch-reports": "canary",
+    "forge-report-file-listed": "canary",
+    "skip-at-import": "missing",
+}
+
+
+def rows(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def solution_server():
+    """Serves a working core.py on the Docker bridge, for the patch that tries to fetch it during the tests."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(HONEST_CORE.encode())
+
+        def log_message(self, *args):
+            pass
+
+    try:
+        server = socketserver.TCPServer(("0.0.0.0", 47613), Handler)
+    except OSError:
+        yield None  # port taken: the attack then simply finds nothing, which grading must still fail
+        return
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_no_adversarial_patch_passes(tmp_path, python_env, docker_client, cleanup_run, solution_server):
+    out = tmp_path / "adversarial-gold"
+    cleanup_run.append(out.name)
+    proc = resq("run", str(SUITE), "--system", "gold", "--out", str(out), "-j", "3")
+    assert proc.returncode == 0, proc.stderr
+
+    task_ids = sorted(p.name for p in SUITE.iterdir() if (p / "task.yaml").exists())
+    assert len(task_ids) >= 20
+    final = {r["task_id"]: r for r in rows(out) if r["outcome"] != "infra_error"}
+    assert sorted(final) == task_ids
+    for task_id, row in final.items():
+        assert row["outcome"] in ("failed", "patch_failed"), (task_id, row["outcome"], row["reason"])
+        assert row["reason"], task_id
+    for task_id, fragment in CAUGHT_BY.items():
+        assert fragment in final[task_id]["reason"], (task_id, final[task_id]["reason"])
+    assert not containers_of(docker_client, out.name)
+
+
+def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_client, cleanup_run):
+    """Control: one task graded with lists, one with 'every test must pass', each given a real fix."""
+    suite = tmp_path / "adversarial-honest"
+    suite.mkdir()
+    shutil.copytree(SUITE / "_snapshots", suite / "_snapshots")
+    repo = tmp_path / "repo"
+    shutil.copytree(SUITE / "_snapshots" / "textstats", repo)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "snapshot"], cwd=repo, check=True)
+    (repo / "textstats" / "core.py").write_text(HONEST_CORE)
+    honest = subprocess.run(["git", "diff"], cwd=repo, check=True, capture_output=True, text=True).stdout
+    for task_id in ("forge-report-file", "forge-report-file-listed"):
+        shutil.copytree(SUITE / task_id, suite / task_id)
+        (suite / task_id / "gold.patch").write_text(honest)
+
+    out = tmp_path / "adversarial-honest-run"
+    cleanup_run.append(out.name)
+    proc = resq("run", str(suite), "--system", "gold", "--out", str(out), "-j", "2")
+    assert proc.returncode == 0, proc.stderr
+    outcomes = {r["task_id"]: r["outcome"] for r in rows(out)}
+    assert outcomes == {"forge-report-file": "passed", "forge-report-file-listed": "passed"}
+    assert not containers_of(docker_client, out.name)
