@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import errno
 import platform
 import secrets
 import threading
@@ -15,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import docker
+import requests.exceptions
 
 from . import __version__, environments
 from .errors import InfraError, ResqError, RunFolderError
@@ -211,8 +213,9 @@ class Pipeline:
         try:
             return self._run_task(tf, environment, attempt, stop)
         except OSError as exc:
-            if exc.filename and Path(exc.filename).resolve().is_relative_to(self.paths.root.resolve()):
-                raise folder_error(Path(exc.filename), exc) from exc
+            in_run_folder = exc.filename and Path(exc.filename).resolve().is_relative_to(self.paths.root.resolve())
+            if in_run_folder or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                raise folder_error(Path(exc.filename) if in_run_folder else self.paths.root, exc) from exc
             raise
 
     def interrupted(self, tf: TaskFolder, environment: ImageRef, attempt: int) -> Result:
@@ -249,7 +252,7 @@ class Pipeline:
             raise
         except (InfraError, ResqError) as exc:
             verdict = Verdict(outcome=Outcome.infra_error, reason=str(exc))
-        except docker.errors.DockerException as exc:
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
         digest = image.id if image else ""
         thash = task_hash(tf)

@@ -110,8 +110,8 @@ class Sandbox:
         except requests.exceptions.ReadTimeout:
             self.kill()
             return Exit(code=None, timed_out=True)
-        except requests.exceptions.ConnectionError as exc:
-            if "timed out" in str(exc).lower():
+        except requests.exceptions.RequestException as exc:
+            if isinstance(exc, requests.exceptions.ConnectionError) and "timed out" in str(exc).lower():
                 self.kill()
                 return Exit(code=None, timed_out=True)
             raise InfraError(f"lost the container engine while waiting: {' '.join(str(exc).split())}") from exc

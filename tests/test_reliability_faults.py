@@ -1,0 +1,212 @@
+"""The fault matrix: real processes, the real engine. Each case ends, after a resume, with exactly one final row per
+task and no container left with the run's label."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT, containers_of, resq
+from faults import EngineProxy, final_rows, make_suite, read_rows, running_eval, wait_for
+
+SLEEPER = """
+    import time
+
+    def test_takes_a_while():
+        time.sleep(4)
+"""
+FAULTS = {
+    "oom": {"limits": {"memory": "128m"}, "test": """
+        def test_eats_memory():
+            hoard = []
+            while True:
+                hoard.append(b"x" * (16 * 1024 * 1024))
+    """},
+    "fork-bomb": {"limits": {"pids": 64}, "timeout_s": 8, "test": """
+        import os, time
+
+        def test_forks_forever():
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    time.sleep(0.01)
+    """},
+    "never-ends": {"timeout_s": 5, "test": """
+        import time
+
+        def test_sleeps_forever():
+            time.sleep(3600)
+    """},
+    "huge-file": {"limits": {"file_size": "16m"}, "test": """
+        def test_writes_gigabytes_to_disk():
+            block = b"x" * (1024 * 1024)
+            with open("huge.bin", "wb") as out:
+                for _ in range(4096):
+                    out.write(block)
+    """},
+    "huge-output": {"flags": "-s", "test": """
+        import sys
+
+        def test_prints_hundreds_of_megabytes():
+            block = "y" * (1024 * 1024)
+            for _ in range(256):
+                sys.stdout.write(block)
+    """},
+    "container-killed": {"test": SLEEPER},
+}
+
+
+def run_in_background(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "resq_runner", *args], cwd=PROJECT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def assert_one_final_row_each(out: Path, task_ids) -> dict[str, dict]:
+    final = final_rows(out)
+    assert sorted(final) == sorted(task_ids)
+    assert all(len(rows) == 1 for rows in final.values()), {t: len(r) for t, r in final.items()}
+    return {task_id: rows[0] for task_id, rows in final.items()}
+
+
+def test_faults_inside_the_eval_container(tmp_path, python_env, docker_client, cleanup_run):
+    suite = make_suite(tmp_path / "faults", FAULTS)
+    out = tmp_path / "faults-run"
+    cleanup_run.append(out.name)
+    killed = []
+
+    def kill_from_outside():
+        container = wait_for(lambda: running_eval(docker_client, out.name, "container-killed"), timeout=300)
+        time.sleep(1)
+        container.kill()
+        killed.append(container.name)
+
+    killer = threading.Thread(target=kill_from_outside, daemon=True)
+    killer.start()
+    proc = resq("run", str(suite), "--system", "noop", "--out", str(out), "-j", "3")
+    killer.join(timeout=1)
+    assert proc.returncode == 0, proc.stderr
+    assert killed
+
+    final = assert_one_final_row_each(out, FAULTS)
+    assert final["oom"]["outcome"] == "failed"
+    assert "memory" in final["oom"]["reason"]
+    assert final["fork-bomb"]["outcome"] == "timed_out"
+    assert final["never-ends"]["outcome"] == "timed_out"
+    assert final["huge-file"]["outcome"] == "failed"
+    assert "File too large" in (Path(final["huge-file"]["log_dir"]) / "test_output.txt").read_text()
+    output = Path(final["huge-output"]["log_dir"]) / "test_output.txt"
+    assert output.stat().st_size < 5 * 1024 * 1024
+    assert "[resq: output cut" in output.read_text()
+    attempts = [r for r in read_rows(out) if r["task_id"] == "container-killed"]
+    assert [r["outcome"] for r in attempts] == ["infra_error", "passed"]
+    assert not containers_of(docker_client, out.name)
+
+    rows_before = (out / "results.jsonl").read_bytes()
+    again = resq("run", str(suite), "--system", "noop", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "resuming: 6 task(s) already done" in again.stderr
+    assert (out / "results.jsonl").read_bytes() == rows_before
+
+
+def test_kill_9_of_the_runner_then_resume(demo_copy, tmp_path, python_env, docker_client, cleanup_run):
+    out = tmp_path / "killed-runner"
+    cleanup_run.append(out.name)
+    runner = run_in_background("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "1")
+    try:
+        wait_for(lambda: read_rows(out) and running_eval(docker_client, out.name), timeout=300, interval=0.05)
+    finally:
+        runner.kill()  # SIGKILL: no handler runs, no cleanup happens
+        runner.communicate()
+    assert runner.returncode == -signal.SIGKILL
+    done_before = {r["task_id"] for r in read_rows(out)}
+    with open(out / "results.jsonl", "ab") as journal:  # and a row torn by the crash mid-write
+        journal.write(b'{"schema_version":1,"run_id":"killed-runner","task_id":"parse-grou')
+
+    resumed = resq("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    final = assert_one_final_row_each(out, ["add-invoice-discount", "fix-allocate-remainder",
+                                            "parse-grouped-amounts"])
+    assert all(row["outcome"] == "passed" for row in final.values())
+    assert f"resuming: {len(done_before)} task(s) already done" in resumed.stderr
+    assert (out / "results.jsonl").read_bytes().endswith(b"}\n")
+    assert not containers_of(docker_client, out.name)
+
+
+def test_engine_unreachable_for_a_moment_is_retried(tmp_path, python_env, docker_client, cleanup_run):
+    suite = make_suite(tmp_path / "outage", {"through-outage": {"test": SLEEPER}})
+    out = tmp_path / "outage-run"
+    cleanup_run.append(out.name)
+    proxy = EngineProxy()
+    proxy.start()
+    runner = run_in_background("run", str(suite), "--system", "noop", "--out", str(out),
+                               env={"DOCKER_HOST": proxy.url})
+    try:
+        wait_for(lambda: running_eval(docker_client, out.name), timeout=300)
+        proxy.stop()
+        time.sleep(1.5)
+        proxy.start()
+        _, stderr = runner.communicate(timeout=300)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        proxy.stop()
+    assert runner.returncode == 0, stderr
+    outcomes = [r["outcome"] for r in read_rows(out)]
+    assert outcomes[0] == "infra_error" and outcomes[-1] == "passed", outcomes
+    assert_one_final_row_each(out, ["through-outage"])
+    assert not containers_of(docker_client, out.name)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "tiny-disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def test_results_disk_full(demo_copy, tiny_disk, python_env, docker_client, cleanup_run):
+    out = tiny_disk / "full-disk-run"
+    cleanup_run.append(out.name)
+    runner = run_in_background("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "1")
+    try:
+        wait_for(lambda: read_rows(out), timeout=300, interval=0.02)
+        filler = fill(tiny_disk)
+        _, stderr = runner.communicate(timeout=300)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert runner.returncode == 2, stderr
+    error_lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "disk is full" in error_lines[0], stderr
+    rows = read_rows(out)  # every line still parses: nothing half-written
+    assert 1 <= len(rows) < 3
+    assert not containers_of(docker_client, out.name)
+
+    filler.unlink()
+    resumed = resq("run", str(demo_copy), "--system", "gold", "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert_one_final_row_each(out, ["add-invoice-discount", "fix-allocate-remainder", "parse-grouped-amounts"])
+    assert not containers_of(docker_client, out.name)
