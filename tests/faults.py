@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import select
 import shutil
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
 from pathlib import Path
 
-from conftest import DEMO
+from conftest import DEMO, PROJECT
 
 
 def make_suite(root: Path, tasks: dict[str, dict]) -> Path:
@@ -67,6 +70,18 @@ def running_eval(client, run_id: str, task_id: str | None = None):
     labels = [f"resq.run={run_id}", "resq.role=eval"] + ([f"resq.task={task_id}"] if task_id else [])
     found = client.containers.list(filters={"label": labels, "status": "running"})
     return found[0] if found else None
+
+
+def run_in_background(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "resq_runner", *args], cwd=PROJECT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def assert_one_final_row_each(out: Path, task_ids) -> dict[str, dict]:
+    final = final_rows(out)
+    assert sorted(final) == sorted(task_ids)
+    assert all(len(rows) == 1 for rows in final.values()), {t: len(r) for t, r in final.items()}
+    return {task_id: rows[0] for task_id, rows in final.items()}
 
 
 class EngineProxy:

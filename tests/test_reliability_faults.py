@@ -3,18 +3,17 @@ task and no container left with the run's label."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, containers_of, resq
-from faults import EngineProxy, final_rows, make_suite, read_rows, running_eval, wait_for
+from conftest import containers_of, resq
+from faults import (EngineProxy, assert_one_final_row_each, make_suite, read_rows, run_in_background, running_eval,
+                    wait_for)
 
 SLEEPER = """
     import time
@@ -62,18 +61,6 @@ FAULTS = {
     """},
     "container-killed": {"test": SLEEPER},
 }
-
-
-def run_in_background(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "resq_runner", *args], cwd=PROJECT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-
-
-def assert_one_final_row_each(out: Path, task_ids) -> dict[str, dict]:
-    final = final_rows(out)
-    assert sorted(final) == sorted(task_ids)
-    assert all(len(rows) == 1 for rows in final.values()), {t: len(r) for t, r in final.items()}
-    return {task_id: rows[0] for task_id, rows in final.items()}
 
 
 def test_faults_inside_the_eval_container(tmp_path, python_env, docker_client, cleanup_run):

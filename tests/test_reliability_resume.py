@@ -11,8 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import containers_of, resq
-from faults import final_rows, read_rows, running_eval, wait_for
-from test_reliability_faults import assert_one_final_row_each, run_in_background
+from faults import assert_one_final_row_each, final_rows, read_rows, run_in_background, running_eval, wait_for
 from resq_runner.errors import ResqError
 from resq_runner.models import Outcome, Result, SystemSpec
 from resq_runner.results import Journal, RunLock, RunPaths, final_results, read_results
