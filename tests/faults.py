@@ -40,6 +40,11 @@ def make_suite(root: Path, tasks: dict[str, dict]) -> Path:
     return root
 
 
+def flat(text: str) -> str:
+    """Console output with its line wrapping undone."""
+    return " ".join(text.split())
+
+
 def read_rows(out: Path) -> list[dict]:
     path = out / "results.jsonl"
     if not path.exists():

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import containers_of, resq
-from faults import assert_one_final_row_each, final_rows, read_rows, run_in_background, running_eval, wait_for
+from faults import (assert_one_final_row_each, final_rows, flat, read_rows, run_in_background, running_eval,
+                    wait_for)
 from resq_runner.errors import ResqError
 from resq_runner.models import Outcome, Result, SystemSpec
 from resq_runner.results import Journal, RunLock, RunPaths, final_results, read_results
@@ -57,7 +58,7 @@ def test_second_writer_on_a_run_folder_is_refused(demo_copy, tmp_path):
     with RunLock(RunPaths(out)):
         proc = resq("run", str(demo_copy), "--system", "gold", "--out", str(out))
     assert proc.returncode == 2
-    assert "another `resq run` is writing to this run folder" in proc.stderr
+    assert "another `resq run` is writing to this run folder" in flat(proc.stderr)
     assert not (out / "results.jsonl").exists()
 
 
@@ -70,14 +71,14 @@ def test_finished_tasks_are_skipped_by_cache_key_and_changed_ones_regraded(demo_
     assert len(first) == 3
 
     again = resq("run", str(demo_copy), "--system", "gold", "--out", str(out), check=True)
-    assert "resuming: 3 task(s) already done" in again.stderr
+    assert "resuming: 3 task(s) already done" in flat(again.stderr)
     assert read_rows(out) == first
     assert not containers_of(docker_client, out.name)
 
     hidden = demo_copy / "parse-grouped-amounts" / "hidden" / "tests" / "test_parse_hidden.py"
     hidden.write_text(hidden.read_text() + "\n# a changed hidden test changes the task's cache key\n")
     changed = resq("run", str(demo_copy), "--system", "gold", "--out", str(out), check=True)
-    assert "resuming: 2 task(s) already done" in changed.stderr
+    assert "resuming: 2 task(s) already done" in flat(changed.stderr)
     rows = read_rows(out)
     assert rows[:3] == first
     assert [(r["task_id"], r["outcome"]) for r in rows[3:]] == [("parse-grouped-amounts", "passed")]
