@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -101,9 +102,16 @@ class TaskLimits(Record):
     """Resources the eval container gets; unset fields take the run's values (`resq run --memory ...`)."""
 
     memory: str | None = None  # e.g. "512m", "2g"
-    pids: int | None = None
-    cpus: float | None = None
+    pids: int | None = Field(default=None, gt=0)
+    cpus: float | None = Field(default=None, gt=0)
     file_size: str | None = None  # the largest file the tests may write, e.g. "256m"
+
+    @field_validator("memory", "file_size")
+    @classmethod
+    def _is_a_size(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+(\.\d+)?[kmgKMG]?[bB]?", str(value).strip()):
+            raise ValueError(f"'{value}' is not a size (use e.g. 512m or 2g)")
+        return value
 
 
 DEFAULT_PROTECTED = ["tests/**", "test/**", "**/conftest.py", "conftest.py", "pytest.ini", "tox.ini"]

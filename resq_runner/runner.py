@@ -85,8 +85,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
 
 
 def _run_paths(options: RunOptions) -> RunPaths:
-    if options.out is not None:
-        return RunPaths(options.out)
+    if options.out is not None and options.out.resolve().name:
+        return RunPaths(options.out.resolve())
     return RunPaths(Path("runs") / new_run_id(options.system.name))
 
 

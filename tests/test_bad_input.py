@@ -56,6 +56,8 @@ CASES = {
                            ["task.yaml", "field 'tags'"]),
     "unknown field": (lambda s, o: set_field(s, "timeout_s: 120", "timeout_s: 120\ntimeout_minutes: 2"), [],
                       ["task.yaml", "timeout_minutes"]),
+    "bad size in limits": (lambda s, o: set_field(s, "timeout_s: 120", "timeout_s: 120\nlimits: {memory: lots}"), [],
+                           ["task.yaml", "field 'limits.memory'", "not a size"]),
     "not yaml": (lambda s, o: (s / TASK / "task.yaml").write_bytes(b"id: [unclosed\n\xff"), [],
                  ["task.yaml", "cannot read"]),
     "missing hidden folder": (lambda s, o: (s / TASK / "task.yaml").write_text(
@@ -121,3 +123,10 @@ def test_bad_input_gives_one_error_line_and_exit_2(case, demo_copy, tmp_path):
 
 def test_predictions_file_with_bad_json_lines():
     pytest.skip("the predictions system is not on main yet; its bad-line handling belongs with it")
+
+
+def test_bad_limit_on_the_command_line(demo_copy, tmp_path):
+    proc = resq("run", str(demo_copy), "--system", "gold", "--out", str(tmp_path / "run"), "--memory", "lots")
+    assert proc.returncode == 2
+    assert "Invalid value for --memory: 'lots' is not a size" in proc.stderr
+    assert not (tmp_path / "run").exists()

@@ -53,6 +53,9 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     from ..sandbox import Limits
 
     interrupt_on_sigterm()
+    for flag, value in (("--memory", memory), ("--file-size", file_size)):
+        if not _is_size(value):
+            raise click.BadParameter(f"'{value}' is not a size (use e.g. 512m or 2g)", param_hint=flag)
     limits = Limits(memory=memory, pids=pids, cpus=cpus, file_size=file_size)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
                          retries=retries, limits=limits, grace_s=grace)
@@ -71,3 +74,15 @@ def interrupt_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def _is_size(value: str) -> bool:
+    from pydantic import ValidationError
+
+    from ..models import TaskLimits
+
+    try:
+        TaskLimits(memory=value)
+        return True
+    except ValidationError:
+        return False
