@@ -68,7 +68,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written
         manifest = _open_run(options, tasks, paths)
-        remove_run_containers(client, manifest.run_id)  # whatever a killed earlier attempt left running
+        remove_run_containers(client, manifest.run_id, mine_or_orphaned=True)  # what a killed runner left
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
@@ -79,7 +79,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         try:
             RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo)
         finally:
-            remove_run_containers(client, manifest.run_id)
+            remove_run_containers(client, manifest.run_id, mine_or_orphaned=True)
     final = final_results(read_results(paths.results))
     return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
 
@@ -183,7 +183,7 @@ class RunLoop:
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: stop waiting
         finally:
-            remove_run_containers(self.pipeline.client, self.pipeline.run_id)
+            remove_run_containers(self.pipeline.client, self.pipeline.run_id, mine_or_orphaned=True)
             self._drain(30, journal=False)
 
     def _drain(self, seconds: float, journal: bool = True) -> None:

@@ -6,6 +6,8 @@ Every container carries the label `resq.run=<run_id>`, so whatever a crash leave
 from __future__ import annotations
 
 import io
+import os
+import socket
 import tarfile
 import time
 from dataclasses import dataclass
@@ -19,7 +21,12 @@ from .errors import InfraError, SetupError
 RUN_LABEL = "resq.run"
 ROLE_LABEL = "resq.role"
 IMAGE_LABEL = "resq.image"
+OWNER_LABEL = "resq.owner"  # host:pid of the process that created the container
 TEMPORARY = "temporary"
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def connect() -> docker.DockerClient:
@@ -79,7 +86,8 @@ class Sandbox:
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
-                labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
+                labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role, OWNER_LABEL: owner_id()},
+                init=True, detach=True,
                 network_mode="bridge" if limits.network else "none",
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
                 pids_limit=limits.pids, tmpfs=tmpfs or {},
@@ -181,10 +189,16 @@ def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0) -> byt
     return buffer.getvalue()
 
 
-def remove_run_containers(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
-    """Remove every container of one run (or of every run); returns their names."""
+def remove_run_containers(client: docker.DockerClient, run_id: str | None = None, *,
+                          mine_or_orphaned: bool = False) -> list[str]:
+    """Remove every container of one run (or of every run); returns their names.
+
+    With `mine_or_orphaned`, only those this process created or whose creator on this host is gone: a run folder
+    elsewhere with the same name (hence the same run id) that is running right now keeps its containers."""
     removed = []
     for container in client.containers.list(all=True, filters={"label": _run_label(run_id)}):
+        if mine_or_orphaned and not _mine_or_orphaned(container.labels.get(OWNER_LABEL, "")):
+            continue
         try:
             container.remove(force=True)
             removed.append(container.name)
@@ -216,6 +230,21 @@ def remove_temporary_images(client: docker.DockerClient, run_id: str | None = No
         except docker.errors.NotFound:
             pass
     return removed
+
+
+def _mine_or_orphaned(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if owner == owner_id() or not pid.isdigit():
+        return True
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _run_label(run_id: str | None) -> str:

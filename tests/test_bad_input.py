@@ -61,7 +61,8 @@ CASES = {
     "not yaml": (lambda s, o: (s / TASK / "task.yaml").write_bytes(b"id: [unclosed\n\xff"), [],
                  ["task.yaml", "cannot read"]),
     "missing hidden folder": (lambda s, o: (s / TASK / "task.yaml").write_text(
-        (s / TASK / "task.yaml").read_text() + "hidden_tests: nowhere\n"), [], ["task.yaml", "'nowhere' does not exist"]),
+        (s / TASK / "task.yaml").read_text() + "hidden_tests: nowhere\n"), [],
+        ["task.yaml", "'nowhere' does not exist"]),
     "missing snapshot": (lambda s, o: set_field(s, "path: ../_snapshots/ledgerlite", "path: ../_snapshots/gone"),
                          [], ["task.yaml", "snapshot.path '../_snapshots/gone' does not exist"]),
     "unknown snapshot kind": (lambda s, o: set_field(s, "{kind: dir, path: ../_snapshots/ledgerlite}",

@@ -1,0 +1,123 @@
+"""The pure parts of the integrity model: the canary verdict, hidden test selection, refused patch paths."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from conftest import PROJECT
+from resq_runner.grading.reports import Canary, decide
+from resq_runner.grading.selection import hidden_test_ids
+from resq_runner.models import HarnessStatus, Outcome, Success, TestStatus
+from resq_runner.sandbox import parse_size
+
+P, F, S = TestStatus.passed, TestStatus.failed, TestStatus.skipped
+HIDDEN = ["tests/test_h.py::test_one", "tests/test_h.py::TestGroup::test_two"]
+
+
+def harness():
+    spec = importlib.util.spec_from_file_location("grade", PROJECT / "harness" / "grade.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def graded(tests: dict, canary: Canary, exit_code: int = 1, success: Success = Success()):
+    status = HarnessStatus(applied=True, report_found=True, test_exit=exit_code)
+    return decide(status, tests, success, canary=canary, hidden=HIDDEN)
+
+
+@pytest.fixture
+def canary():
+    return Canary.new()
+
+
+def honest(canary: Canary, canary_status=F) -> dict:
+    return {"tests/test_h.py::test_one": P, "tests/test_h.py::TestGroup::test_two": P,
+            f"::{canary.test}": canary_status}
+
+
+def test_honest_run_passes_with_the_canary_failing(canary):
+    verdict = graded(honest(canary), canary)
+    assert verdict.outcome is Outcome.passed
+    assert f"::{canary.test}" not in verdict.tests
+
+
+@pytest.mark.parametrize("canary_status", [P, S])
+def test_a_canary_that_did_not_fail_means_a_forged_report(canary, canary_status):
+    verdict = graded(honest(canary, canary_status), canary, exit_code=0)
+    assert verdict.outcome is Outcome.failed
+    assert "cannot be trusted" in verdict.reason
+
+
+def test_a_missing_canary_beside_passing_tests_is_forged(canary):
+    tests = honest(canary)
+    del tests[f"::{canary.test}"]
+    assert "cannot be trusted" in graded(tests, canary).reason
+
+
+def test_a_missing_canary_in_a_broken_run_is_just_a_failure(canary):
+    verdict = graded({"tests/test_h.py": TestStatus.error}, canary, exit_code=2)
+    assert verdict.outcome is Outcome.failed
+    assert "cannot be trusted" not in verdict.reason
+
+
+def test_exit_code_must_match_only_the_canary_failing(canary):
+    assert graded(honest(canary), canary, exit_code=0).outcome is Outcome.failed
+    assert graded(honest(canary), canary, exit_code=2).outcome is Outcome.failed
+
+
+def test_every_hidden_test_must_be_reported_and_pass(canary):
+    tests = honest(canary)
+    del tests["tests/test_h.py::TestGroup::test_two"]
+    verdict = graded(tests, canary)
+    assert verdict.outcome is Outcome.failed and "TestGroup::test_two missing" in verdict.reason
+    tests = honest(canary)
+    tests["tests/test_h.py::test_one"] = S
+    assert graded(tests, canary).outcome is Outcome.failed
+
+
+def test_parametrised_hidden_tests_count_under_their_base_id(canary):
+    tests = {"tests/test_h.py::test_one[1]": P, "tests/test_h.py::test_one[2]": P,
+             "tests/test_h.py::TestGroup::test_two": P, f"::{canary.test}": F}
+    assert graded(tests, canary).outcome is Outcome.passed
+    tests["tests/test_h.py::test_one[2]"] = F
+    assert graded(tests, canary).outcome is Outcome.failed
+
+
+def test_listed_tests_ignore_the_exit_code_but_not_the_canary(canary):
+    success = Success(fail_to_pass=["tests/test_h.py::test_one"])
+    assert graded(honest(canary), canary, exit_code=1, success=success).outcome is Outcome.passed
+    forged = graded(honest(canary, P), canary, exit_code=0, success=success)
+    assert forged.outcome is Outcome.failed and "canary" in forged.reason
+
+
+def test_hidden_test_ids_follow_what_the_command_selects():
+    hidden = {"tests/test_a.py": b"def test_x(): pass\nclass TestY:\n    def test_z(self): pass\n",
+              "tests/helpers.py": b"def test_not_collected(): pass\n",
+              "other/test_b.py": b"async def test_w(): pass\n"}
+    every = ["other/test_b.py::test_w", "tests/test_a.py::test_x", "tests/test_a.py::TestY::test_z"]
+    assert hidden_test_ids(hidden, "python -m pytest -q -p no:cacheprovider") == every
+    assert hidden_test_ids(hidden, "python -m pytest -q tests") == every[1:]
+    assert hidden_test_ids(hidden, "pytest -k fast tests/test_a.py::test_x") == ["tests/test_a.py::test_x"]
+    assert hidden_test_ids(hidden, "python -m pytest tests/test_c.py") == []
+
+
+def test_patch_paths_outside_the_repository_are_refused():
+    unsafe = harness().unsafe_paths
+    assert unsafe(b"--- a/x.py\n+++ b/x.py\n") == set()
+    assert unsafe(b"--- /dev/null\n+++ b/new/file.py\n") == set()
+    assert unsafe(b"diff --git a/../up b/../up\n") == {"../up"}
+    assert unsafe(b"--- /dev/null\n+++ /etc/cron.d/x\n") == {"/etc/cron.d/x"}
+    assert unsafe(b"diff --git a/.git/config b/.git/config\n") == {".git/config"}
+    assert unsafe(b"rename from a.py\nrename to ../../b.py\n") == {"../../b.py"}
+    assert unsafe(b"--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n") == set()
+
+
+def test_sizes():
+    assert parse_size("512m") == 512 << 20
+    assert parse_size("2g") == 2 << 30
+    assert parse_size("100") == 100
+    with pytest.raises(ValueError):
+        parse_size("lots")
