@@ -47,6 +47,8 @@ CAUGHT_BY = {
     "absolute-path": "refused",
     "git-dir-path": "refused",
     "symlink-out-of-repo": "symbolic link out of the repository",
+    "symlink-hidden-tests": "symbolic link out of the repository",
+    "forge-report-file": "canary",
     "monkeypatch-runtest": "canary",
     "monkeypatch-reports": "canary",
     "forge-report-file-listed": "canary",

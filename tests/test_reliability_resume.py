@@ -85,7 +85,8 @@ def test_finished_tasks_are_skipped_by_cache_key_and_changed_ones_regraded(demo_
     assert rows[3]["cache_key"] != next(r["cache_key"] for r in first if r["task_id"] == "parse-grouped-amounts")
 
 
-@pytest.mark.parametrize("sig, grace", [(signal.SIGTERM, "300"), (signal.SIGINT, "0")])
+@pytest.mark.parametrize("sig, grace", [(signal.SIGTERM, "300"), (signal.SIGINT, "0")],
+                         ids=["sigterm-with-grace", "sigint-no-grace"])
 def test_signal_stops_cleanly_and_the_run_resumes(sig, grace, demo_copy, tmp_path, python_env, docker_client,
                                                   cleanup_run):
     out = tmp_path / f"signalled-{sig.name.lower()}"
