@@ -7,7 +7,7 @@
 3. Lay the hidden tests over the repository, root-owned; the folders holding them become root-owned and sticky,
    so the tests' own processes cannot rename, delete or replace them.
 4. Run the test command as the unprivileged user with the repository's *original* pytest configuration (copied
-   from the snapshot into a root-owned file and passed with `-c`), plus a canary test that must fail, asking the
+   from the snapshot into a root-owned file at the repository root and passed with `-c`), plus a canary test that must fail, asking the
    framework for a structured report at a random path in a folder the tests may write to but not list. Files the
    tests write are capped in size; at the deadline every process of that user is killed.
 5. Copy the report into a root-only folder and write status.json there: nothing the tests run can touch either.
@@ -246,22 +246,30 @@ def framework_flags(spec, workspace, uid, report):
     flags = spec["report_flag"].format(report=report)
     if spec.get("framework") != "pytest":
         return flags
-    config = original_pytest_config(workspace, uid, spec["config_dir"])
+    config = original_pytest_config(workspace, uid)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
     if spec.get("canary"):
         flags += " " + shlex.quote(write_canary(spec["canary"], spec["canary_dir"]))
     return flags
 
 
-def original_pytest_config(workspace, uid, config_dir):
-    """The snapshot's pytest configuration as a root-owned copy: whatever the patch did to it is ignored."""
-    os.makedirs(config_dir, mode=0o755, exist_ok=True)
+def original_pytest_config(workspace, uid):
+    """The snapshot's pytest configuration as a root-owned copy at the repository root.
+
+    It stays at the root because pytest resolves relative paths in it (pythonpath, ...) from the file's folder;
+    the root is root-owned and sticky by then, so the tests cannot replace the copy. The suffix tells pytest how
+    to read it (.ini [pytest], .cfg [tool:pytest], .toml [tool.pytest.ini_options]).
+    """
+    lock_folders(workspace, workspace)
+    tag = os.urandom(6).hex()
     for name, section in PYTEST_CONFIGS:
         proc = subprocess.run(["git", "show", "HEAD:" + name], cwd=workspace, capture_output=True,
                               preexec_fn=demote(uid), env=git_env())
         if proc.returncode == 0 and (section is None or section.encode() in proc.stdout):
-            return write_root_file(os.path.join(config_dir, name), proc.stdout)
-    return write_root_file(os.path.join(config_dir, "pytest.ini"), b"[pytest]\n")
+            content = proc.stdout if section or b"[pytest]" in proc.stdout else b"[pytest]\n" + proc.stdout
+            suffix = os.path.splitext(name)[1]
+            return write_root_file(os.path.join(workspace, ".resq-pytest-%s%s" % (tag, suffix)), content)
+    return write_root_file(os.path.join(workspace, ".resq-pytest-%s.ini" % tag), b"[pytest]\n")
 
 
 def write_canary(canary, canary_dir):

@@ -127,3 +127,31 @@ def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_cl
     outcomes = {r["task_id"]: r["outcome"] for r in rows(out)}
     assert outcomes == {"forge-report-file": "passed", "forge-report-file-listed": "passed"}
     assert not containers_of(docker_client, out.name)
+
+
+def test_the_repositorys_own_pytest_setup_still_applies(tmp_path, python_env, docker_client, cleanup_run):
+    """Config isolation keeps the snapshot's configuration (pythonpath, markers) and its conftest fixtures."""
+    suite = tmp_path / "own-config"
+    repo = suite / "_snapshots" / "srclayout"
+    (repo / "src" / "srclayout").mkdir(parents=True)
+    (repo / "src" / "srclayout" / "__init__.py").write_text("VALUE = 42\n")
+    (repo / "conftest.py").write_text("import pytest\n\n\n@pytest.fixture\ndef answer():\n    return 42\n")
+    (repo / "pyproject.toml").write_text('[project]\nname = "srclayout"\nversion = "1"\n\n'
+                                         '[tool.pytest.ini_options]\npythonpath = ["src"]\n'
+                                         'markers = ["slow: a slow test"]\naddopts = "--strict-markers"\n')
+    task = suite / "uses-own-config"
+    (task / "hidden" / "tests").mkdir(parents=True)
+    (task / "hidden" / "tests" / "test_config_hidden.py").write_text(
+        "import pytest\nfrom srclayout import VALUE\n\n\n@pytest.mark.slow\ndef test_value(answer):\n"
+        "    assert VALUE == answer\n")
+    (task / "task.yaml").write_text("id: uses-own-config\ninstruction: Nothing to change.\n"
+                                    "snapshot: {kind: dir, path: ../_snapshots/srclayout}\n"
+                                    "tests: {command: python -m pytest -q tests}\ntimeout_s: 60\n")
+    out = tmp_path / "own-config-run"
+    cleanup_run.append(out.name)
+    proc = resq("run", str(suite), "--system", "noop", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (row,) = rows(out)
+    assert row["outcome"] == "passed", row["reason"]
+    assert row["tests"] == {"tests/test_config_hidden.py::test_value": "passed"}
+    assert not containers_of(docker_client, out.name)

@@ -36,7 +36,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
-        "framework": task.tests.framework, "config_dir": "/resq/config", "canary_dir": "/resq/canary",
+        "framework": task.tests.framework, "canary_dir": "/resq/canary",
         "canary": canary.spec() if canary else None, "file_size": parse_size(limits.file_size),
     }
     files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
