@@ -85,7 +85,7 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
                 raise ResqError(f"{out}: holds a run of system '{existing.system.name}' "
                                 f"({existing.system.config}); choose another --out for this system")
             return RunPaths(out), existing
-    run_id = new_run_id(options.system.name) if out is None or not out.name else out.name
+    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
     paths = RunPaths(out or Path("runs") / run_id)
     manifest = RunManifest(
         run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
@@ -122,6 +122,7 @@ def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, Imag
             stop.set()
             for future in pending:
                 future.cancel()
+            pipeline.abort()  # running evaluations end when their containers go, so the pool can shut down
             raise
 
 
@@ -132,6 +133,9 @@ class Pipeline:
                  limits: Limits):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits = paths, limits
+
+    def abort(self) -> None:
+        remove_run_containers(self.client, self.run_id)
 
     def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
         started_at, timings = now_utc(), Timings()
