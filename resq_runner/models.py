@@ -99,6 +99,24 @@ class Success(Record):
 DEFAULT_PROTECTED = ["tests/**", "test/**", "**/conftest.py", "conftest.py", "pytest.ini", "tox.ini"]
 
 
+class ValueRange(Record):
+    """Integers from `start` to `stop` inclusive, every `step`."""
+
+    start: int
+    stop: int
+    step: int = 1
+
+    def values(self) -> list[int]:
+        return list(range(self.start, self.stop + (1 if self.step > 0 else -1), self.step))
+
+
+class Template(Record):
+    """Makes a task folder a template: its text is Jinja2 over these parameters (see tasks/templates.py)."""
+
+    parameters: dict[str, Union[list[Union[str, int, float, bool]], ValueRange]]
+    constraints: list[str] = []
+
+
 class Task(Record):
     """One task: a repository snapshot, an instruction, and hidden tests the system never sees."""
 
@@ -117,6 +135,7 @@ class Task(Record):
     timeout_s: float = 300
     tags: list[str] = []
     source: dict[str, str] = {}
+    template: Template | None = None
 
     @field_validator("id")
     @classmethod
