@@ -125,10 +125,11 @@ class ChatClient:
 
         body = {"model": self.settings.model, "messages": messages, "temperature": self.settings.temperature}
         attempts: list[str] = []
+        asked: float | None = None
         for attempt in range(self.settings.max_retries + 1):
             for budget in budgets:
                 budget.check()
-            started = time.perf_counter()
+            started, asked = time.perf_counter(), None
             try:
                 with self.gate:
                     response = self._http.post("chat/completions", json=body)
@@ -144,13 +145,14 @@ class ChatClient:
                     for budget in budgets:
                         budget.charge(completion.cost_usd)
                     return completion
-                detail = self.redact(" ".join(response.text.split())[:200])
+                detail = self.redact(" ".join(response.text.split())[:120])
                 attempts.append(f"attempt {attempt + 1}: HTTP {response.status_code} {detail}")
                 if response.status_code != 429 and response.status_code < 500:
                     raise LlmError(f"{self.settings.base_url} answered HTTP {response.status_code}: {detail}")
                 asked = retry_after(response.headers.get("retry-after"))
                 wait = self._backoff(attempt) if asked is None else asked
             if attempt < self.settings.max_retries:
+                attempts[-1] += f"; retrying in {wait:g}s" + (" (Retry-After)" if asked is not None else "")
                 time.sleep(wait)
         raise LlmError(f"no answer from {self.settings.base_url} after {len(attempts)} attempt(s): {attempts[-1]}")
 

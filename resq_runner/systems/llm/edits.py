@@ -101,8 +101,8 @@ def parse_unified_diff(text: str) -> list[Edit]:
                     index += 1
             if new is None:
                 edits.append(Edit(old or "", "", "", delete=True))
-            for search, replace in hunks:
-                edits.append(Edit(new or old or "", search, replace))
+            else:
+                edits.extend(Edit(new, search, replace) for search, replace in hunks)
         else:
             index += 1
     return edits
