@@ -5,7 +5,9 @@ Each step is one of:
     {"content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}   an answer
     {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
     {"hang": 30}                                                                   no answer for that many seconds
-The last step repeats once a script is used up. Every request is recorded, with how many were in flight at once.
+    {"content": ..., "delay": 0.5}                                                 an answer after a pause
+The last step repeats once a script is used up. Every request is recorded, with the most that were being answered at
+once (a hung request stops counting when it starts hanging: its client gives up at its own timeout).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class ScriptedLLM:
         self.scripts, self.api_key = scripts, api_key
         self.requests: list[dict] = []
         self.positions: dict[str, int] = {}
-        self.in_flight = self.max_in_flight = 0
+        self.in_flight = self.max_in_flight = self.hung = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -83,8 +85,14 @@ class ScriptedLLM:
                     return self._send(401, {"error": {"message": "invalid api key"}})
                 step = llm._next_step(task)
                 if "hang" in step:
+                    with llm._lock:  # abandoned by the client at its timeout, so no longer counted in flight
+                        llm.in_flight -= 1
+                        llm.hung += 1
                     llm._released.wait(step["hang"])
+                    with llm._lock:
+                        llm.in_flight += 1
                     return
+                llm._released.wait(step.get("delay", 0))
                 if "status" in step:
                     headers = {"Retry-After": step["retry_after"]} if "retry_after" in step else {}
                     return self._send(step["status"], {"error": {"message": "scripted error"}}, headers)

@@ -182,3 +182,25 @@ def test_llm_system_configuration_errors_are_one_clear_line(monkeypatch, tmp_pat
         LlmSystem(model="m", base_url="http://x/v1", api_key_env="", price_table=str(prices))
     with pytest.raises(ResqError, match="needs prices"):
         LlmSystem(model="m", base_url="http://x/v1", api_key_env="", budget_usd_per_task="1")
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_the_run_wide_gate_bounds_requests_in_flight(limit):
+    gate = threading.Semaphore(limit)
+    script = {f"t{i}": [{"content": "ok", "usage": {}, "delay": 0.4}] for i in range(3)}
+    with ScriptedLLM(script) as server:
+        clients = [ChatClient(ClientSettings(base_url=server.base_url, model="m", timeout_s=10), gate)
+                   for _ in range(3)]
+        start = threading.Barrier(3)
+
+        def ask(index: int) -> None:
+            start.wait()
+            _ask(clients[index], task=f"t{index}")
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(server.requests) == 3
+    assert server.max_in_flight == limit
