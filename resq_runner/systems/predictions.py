@@ -71,7 +71,7 @@ def load_predictions(file: Path) -> list[tuple[int, Prediction]]:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ResqError(f"{file}: cannot read the predictions file ({exc}); pass a UTF-8 JSON or JSONL file")
-    if text.lstrip().startswith("[") or (text.lstrip().startswith("{") and not _looks_like_jsonl(text)):
+    if text.lstrip().startswith("[") or _is_one_json_object(text):
         return _load_json(file, text)
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -109,9 +109,12 @@ def _row(item) -> Prediction:
     return Prediction.model_validate(item)
 
 
-def _looks_like_jsonl(text: str) -> bool:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines)
+def _is_one_json_object(text: str) -> bool:
+    """A whole-file JSON object (SWE-bench's {instance_id: row} form) rather than JSON lines."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _short(exc: Exception) -> str:
