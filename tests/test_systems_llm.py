@@ -157,3 +157,21 @@ def test_missing_key_is_one_clear_error(tmp_path, monkeypatch):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: environment variable RESQ_TEST_LLM_KEY")
     assert not (tmp_path / "never").exists()
+
+
+def test_per_run_budget_stops_every_later_call(tmp_path, monkeypatch, cleanup_run):
+    monkeypatch.setenv("RESQ_TEST_LLM_KEY", KEY)
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("scripted-model: {prompt: 1000, completion: 1000}\n")  # $/Mtok: each call costs about $1
+    out = tmp_path / "run-run-budget"
+    cleanup_run.append(out.name)
+    with ScriptedLLM(SCRIPTS, api_key=KEY) as server:
+        proc = _llm_run(DEMO, out, server.base_url, "--price-table", str(prices), "--budget-usd-per-run", "1",
+                        "--task", "add-invoice-discount", "--task", "parse-grouped-amounts")
+    assert proc.returncode == 0, proc.stderr
+    rows = _rows(out)
+    spent = sum(row["usage"]["cost_usd"] for row in rows.values())
+    assert len(rows) == 2 and spent >= 1 and sum(row["usage"]["calls"] for row in rows.values()) == len(server.requests)
+    assert {row["outcome"] for row in rows.values()} == {"system_error"}
+    assert all("per-run budget of $1 reached" in row["reason"] for row in rows.values())
+    assert sorted(row["usage"]["calls"] for row in rows.values())[0] == 0  # the task after the money ran out
