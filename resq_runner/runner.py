@@ -159,6 +159,8 @@ class Pipeline:
             output = self._solve(tf, image, log_dir)
             timings.system = time.perf_counter() - clock
             (log_dir / "patch.diff").write_text(output.patch)
+            if output.log:
+                (log_dir / "system.log").write_text(output.log)
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:

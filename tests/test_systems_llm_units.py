@@ -204,3 +204,14 @@ def test_the_run_wide_gate_bounds_requests_in_flight(limit):
             thread.join()
     assert len(server.requests) == 3
     assert server.max_in_flight == limit
+
+
+def test_search_replace_paths_in_the_forms_models_write():
+    block = "<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n"
+    reply = (f"**pkg/one.py**\n```python\n{block}```\nFile: pkg/two.py\n{block}"
+             f"Then again in the same file:\n{block}")
+    assert [e.path for e in parse_edits(reply)] == ["pkg/one.py", "pkg/two.py", "pkg/two.py"]
+    with pytest.raises(ApplyError, match="no file path"):
+        parse_edits(f"Change this:\n{block}")
+    with pytest.raises(ApplyError, match="not closed"):
+        parse_edits("a.py\n<<<<<<< SEARCH\nx\n=======\ny\n")

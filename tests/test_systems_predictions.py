@@ -4,7 +4,6 @@ predictions are messages and counted outcomes, bad JSON lines one error naming f
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -46,6 +45,8 @@ def test_demo_run_counts_every_kind_of_prediction(tmp_path, cleanup_run):
     assert f"{predictions}: 2 identical predictions for task fix-allocate-remainder (lines 1, 4); graded once" in notes
     assert f"{predictions}:2: empty model_patch for task parse-grouped-amounts; graded as is" in notes
     assert "ghost-task" in proc.stderr  # shown while running, not only kept
+    assert (out / "logs" / "fix-allocate-remainder" / "system.log").read_text() == \
+        f"{predictions}:1 model_name_or_path=model-a"
 
 
 def test_conflicting_duplicates_are_a_system_error_for_that_task(tmp_path):

@@ -62,15 +62,13 @@ def parse_search_replace(text: str) -> list[Edit]:
 
 
 def _path_before(lines: list[str], index: int) -> str:
+    """The file path on the line before a SEARCH marker (fence lines skipped); empty when that line is prose."""
     for back in range(index - 1, max(-1, index - 3), -1):
-        candidate = lines[back].strip().strip("`*").strip()
-        candidate = re.sub(r"^(file|path)\s*:\s*", "", candidate, flags=re.I)
-        if _FENCE.match(lines[back]) and not re.match(r"^\s*```\S*\s*\S+\.\w+", lines[back]):
-            continue
+        candidate = lines[back].strip()
         if candidate.startswith("```"):
-            candidate = candidate.split(maxsplit=1)[-1] if " " in candidate else ""
-        if candidate and " " not in candidate and not _SEARCH.match(candidate):
-            return candidate
+            continue
+        candidate = re.sub(r"^(file|path)\s*:\s*", "", candidate.strip("`*# "), flags=re.I)
+        return candidate if candidate and " " not in candidate else ""
     return ""
 
 
