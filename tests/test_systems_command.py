@@ -76,6 +76,17 @@ def test_agent_timeout_and_failure_are_system_errors(tmp_path, docker_client, cl
     assert "not found" in row["reason"]
 
 
+def test_host_agent_memory_limit(tmp_path, cleanup_run):
+    out = tmp_path / "run-memory"
+    cleanup_run.append(out.name)
+    hog = f'"{sys.executable}" -c "x = bytearray(1024 * 1024 * 1024)"'
+    proc = _run(out, "--on-host", "--agent-memory-mb", "256", "--agent-cmd", hog)
+    assert proc.returncode == 0, proc.stderr
+    row = _row(out)
+    assert row["outcome"] == "system_error"
+    assert row["reason"] == "agent command exited 1 and changed nothing: MemoryError"
+
+
 def test_options_of_another_system_are_refused(tmp_path):
     proc = resq("run", str(DEMO), "--system", "command", "--agent-cmd", "true", "--model", "x",
                 "--out", str(tmp_path / "never"))
