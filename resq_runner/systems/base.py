@@ -9,7 +9,10 @@ import tarfile
 from pathlib import Path
 from typing import Callable, Protocol
 
-from ..errors import ResqError
+import docker.errors
+import requests.exceptions
+
+from ..errors import InfraError, ResqError
 from ..models import SystemOutput, TaskView
 from ..sandbox import Sandbox
 
@@ -62,9 +65,9 @@ class Workspace:
     def read_tree(self, max_file_bytes: int = 256 * 1024) -> dict[str, bytes]:
         """The work tree's files in one copy (regular files up to `max_file_bytes`; .git left out)."""
         wanted = set(self.files())
-        stream, _stat = self.sandbox.container.get_archive(self.root)
+        stream, _stat = _engine(self.sandbox.container.get_archive, self.root)
         files: dict[str, bytes] = {}
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        with tarfile.open(fileobj=io.BytesIO(_engine(b"".join, stream))) as tar:
             for member in tar:
                 name = member.name.split("/", 1)[1] if "/" in member.name else ""
                 if name in wanted and member.isfile() and member.size <= max_file_bytes:
@@ -79,6 +82,18 @@ class Workspace:
             self.run(f"mkdir -p {shlex.quote(parent)}")
         self.sandbox.put_files({f"{self.root}/{relative}": content}, uid=WORKSPACE_UID)
 
+    def start(self, command: str, *, environment: dict[str, str] | None = None) -> str:
+        """Start a long command in the background (a plain exec would hit the engine client's read timeout);
+        returns an id for `running()`. Its output is whatever the command itself redirects."""
+        api, container = self.sandbox.client.api, self.sandbox.container
+        exec_id = _engine(api.exec_create, container.id, ["sh", "-c", command], environment=environment,
+                          workdir=self.root, user=f"{WORKSPACE_UID}:{WORKSPACE_UID}")["Id"]
+        _engine(api.exec_start, exec_id, detach=True)
+        return exec_id
+
+    def running(self, exec_id: str) -> bool:
+        return bool(_engine(self.sandbox.client.api.exec_inspect, exec_id)["Running"])
+
     def diff(self, base: str = "HEAD") -> str:
         """Every change against `base` (the snapshot commit by default), new files included."""
         code, out = self.run(f"git add -A >/dev/null && git diff --cached --binary {shlex.quote(base)}")
@@ -88,6 +103,14 @@ class Workspace:
         if self._sandbox is not None:
             self._sandbox.remove()
             self._sandbox = None
+
+
+def _engine(call, *args, **kwargs):
+    """A container engine failure is the run's problem (infra_error, retried), never the system's."""
+    try:
+        return call(*args, **kwargs)
+    except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+        raise InfraError(f"container engine error: {' '.join(str(exc).split())}") from exc
 
 
 def safe_path(path: str) -> str:

@@ -82,13 +82,11 @@ class CommandSystem:
         # `timeout` inside the container: a docker exec has no deadline of its own, and the agent's children die too
         script = (f"timeout -k 10 {self.timeout_s:g} sh -c {shlex.quote(self.command)} "
                   f"> {IN_CONTAINER}/output.txt 2>&1; echo $? > {IN_CONTAINER}/exit_code")
-        api, container = workspace.sandbox.client.api, workspace.sandbox.container
-        exec_id = api.exec_create(container.id, ["sh", "-c", script], environment=env, workdir=workspace.root,
-                                  user=f"{WORKSPACE_UID}:{WORKSPACE_UID}")["Id"]
-        api.exec_start(exec_id, detach=True)
-        while api.exec_inspect(exec_id)["Running"]:
+        exec_id = workspace.start(script, environment=env)
+        deadline = time.monotonic() + self.timeout_s + 30  # `timeout` ends it first; this guards a stuck engine
+        while workspace.running(exec_id) and time.monotonic() < deadline:
             time.sleep(0.2)
-        code_text = (workspace.sandbox.read_file(f"{IN_CONTAINER}/exit_code") or b"1").decode().strip()
+        code_text = (workspace.sandbox.read_file(f"{IN_CONTAINER}/exit_code") or b"124").decode().strip()
         output = (workspace.sandbox.read_file(f"{IN_CONTAINER}/output.txt", limit=64 * OUTPUT_CAP) or b"")
         code = int(code_text) if code_text.lstrip("-").isdigit() else 1
         return code, _cap(output.decode("utf-8", "replace")), code in (124, 137), workspace.diff(base)
