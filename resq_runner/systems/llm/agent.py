@@ -102,16 +102,15 @@ class Agent:
         for turn in range(1, self.settings.max_turns + 1):
             reply = self._call(messages, turn)
             messages.append({"role": "assistant", "content": reply})
-            feedback = self._act(reply, files, turn)
+            feedback, failed = self._act(reply, files, turn)
             if feedback is None:
                 self.transcript.stopped = "edits applied"
                 return
-            if not feedback.startswith("OPENED"):
-                failures += 1
-                if failures > self.settings.max_apply_retries:
-                    self.transcript.stopped = f"gave up after {failures} replies without applicable edits"
-                    return
-            messages.append({"role": "user", "content": feedback.removeprefix("OPENED\n")})
+            failures += failed
+            if failures > self.settings.max_apply_retries:
+                self.transcript.stopped = f"gave up after {failures} replies without applicable edits"
+                return
+            messages.append({"role": "user", "content": feedback})
         self.transcript.stopped = f"turn limit ({self.settings.max_turns}) reached"
 
     def _call(self, messages: list[dict], turn: int) -> str:
@@ -129,19 +128,21 @@ class Agent:
             cost_usd=completion.cost_usd, seconds=completion.seconds, retries=completion.attempts))
         return completion.content
 
-    def _act(self, reply: str, files: dict[str, str], turn: int) -> str | None:
-        """None when the reply's edits were applied; otherwise the message to send back."""
+    def _act(self, reply: str, files: dict[str, str], turn: int) -> tuple[str | None, bool]:
+        """(None, False) when the reply's edits were applied; otherwise the message to send back, and whether the
+        reply counts against the retries (asking to open files does not)."""
         try:
             edits = parse_edits(reply)
         except ApplyError as exc:
-            return f"Your edits could not be read: {exc}\nResend every change in the required format."
+            return f"Your edits could not be read: {exc}\nResend every change in the required format.", True
         if edits:
-            return self._apply(edits, reply, turn)
+            error = self._apply(edits, reply, turn)
+            return (None, False) if error is None else (error, True)
         wanted = _OPEN.findall(reply)
         if wanted:
-            return "OPENED\n" + self._open([p.strip(" `'\"") for p in re.split(r"[,\s]+", wanted[0]) if p], files)
+            return self._open([p.strip(" `'\"") for p in re.split(r"[,\s]+", wanted[0]) if p], files), False
         return ("Your reply contained no edit I could read. Make the change now, in the required format:\n\n"
-                + FORMATS[self.settings.edit_format])
+                + FORMATS[self.settings.edit_format]), True
 
     def _apply(self, edits: list[Edit], reply: str, turn: int) -> str | None:
         kind = "search-replace" if "<<<<<<<" in reply else "unified-diff"
