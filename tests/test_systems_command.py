@@ -4,6 +4,7 @@ fresh container; timeouts and failures are counted outcomes."""
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def _row(out: Path) -> dict:
 
 def test_agent_script_in_the_workspace_container_passes(tmp_path, monkeypatch, docker_client, cleanup_run):
     monkeypatch.setenv("RESQ_TEST_AGENT_SECRET", SECRET)
-    out = tmp_path / "run-command"
+    out = tmp_path / f"run-command-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     proc = _run(out, "--agent-cmd", 'python3 "$RESQ_AGENT_DIR/allocate_agent.py"',
                 "--agent-env", "RESQ_TEST_AGENT_SECRET")
@@ -47,7 +48,7 @@ def test_agent_script_in_the_workspace_container_passes(tmp_path, monkeypatch, d
 
 
 def test_agent_script_on_the_host_passes(tmp_path, cleanup_run):
-    out = tmp_path / "run-host"
+    out = tmp_path / f"run-host-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     proc = _run(out, "--on-host", "--agent-cmd", f'"{sys.executable}" "$RESQ_AGENT_DIR/allocate_agent.py"')
     assert proc.returncode == 0, proc.stderr
@@ -57,7 +58,7 @@ def test_agent_script_on_the_host_passes(tmp_path, cleanup_run):
 
 
 def test_agent_timeout_and_failure_are_system_errors(tmp_path, docker_client, cleanup_run):
-    out = tmp_path / "run-timeout"
+    out = tmp_path / f"run-timeout-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     proc = _run(out, "--agent-cmd", "echo started; sleep 60", "--agent-timeout", "2")
     assert proc.returncode == 0, proc.stderr
@@ -66,7 +67,7 @@ def test_agent_timeout_and_failure_are_system_errors(tmp_path, docker_client, cl
                                                 "agent command timed out after 2s (see agent_output.txt)")
     assert containers_of(docker_client, out.name) == []
 
-    out = tmp_path / "run-missing"
+    out = tmp_path / f"run-missing-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     proc = _run(out, "--on-host", "--agent-cmd", "no-such-agent-binary --fix")
     assert proc.returncode == 0, proc.stderr
@@ -77,7 +78,7 @@ def test_agent_timeout_and_failure_are_system_errors(tmp_path, docker_client, cl
 
 
 def test_host_agent_memory_limit(tmp_path, cleanup_run):
-    out = tmp_path / "run-memory"
+    out = tmp_path / f"run-memory-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     hog = f'"{sys.executable}" -c "x = bytearray(1024 * 1024 * 1024)"'
     proc = _run(out, "--on-host", "--agent-memory-mb", "256", "--agent-cmd", hog)

@@ -4,6 +4,7 @@ replaying scripted answers per task of the demo suite."""
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def _rows(out: Path) -> dict[str, dict]:
 
 def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch, docker_client, cleanup_run):
     monkeypatch.setenv("RESQ_TEST_LLM_KEY", KEY)
-    out = tmp_path / "run-llm"
+    out = tmp_path / f"run-llm-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     with ScriptedLLM(SCRIPTS, api_key=KEY) as server:
         proc = _llm_run(demo_with_hung_task, out, server.base_url, "-j", "2", "--max-concurrent-requests", "1")
@@ -138,7 +139,7 @@ def test_per_task_budget_stops_the_calls(tmp_path, monkeypatch, cleanup_run):
     monkeypatch.setenv("RESQ_TEST_LLM_KEY", KEY)
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"scripted-model": {"prompt": 1000.0, "completion": 1000.0}}))  # $/Mtok
-    out = tmp_path / "run-budget"
+    out = tmp_path / f"run-budget-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     with ScriptedLLM(SCRIPTS, api_key=KEY) as server:
         proc = _llm_run(DEMO, out, server.base_url, "--task", "parse-grouped-amounts", "--price-table", str(prices),
@@ -163,7 +164,7 @@ def test_per_run_budget_stops_every_later_call(tmp_path, monkeypatch, cleanup_ru
     monkeypatch.setenv("RESQ_TEST_LLM_KEY", KEY)
     prices = tmp_path / "prices.yaml"
     prices.write_text("scripted-model: {prompt: 1000, completion: 1000}\n")  # $/Mtok: each call costs about $1
-    out = tmp_path / "run-run-budget"
+    out = tmp_path / f"run-run-budget-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     with ScriptedLLM(SCRIPTS, api_key=KEY) as server:
         proc = _llm_run(DEMO, out, server.base_url, "--price-table", str(prices), "--budget-usd-per-run", "1",

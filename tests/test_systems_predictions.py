@@ -4,6 +4,7 @@ predictions are messages and counted outcomes, bad JSON lines one error naming f
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_demo_run_counts_every_kind_of_prediction(tmp_path, cleanup_run):
         _row("ghost-task", GOLD_ALLOCATE),
         _row("fix-allocate-remainder", GOLD_ALLOCATE),  # the same patch again: graded once
     ]) + "\n")
-    out = tmp_path / "run-preds"
+    out = tmp_path / f"run-preds-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
     proc = resq("run", str(DEMO), "--system", "predictions", "--predictions", str(predictions), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
