@@ -196,6 +196,16 @@ class SystemOutput(Record):
     error: str | None = None
 
 
+class Prediction(BaseModel):
+    """One SWE-bench-style prediction row; other fields a predictions file carries are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    instance_id: str
+    model_name_or_path: str = ""
+    model_patch: str | None = None
+
+
 class SystemSpec(Record):
     """Names a system and its configuration; the config hash tells two configurations of one system apart."""
 

@@ -57,7 +57,11 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     tasks = load_suite(options.suite, options.only or None)
     system = make_system(options.system)
     client = connect()
+    notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
     paths, manifest = _open_run(options, tasks)
+    for note in notes:
+        listener.message(note)
+    _record_notes(paths, notes)
     journal = Journal(paths.results)
     done = final_results(read_results(paths.results))
     todo = [tf for tf in tasks if (tf.task.id, 0) not in done]
@@ -73,6 +77,13 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         remove_run_containers(client, manifest.run_id)
     final = final_results(read_results(paths.results))
     return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
+
+
+def _record_notes(paths: RunPaths, notes: list[str]) -> None:
+    """What a system said about its inputs before the run (e.g. predictions naming no task), kept with the run."""
+    if notes:
+        with open(paths.root / "system_notes.txt", "a") as handle:
+            handle.writelines(f"{note}\n" for note in notes)
 
 
 def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, RunManifest]:
@@ -149,9 +160,11 @@ class Pipeline:
             if stop.is_set():
                 raise InfraError("the run was interrupted before this task started")
             clock = time.perf_counter()
-            output = self._solve(tf, image)
+            output = self._solve(tf, image, log_dir)
             timings.system = time.perf_counter() - clock
             (log_dir / "patch.diff").write_text(output.patch)
+            if output.log:
+                (log_dir / "system.log").write_text(output.log)
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
@@ -176,8 +189,9 @@ class Pipeline:
         return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
                                               tf.task.setup, log=lambda _m: None)
 
-    def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
-        workspace = Workspace(lambda: self._workspace_sandbox(image))
+    def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
+        workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
+                              source_dir=lambda: materialize(tf, environments.cache_dir()))
         try:
             if getattr(self.system, "needs_gold", False):
                 return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))
