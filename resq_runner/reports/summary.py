@@ -26,11 +26,12 @@ def results_table(results: list[Result], title: str) -> Table:
     for column in ("task", "outcome", "tests passed", "seconds"):
         table.add_column(column, no_wrap=True)
     table.add_column("reason", overflow="fold")
-    for result in sorted(results, key=lambda r: r.task_id):
+    for result in sorted(results, key=lambda r: (r.task_id, r.sample)):
         passed = sum(s is TestStatus.passed for s in result.tests.values())
         seconds = sum(result.timings.model_dump().values())
         style = OUTCOME_STYLE[result.outcome]
-        table.add_row(result.task_id, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
+        name = result.task_id + (f" #{result.sample}" if result.sample else "")
+        table.add_row(name, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
                       f"{seconds:.1f}", result.reason[:120])
     return table
 
