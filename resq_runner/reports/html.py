@@ -52,7 +52,7 @@ FILTER_SCRIPT = """
       if (keep) shown++;
     });
     var count = document.getElementById('task-count');
-    count.textContent = shown + ' of ' + rows.length + ' tasks shown';
+    count.textContent = shown + ' of ' + rows.length + ' ' + count.getAttribute('data-noun') + ' shown';
     count.setAttribute('data-shown', shown);
   }
   var match = location.hash.match(/filter=([^&]*)/);
@@ -90,7 +90,7 @@ def report_page(report: RunReport, out: Path) -> str:
              f"per solved task: {_maybe(usage.cost_per_solved, '${:,.4f}')}"),
         card("seconds", seconds, "time", f"{seconds:,.1f} s", "summed over stages and tasks"),
     ]
-    body = [f"<h1>{escape(report.suite)} · {escape(report.system)}</h1>",
+    body = [f"<h1>{escape(Path(report.suite).name)} · {escape(report.system)}</h1>",
             f'<div class="muted">run {escape(report.run_id)}{_started(report.started_at)}</div>',
             _notes(report.notes), f'<div class="cards">{"".join(cards)}</div>',
             "<h2>Outcomes</h2>", outcome_chart(report.outcomes),
@@ -124,7 +124,7 @@ def history_page(history: History) -> str:
                 card(f"series-{i}", points[-1].rate.rate, f"{suite} · {system}", _pct(points[-1].rate.rate),
                      f"latest of {len(points)} run(s)") for i, ((suite, system), points) in enumerate(series.items()))
             + "</div>",
-            "<h2>Pass rate over time</h2>", trend_chart(history), "<h2>Runs</h2>", _filter_box(),
+            "<h2>Pass rate over time</h2>", trend_chart(history), "<h2>Runs</h2>", _filter_box("runs"),
             _history_table(history)]
     return page("resq history", body)
 
@@ -195,23 +195,26 @@ def rate_chart(rates: list[tuple[str, Rate]]) -> str:
 
 def trend_chart(history: History) -> str:
     """One line per (suite, system): pass rate against the run's start time."""
-    width, height, top, bottom, left, right = 760, 300, 20, 50, 48, 20
-    plot_w, plot = width - left - right, height - top - bottom
+    series = history.series()
+    width, top, left, right, inset = 760, 20, 48, 20, 16
+    plot_w, plot = width - left - right - 2 * inset, 230
+    height = top + plot + 40 + 16 * len(series)
     times = [p.started_at.timestamp() for p in history.points]
     first, last = (min(times), max(times)) if times else (0.0, 0.0)
 
     def x_of(moment: datetime) -> float:
         if last == first:
-            return left + plot_w / 2
-        return left + plot_w * (moment.timestamp() - first) / (last - first)
+            return left + inset + plot_w / 2
+        return left + inset + plot_w * (moment.timestamp() - first) / (last - first)
 
     parts = [_svg_open("trend-chart", width, height, "Pass rate over time per suite and system"),
              _y_axis(left, width - right, top, plot)]
     if history.points:
-        for moment in sorted({history.points[0].started_at, history.points[-1].started_at}):
-            parts.append(f'<text x="{x_of(moment):.1f}" y="{top + plot + 18}" text-anchor="middle">'
+        ends = sorted({history.points[0].started_at, history.points[-1].started_at})
+        for moment, anchor in zip(ends, ("start", "end") if len(ends) == 2 else ("middle",)):
+            parts.append(f'<text x="{x_of(moment):.1f}" y="{top + plot + 18}" text-anchor="{anchor}">'
                          f'{moment:%Y-%m-%d %H:%M}</text>')
-    for index, ((suite, system), points) in enumerate(history.series().items()):
+    for index, ((suite, system), points) in enumerate(series.items()):
         colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
         name = f"{suite} · {system}"
         coords = [(x_of(p.started_at), top + plot * (1 - p.rate.rate)) for p in points]
@@ -223,7 +226,7 @@ def trend_chart(history: History) -> str:
                          f'data-rate="{point.rate.rate}" data-run="{escape(point.root)}">'
                          f'<title>{escape(name)} {point.started_at:%Y-%m-%d %H:%M}: {_pct(point.rate.rate)}'
                          f'</title></circle>')
-        legend_y = top + 14 + 16 * index
+        legend_y = top + plot + 40 + 16 * index
         parts.append(f'<rect x="{left + 10}" y="{legend_y - 9}" width="10" height="10" fill="{colour}"/>'
                      f'<text class="legend" x="{left + 26}" y="{legend_y}">{escape(name)}</text></g>')
     parts.append("</svg>")
@@ -327,9 +330,9 @@ def _table(element_id: str, heads: list[str], rows: list[str], filterable: bool 
     return f'<table id="{element_id}"{css}><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _filter_box() -> str:
+def _filter_box(noun: str = "tasks") -> str:
     return ('<p><input id="task-filter" type="search" placeholder="filter rows: task id, outcome, tag…" '
-            'aria-label="filter rows"> <span id="task-count" class="muted"></span></p>')
+            f'aria-label="filter rows"> <span id="task-count" class="muted" data-noun="{noun}"></span></p>')
 
 
 def _log_link(run_root: str, relative: str, out: Path, label: str) -> str:
