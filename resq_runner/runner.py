@@ -91,6 +91,7 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
     paths = RunPaths(out or Path("runs") / run_id)
     manifest = RunManifest(
         run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
+        suite_path=str(tasks[0].root.parent) if tasks else "",
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
         task_ids=[tf.task.id for tf in tasks])

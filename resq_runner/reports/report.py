@@ -97,7 +97,8 @@ def suite_info(manifest: RunManifest | None) -> tuple[dict[str, TaskInfo], list[
     from ..tasks import load_suite, suite_hash
 
     try:
-        tasks = load_suite(manifest.suite)
+        tasks = load_suite(manifest.suite_path if manifest.suite_path and Path(manifest.suite_path).is_dir()
+                           else manifest.suite)
     except ResqError as exc:
         return {}, [f"suite '{manifest.suite}' not loaded ({exc}); tags and kinds are unknown"]
     ran = [tf for tf in tasks if tf.task.id in set(manifest.task_ids)]
