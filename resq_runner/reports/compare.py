@@ -15,7 +15,7 @@ BOOTSTRAP_SEED = 0
 
 
 def header(run: LoadedRun) -> RunHeader:
-    return RunHeader(label=f"{run.system} · {run.run_id}", run_id=run.run_id, root=str(run.root), suite=run.suite,
+    return RunHeader(label=f"{run.system} · {run.name}", name=run.name, run_id=run.run_id, root=str(run.root), suite=run.suite,
                      suite_hash=run.suite_hash, system=run.system,
                      started_at=run.manifest.started_at if run.manifest else None, rate=rate_of(first_samples(run)))
 

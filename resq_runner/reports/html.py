@@ -105,7 +105,7 @@ def report_page(report: RunReport, out: Path) -> str:
 def comparison_page(comparison: Comparison) -> str:
     letters = _run_letters(len(comparison.runs))
     cards = [card(f"run-{i}", run.rate.rate, f"{letters[i]}: {run.system}", _pct(run.rate.rate),
-                  f"{run.rate.passed}/{run.rate.graded} · {escape(run.run_id)}") for i, run in enumerate(comparison.runs)]
+                  f"{run.rate.passed}/{run.rate.graded} · {run.name}") for i, run in enumerate(comparison.runs)]
     for index, pair in enumerate(comparison.pairs, start=1):
         cards.append(card(f"broken-{index}", pair.broken, f"broken in {letters[index]}",
                           str(pair.broken), f"allowed: {comparison.max_regressions}"))

@@ -101,6 +101,7 @@ class RunHeader(Record):
     """Who a run is, in a comparison or a history."""
 
     label: str
+    name: str  # the run id, or the folder's last two parts when the id is the folder name
     run_id: str
     root: str
     suite: str

@@ -41,7 +41,13 @@ class LoadedRun(Record):
 
     @property
     def suite(self) -> str:
-        return self.manifest.suite if self.manifest else "unknown"
+        """The suite's name (its folder's name), however the run was given it."""
+        return Path(self.manifest.suite).name if self.manifest else "unknown"
+
+    @property
+    def name(self) -> str:
+        """The run id, or the folder's last two parts when the id is just the folder name (runs/<date>/<system>)."""
+        return "/".join(self.root.parts[-2:]) if self.run_id == self.root.name else self.run_id
 
     @property
     def suite_hash(self) -> str:
