@@ -297,6 +297,7 @@ class RunManifest(Record):
     run_id: str
     suite: str
     suite_hash: str
+    suite_path: str = ""  # the suite folder as resolved at run time, so reports find tags from anywhere
     system: SystemSpec
     resq_version: str
     grader_version: str

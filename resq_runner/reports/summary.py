@@ -29,11 +29,12 @@ def results_table(results: list[Result], title: str) -> Table:
     table.add_column("tests", no_wrap=True, min_width=7, justify="right")
     table.add_column("secs", no_wrap=True, min_width=5, justify="right")
     table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=48)
-    for result in sorted(results, key=lambda r: r.task_id):
+    for result in sorted(results, key=lambda r: (r.task_id, r.sample)):
         passed = sum(s is TestStatus.passed for s in result.tests.values())
         seconds = sum(result.timings.model_dump().values())
         style = OUTCOME_STYLE[result.outcome]
-        table.add_row(result.task_id, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
+        name = result.task_id + (f" #{result.sample}" if result.sample else "")
+        table.add_row(name, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
                       f"{seconds:.1f}", _short(result.reason))
     return table
 
