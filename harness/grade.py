@@ -104,6 +104,8 @@ def apply_patch(patch, workspace, uid):
     if bad:
         return False, "refused: the patch names paths outside the repository or inside .git: %s\n" % ", ".join(
             sorted(bad)[:5])
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=workspace, capture_output=True,
+                   preexec_fn=demote(uid), env=git_env())  # files copied into the image have new stat data; 3-way needs a fresh index
     log = ""
     for args in (["git", "apply", "--verbose", "--whitespace=nowarn"],
                  ["git", "apply", "--verbose", "--3way", "--whitespace=nowarn"]):
@@ -424,6 +426,7 @@ def demote(uid, new_group=False, file_size=None):
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        os.environ["HOME"] = "/home/resq"
     return switch
 
 

@@ -40,6 +40,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    samples: int = 1
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
 
 
@@ -64,33 +65,43 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         for tf in tasks:
             check_gold_patch(tf)
     client = connect()
-    paths = _run_paths(options)
+    notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
+    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
+    paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written
-        manifest = _open_run(options, tasks, paths)
+        manifest = _open_run(options, tasks, paths, run_id)
+        for note in notes:
+            listener.message(note)
+        _record_notes(paths, notes)
         remove_run_containers(client, manifest.run_id, mine_or_orphaned=True)  # what a killed runner left
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
         pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
-        done = _already_graded(pipeline, tasks, environments_by_name, final_results(previous))
-        todo = [tf for tf in tasks if tf.task.id not in done]
-        listener.started(paths, len(tasks), len(tasks) - len(todo))
+        wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
+        done = _already_graded(pipeline, wanted, environments_by_name, final_results(previous))
+        todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
+        listener.started(paths, len(wanted), len(wanted) - len(todo))
         try:
             RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo)
         finally:
             remove_run_containers(client, manifest.run_id, mine_or_orphaned=True)
     final = final_results(read_results(paths.results))
-    return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
+    return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
 
 
-def _run_paths(options: RunOptions) -> RunPaths:
-    if options.out is not None and options.out.resolve().name:
-        return RunPaths(options.out.resolve())
-    return RunPaths(Path("runs") / new_run_id(options.system.name))
+def _record_notes(paths: RunPaths, notes: list[str]) -> None:
+    """What a system said about its inputs before the run (e.g. predictions naming no task), kept with the run."""
+    if notes:
+        try:
+            with open(paths.root / "system_notes.txt", "a") as handle:
+                handle.writelines(f"{note}\n" for note in notes)
+        except OSError as exc:
+            raise folder_error(paths.root / "system_notes.txt", exc) from exc
 
 
-def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths) -> RunManifest:
+def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run_id: str) -> RunManifest:
     """A new run folder, or the existing one to resume (which must hold a run of the same system)."""
     existing = read_manifest(paths)
     if existing is not None:
@@ -99,30 +110,32 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths) -> 
                             f"({existing.system.config}); choose another --out for this system")
         return existing
     manifest = RunManifest(
-        run_id=paths.root.name, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
-        resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
+        run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
+        suite_path=str(tasks[0].root.parent) if tasks else "", resq_version=__version__,
+        grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
         task_ids=[tf.task.id for tf in tasks])
     write_manifest(paths, manifest)
     return manifest
 
 
-def _already_graded(pipeline: "Pipeline", tasks: list[TaskFolder], envs: dict[str, ImageRef],
-                    final: dict[tuple[str, int], Result]) -> set[str]:
-    """Tasks whose final row still holds: same cache key (task content, recorded patch, image, grader)."""
+def _already_graded(pipeline: "Pipeline", wanted: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],
+                    final: dict[tuple[str, int], Result]) -> set[tuple[str, int]]:
+    """(task, sample) pairs whose final row still holds: same cache key (task content, recorded patch, image,
+    grader version)."""
     done = set()
-    for tf in tasks:
-        row = final.get((tf.task.id, 0))
+    for tf, sample in wanted:
+        row = final.get((tf.task.id, sample))
         if row is None:
             continue
-        patch_file = pipeline.paths.task_logs(tf.task.id, row.attempt) / "patch.diff"
+        patch_file = pipeline.paths.task_logs(tf.task.id, row.attempt, sample) / "patch.diff"
         if not patch_file.exists():
             continue
         image = pipeline.task_image(tf, envs[tf.task.environment.name])
         key = cache_key(task_hash(tf), patch_file.read_text(encoding="utf-8", errors="replace"), image.id,
                         GRADER_VERSION)
         if key == row.cache_key:
-            done.add(tf.task.id)
+            done.add((tf.task.id, sample))
     return done
 
 
@@ -138,12 +151,12 @@ class RunLoop:
         self.pipeline, self.envs, self.options = pipeline, envs, options
         self.journal, self.listener = journal, listener
         self.stop = threading.Event()
-        self.pending: dict[Future, tuple[TaskFolder, int]] = {}
+        self.pending: dict[Future, tuple[TaskFolder, int, int]] = {}
 
-    def run(self, todo: list[TaskFolder]) -> None:
+    def run(self, todo: list[tuple[TaskFolder, int]]) -> None:
         with ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="resq") as self.pool:
-            for tf in todo:
-                self._submit(tf, 1, delay=0)
+            for tf, sample in todo:
+                self._submit(tf, sample, 1, delay=0)
             try:
                 while self.pending:
                     finished, _ = wait(self.pending, timeout=1, return_when=FIRST_COMPLETED)
@@ -153,23 +166,23 @@ class RunLoop:
                 self._shut_down()
                 raise
 
-    def _submit(self, tf: TaskFolder, attempt: int, delay: float) -> None:
+    def _submit(self, tf: TaskFolder, sample: int, attempt: int, delay: float) -> None:
         environment = self.envs[tf.task.environment.name]
 
         def job() -> Result:
             if delay and self.stop.wait(delay):
-                return self.pipeline.interrupted(tf, environment, attempt)
-            return self.pipeline.run_task(tf, environment, attempt, self.stop)
+                return self.pipeline.interrupted(tf, attempt, sample)
+            return self.pipeline.run_task(tf, environment, attempt, self.stop, sample)
 
-        self.pending[self.pool.submit(job)] = (tf, attempt)
+        self.pending[self.pool.submit(job)] = (tf, sample, attempt)
 
     def _collect(self, future: Future, retry: bool) -> None:
-        tf, attempt = self.pending.pop(future)
+        tf, sample, attempt = self.pending.pop(future)
         result = future.result()
         self.journal.append(result)
         self.listener.finished_task(result)
         if retry and result.outcome is Outcome.infra_error and attempt <= self.options.retries:
-            self._submit(tf, attempt + 1, delay=min(2 ** attempt, 10))
+            self._submit(tf, sample, attempt + 1, delay=min(2 ** attempt, 10))
 
     def _shut_down(self) -> None:
         self.stop.set()
@@ -209,25 +222,27 @@ class Pipeline:
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits = paths, limits
 
-    def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
+    def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
+                 sample: int = 0) -> Result:
         try:
-            return self._run_task(tf, environment, attempt, stop)
+            return self._run_task(tf, environment, attempt, stop, sample)
         except OSError as exc:
             in_run_folder = exc.filename and Path(exc.filename).resolve().is_relative_to(self.paths.root.resolve())
             if in_run_folder or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
                 raise folder_error(Path(exc.filename) if in_run_folder else self.paths.root, exc) from exc
             raise
 
-    def interrupted(self, tf: TaskFolder, environment: ImageRef, attempt: int) -> Result:
+    def interrupted(self, tf: TaskFolder, attempt: int, sample: int) -> Result:
         """The row of a retry that the interrupt cancelled while it waited out its backoff."""
         now = now_utc()
         return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
-                      attempt=attempt, outcome=Outcome.infra_error, reason="the run was interrupted before the retry",
-                      started_at=now, finished_at=now)
+                      sample=sample, attempt=attempt, outcome=Outcome.infra_error,
+                      reason="the run was interrupted before the retry", started_at=now, finished_at=now)
 
-    def _run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
+    def _run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
+                  sample: int) -> Result:
         started_at, timings = now_utc(), Timings()
-        log_dir = self.paths.task_logs(tf.task.id, attempt)
+        log_dir = self.paths.task_logs(tf.task.id, attempt, sample)
         log_dir.mkdir(parents=True, exist_ok=True)
         image, output = None, SystemOutput()
         try:
@@ -237,11 +252,13 @@ class Pipeline:
             if stop.is_set():
                 raise InfraError("the run was interrupted before this task started")
             clock = time.perf_counter()
-            output = self._solve(tf, image)
+            output = self._solve(tf, image, log_dir)
             timings.system = time.perf_counter() - clock
             if len(output.patch.encode()) > MAX_PATCH_BYTES:
                 output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})
             (log_dir / "patch.diff").write_text(output.patch)
+            if output.log:
+                (log_dir / "system.log").write_text(output.log)
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
@@ -257,7 +274,8 @@ class Pipeline:
         digest = image.id if image else ""
         thash = task_hash(tf)
         return Result(
-            run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, attempt=attempt,
+            run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, sample=sample,
+            attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
             pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
             cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
@@ -268,8 +286,9 @@ class Pipeline:
         return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
                                               tf.task.setup, log=lambda _m: None)
 
-    def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
-        workspace = Workspace(lambda: self._workspace_sandbox(image))
+    def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
+        workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
+                              source_dir=lambda: materialize(tf, environments.cache_dir()))
         try:
             if getattr(self.system, "needs_gold", False):
                 return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))

@@ -9,6 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
+from .systems import system_config, system_options
 
 
 class ProgressListener:
@@ -31,11 +32,13 @@ class ProgressListener:
 
 @main.command()
 @click.argument("suite")
-@click.option("--system", "system_name", required=True, help="gold, noop, or an installed system.")
+@click.option("--system", "system_name", required=True, help="gold, noop, llm, command, predictions, or an installed system.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Independent attempts per task (for pass@k in `resq report`).")
 @click.option("--memory", default="2g", show_default=True, help="Memory limit of each eval container (a task's "
               "own limits.memory wins).")
 @click.option("--pids", default=512, show_default=True, help="Process limit of each eval container.")
@@ -43,9 +46,11 @@ class ProgressListener:
 @click.option("--file-size", default="1g", show_default=True, help="Largest file the tests may write.")
 @click.option("--grace", default=20.0, show_default=True,
               help="Seconds running evaluations get to finish after Ctrl-C/SIGTERM before they are killed.")
+@system_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        memory: str, pids: int, cpus: float, file_size: str, grace: float) -> None:
+        samples: int, memory: str, pids: int, cpus: float, file_size: str, grace: float,
+        system_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
@@ -57,8 +62,9 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
         if not _is_size(value):
             raise click.BadParameter(f"'{value}' is not a size (use e.g. 512m or 2g)", param_hint=flag)
     limits = Limits(memory=memory, pids=pids, cpus=cpus, file_size=file_size)
-    options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
-                         retries=retries, limits=limits, grace_s=grace)
+    config = system_config(system_name, system_options)
+    options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
+                         only=list(only), retries=retries, samples=samples, limits=limits, grace_s=grace)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))
