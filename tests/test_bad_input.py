@@ -122,8 +122,24 @@ def test_bad_input_gives_one_error_line_and_exit_2(case, demo_copy, tmp_path):
     assert snapshot_files(out) == before
 
 
-def test_predictions_file_with_bad_json_lines():
-    pytest.skip("the predictions system is not on main yet; its bad-line handling belongs with it")
+@pytest.mark.parametrize("content, fragment", [
+    (b'{"instance_id": "fix-allocate-remainder", "model_patch": ""}\n{"instance_id": "x", "model_pa\n', ":2: not a"),
+    (b'{"instance_id": "fix-allocate-remainder", "model_patch": ""}\n[1, 2]\n', ":2: not a prediction row"),
+    (b'{"instance_id": "fix-allocate-remainder", "model_patch": ""}\n{"model_patch": "diff"}\n',
+     ":2: not a prediction row"),
+], ids=["torn line", "not an object", "no instance_id"])
+def test_predictions_file_with_bad_lines(content, fragment, demo_copy, tmp_path):
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_bytes(content)
+    out = tmp_path / "earlier-run"
+    earlier_run(out)
+    before = snapshot_files(out)
+    proc = resq("run", str(demo_copy), "--system", "predictions", "--predictions", str(predictions),
+                "--out", str(out))
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {predictions}{fragment}"), proc.stderr
+    assert snapshot_files(out) == before
 
 
 def test_bad_limit_on_the_command_line(demo_copy, tmp_path):
