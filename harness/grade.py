@@ -62,7 +62,7 @@ def main(spec_path):
             status["note"] = status["note"] or "grading stopped after the patch was applied: %s: %s" % (
                 type(exc).__name__, exc)
         else:
-            status["apply_log"] += "\nrefused: %s: %s\n" % (type(exc).__name__, exc)
+            status["apply_log"] += "\nerror: refused: %s: %s\n" % (type(exc).__name__, exc)
     finally:
         with open(os.path.join(private, "status.json"), "w") as out:
             json.dump(status, out)
@@ -102,8 +102,8 @@ def apply_patch(patch, workspace, uid):
         return True, "empty patch: nothing to apply\n"
     bad = unsafe_paths(content)
     if bad:
-        return False, "refused: the patch names paths outside the repository or inside .git: %s\n" % ", ".join(
-            sorted(bad)[:5])
+        return False, "error: refused: the patch names paths outside the repository or inside .git: %s\n" % (
+            ", ".join(sorted(bad)[:5]))
     subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=workspace, capture_output=True,
                    preexec_fn=demote(uid), env=git_env())  # files copied into the image have new stat data; 3-way needs a fresh index
     log = ""

@@ -40,6 +40,12 @@ def make_suite(root: Path, tasks: dict[str, dict]) -> Path:
     return root
 
 
+def run_id_of(out: Path, timeout: float = 300) -> str:
+    """The run id a run folder's manifest names (waiting for it while a run starts)."""
+    wait_for(lambda: (out / "run.json").exists(), timeout=timeout, interval=0.05)
+    return json.loads((out / "run.json").read_text())["run_id"]
+
+
 def flat(text: str) -> str:
     """Console output with its line wrapping undone."""
     return " ".join(text.split())

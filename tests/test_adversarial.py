@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, containers_of, resq
+from faults import run_id_of
 
 SUITE = PROJECT / "tasks" / "adversarial"
 HONEST_CORE = '''"""Counting words in text."""
@@ -43,9 +44,9 @@ def most_common(text: str, n: int = 3) -> list[tuple[str, int]]:
 '''
 # The defence that must be the one to catch each attack, where the reason names it.
 CAUGHT_BY = {
-    "dotdot-path": "refused",
-    "absolute-path": "refused",
-    "git-dir-path": "refused",
+    "dotdot-path": "refused: the patch names paths outside the repository",
+    "absolute-path": "refused: the patch names paths outside the repository",
+    "git-dir-path": "refused: the patch names paths outside the repository or inside .git",
     "symlink-out-of-repo": "symbolic link out of the repository",
     "symlink-hidden-tests": "symbolic link out of the repository",
     "forge-report-file": "canary",
@@ -87,8 +88,8 @@ def solution_server():
 
 def test_no_adversarial_patch_passes(tmp_path, python_env, docker_client, cleanup_run, solution_server):
     out = tmp_path / "adversarial-gold"
-    cleanup_run.append(out.name)
     proc = resq("run", str(SUITE), "--system", "gold", "--out", str(out), "-j", "3")
+    cleanup_run.append(run_id_of(out))
     assert proc.returncode == 0, proc.stderr
 
     task_ids = sorted(p.name for p in SUITE.iterdir() if (p / "task.yaml").exists())
@@ -100,7 +101,7 @@ def test_no_adversarial_patch_passes(tmp_path, python_env, docker_client, cleanu
         assert row["reason"], task_id
     for task_id, fragment in CAUGHT_BY.items():
         assert fragment in final[task_id]["reason"], (task_id, final[task_id]["reason"])
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id_of(out))
 
 
 def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_client, cleanup_run):
@@ -121,12 +122,12 @@ def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_cl
         (suite / task_id / "gold.patch").write_text(honest)
 
     out = tmp_path / "adversarial-honest-run"
-    cleanup_run.append(out.name)
     proc = resq("run", str(suite), "--system", "gold", "--out", str(out), "-j", "2")
+    cleanup_run.append(run_id_of(out))
     assert proc.returncode == 0, proc.stderr
     outcomes = {r["task_id"]: r["outcome"] for r in rows(out)}
     assert outcomes == {"forge-report-file": "passed", "forge-report-file-listed": "passed"}
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id_of(out))
 
 
 def test_the_repositorys_own_pytest_setup_still_applies(tmp_path, python_env, docker_client, cleanup_run):
@@ -148,10 +149,10 @@ def test_the_repositorys_own_pytest_setup_still_applies(tmp_path, python_env, do
                                     "snapshot: {kind: dir, path: ../_snapshots/srclayout}\n"
                                     "tests: {command: python -m pytest -q tests}\ntimeout_s: 60\n")
     out = tmp_path / "own-config-run"
-    cleanup_run.append(out.name)
     proc = resq("run", str(suite), "--system", "noop", "--out", str(out))
+    cleanup_run.append(run_id_of(out))
     assert proc.returncode == 0, proc.stderr
     (row,) = rows(out)
     assert row["outcome"] == "passed", row["reason"]
     assert row["tests"] == {"tests/test_config_hidden.py::test_value": "passed"}
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id_of(out))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import containers_of, resq
-from faults import (EngineProxy, assert_one_final_row_each, flat, make_suite, read_rows, run_in_background,
-                    running_eval, wait_for)
+from faults import (EngineProxy, assert_one_final_row_each, flat, make_suite, read_rows, run_id_of,
+                    run_in_background, running_eval, wait_for)
 
 SLEEPER = """
     import time
@@ -66,11 +66,12 @@ FAULTS = {
 def test_faults_inside_the_eval_container(tmp_path, python_env, docker_client, cleanup_run):
     suite = make_suite(tmp_path / "faults", FAULTS)
     out = tmp_path / "faults-run"
-    cleanup_run.append(out.name)
     killed = []
 
     def kill_from_outside():
-        container = wait_for(lambda: running_eval(docker_client, out.name, "container-killed"), timeout=300)
+        run_id = run_id_of(out)
+        cleanup_run.append(run_id)
+        container = wait_for(lambda: running_eval(docker_client, run_id, "container-killed"), timeout=300)
         time.sleep(1)
         container.kill()
         killed.append(container.name)
@@ -94,7 +95,7 @@ def test_faults_inside_the_eval_container(tmp_path, python_env, docker_client, c
     assert "[resq: output cut" in output.read_text()
     attempts = [r for r in read_rows(out) if r["task_id"] == "container-killed"]
     assert [r["outcome"] for r in attempts] == ["infra_error", "passed"]
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id_of(out))
 
     rows_before = (out / "results.jsonl").read_bytes()
     again = resq("run", str(suite), "--system", "noop", "--out", str(out))
@@ -105,10 +106,11 @@ def test_faults_inside_the_eval_container(tmp_path, python_env, docker_client, c
 
 def test_kill_9_of_the_runner_then_resume(demo_copy, tmp_path, python_env, docker_client, cleanup_run):
     out = tmp_path / "killed-runner"
-    cleanup_run.append(out.name)
     runner = run_in_background("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "1")
     try:
-        wait_for(lambda: read_rows(out) and running_eval(docker_client, out.name), timeout=300, interval=0.05)
+        run_id = run_id_of(out)
+        cleanup_run.append(run_id)
+        wait_for(lambda: read_rows(out) and running_eval(docker_client, run_id), timeout=300, interval=0.05)
     finally:
         runner.kill()  # SIGKILL: no handler runs, no cleanup happens
         runner.communicate()
@@ -124,19 +126,20 @@ def test_kill_9_of_the_runner_then_resume(demo_copy, tmp_path, python_env, docke
     assert all(row["outcome"] == "passed" for row in final.values())
     assert f"resuming: {len(done_before)} task(s) already done" in flat(resumed.stderr)
     assert (out / "results.jsonl").read_bytes().endswith(b"}\n")
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id)
 
 
 def test_engine_unreachable_for_a_moment_is_retried(tmp_path, python_env, docker_client, cleanup_run):
     suite = make_suite(tmp_path / "outage", {"through-outage": {"test": SLEEPER}})
     out = tmp_path / "outage-run"
-    cleanup_run.append(out.name)
     proxy = EngineProxy()
     proxy.start()
     runner = run_in_background("run", str(suite), "--system", "noop", "--out", str(out),
                                env={"DOCKER_HOST": proxy.url})
     try:
-        wait_for(lambda: running_eval(docker_client, out.name), timeout=300)
+        run_id = run_id_of(out)
+        cleanup_run.append(run_id)
+        wait_for(lambda: running_eval(docker_client, run_id), timeout=300)
         proxy.stop()
         time.sleep(1.5)
         proxy.start()
@@ -149,7 +152,7 @@ def test_engine_unreachable_for_a_moment_is_retried(tmp_path, python_env, docker
     outcomes = [r["outcome"] for r in read_rows(out)]
     assert outcomes[0] == "infra_error" and outcomes[-1] == "passed", outcomes
     assert_one_final_row_each(out, ["through-outage"])
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id)
 
 
 @pytest.fixture
@@ -176,9 +179,10 @@ def fill(folder: Path) -> Path:
 
 def test_results_disk_full(demo_copy, tiny_disk, python_env, docker_client, cleanup_run):
     out = tiny_disk / "full-disk-run"
-    cleanup_run.append(out.name)
     runner = run_in_background("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "1")
     try:
+        run_id = run_id_of(out)
+        cleanup_run.append(run_id)
         wait_for(lambda: read_rows(out), timeout=300, interval=0.02)
         filler = fill(tiny_disk)
         _, stderr = runner.communicate(timeout=300)
@@ -190,10 +194,10 @@ def test_results_disk_full(demo_copy, tiny_disk, python_env, docker_client, clea
     assert len(error_lines) == 1 and "disk is full" in error_lines[0], stderr
     rows = read_rows(out)  # every line still parses: nothing half-written
     assert 1 <= len(rows) < 3
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id)
 
     filler.unlink()
     resumed = resq("run", str(demo_copy), "--system", "gold", "--out", str(out))
     assert resumed.returncode == 0, resumed.stderr
     assert_one_final_row_each(out, ["add-invoice-discount", "fix-allocate-remainder", "parse-grouped-amounts"])
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id)

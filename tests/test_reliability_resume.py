@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import containers_of, resq
-from faults import (assert_one_final_row_each, final_rows, flat, read_rows, run_in_background, running_eval,
-                    wait_for)
+from faults import (assert_one_final_row_each, final_rows, flat, read_rows, run_id_of, run_in_background,
+                    running_eval, wait_for)
 from resq_runner.errors import ResqError
 from resq_runner.models import Outcome, Result, SystemSpec
 from resq_runner.results import Journal, RunLock, RunPaths, final_results, read_results
@@ -65,15 +65,15 @@ def test_second_writer_on_a_run_folder_is_refused(demo_copy, tmp_path):
 def test_finished_tasks_are_skipped_by_cache_key_and_changed_ones_regraded(demo_copy, tmp_path, python_env,
                                                                            docker_client, cleanup_run):
     out = tmp_path / "cached-run"
-    cleanup_run.append(out.name)
     resq("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "3", check=True)
+    cleanup_run.append(run_id_of(out))
     first = read_rows(out)
     assert len(first) == 3
 
     again = resq("run", str(demo_copy), "--system", "gold", "--out", str(out), check=True)
     assert "resuming: 3 task(s) already done" in flat(again.stderr)
     assert read_rows(out) == first
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id_of(out))
 
     hidden = demo_copy / "parse-grouped-amounts" / "hidden" / "tests" / "test_parse_hidden.py"
     hidden.write_text(hidden.read_text() + "\n# a changed hidden test changes the task's cache key\n")
@@ -90,11 +90,12 @@ def test_finished_tasks_are_skipped_by_cache_key_and_changed_ones_regraded(demo_
 def test_signal_stops_cleanly_and_the_run_resumes(sig, grace, demo_copy, tmp_path, python_env, docker_client,
                                                   cleanup_run):
     out = tmp_path / f"signalled-{sig.name.lower()}"
-    cleanup_run.append(out.name)
     runner = run_in_background("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "1",
                                "--grace", grace)
     try:
-        container = wait_for(lambda: running_eval(docker_client, out.name), timeout=300, interval=0.05)
+        run_id = run_id_of(out)
+        cleanup_run.append(run_id)
+        container = wait_for(lambda: running_eval(docker_client, run_id), timeout=300, interval=0.05)
         task_running = container.labels["resq.task"]
         runner.send_signal(sig)
         _, stderr = runner.communicate(timeout=300)
@@ -103,7 +104,7 @@ def test_signal_stops_cleanly_and_the_run_resumes(sig, grace, demo_copy, tmp_pat
             runner.kill()
     assert runner.returncode == 130, stderr
     assert "run the same command again to resume" in stderr
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id)
     final = final_rows(out)
     if grace != "0":  # the evaluation under way was let finish, and its row kept
         assert task_running in final
@@ -113,7 +114,7 @@ def test_signal_stops_cleanly_and_the_run_resumes(sig, grace, demo_copy, tmp_pat
     assert resumed.returncode == 0, resumed.stderr
     final = assert_one_final_row_each(out, DEMO_TASKS)
     assert all(r["outcome"] == "passed" for r in final.values())
-    assert not containers_of(docker_client, out.name)
+    assert not containers_of(docker_client, run_id)
 
 
 def test_gc_removes_a_runs_containers_volumes_and_temporary_images(docker_client, python_env):
