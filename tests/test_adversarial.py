@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import secrets
 import shutil
 import socketserver
 import subprocess
@@ -74,8 +75,11 @@ def solution_server():
         def log_message(self, *args):
             pass
 
+    class Server(socketserver.TCPServer):
+        allow_reuse_address = True
+
     try:
-        server = socketserver.TCPServer(("0.0.0.0", 47613), Handler)
+        server = Server(("0.0.0.0", 47613), Handler)
     except OSError:
         yield None  # port taken: the attack then simply finds nothing, which grading must still fail
         return
@@ -156,3 +160,13 @@ def test_the_repositorys_own_pytest_setup_still_applies(tmp_path, python_env, do
     assert row["outcome"] == "passed", row["reason"]
     assert row["tests"] == {"tests/test_config_hidden.py::test_value": "passed"}
     assert not containers_of(docker_client, run_id_of(out))
+
+
+def test_the_network_attack_is_real_with_a_network(docker_client, python_env, solution_server):
+    """Control for network-fetch: from a container *with* a network the fix is one request away."""
+    if solution_server is None:
+        pytest.skip("port 47613 is taken on this machine")
+    fetch = "import urllib.request as u; print(u.urlopen('http://172.17.0.1:47613/core.py', timeout=5).read().decode())"
+    output = docker_client.containers.run(python_env.tag, ["python3", "-c", fetch], network_mode="bridge",
+                                          remove=True, labels={"resq.run": f"network-control-{secrets.token_hex(3)}"})
+    assert "text.split()" in output.decode()
