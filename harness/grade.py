@@ -86,9 +86,16 @@ def run(spec, status):
     with open(os.path.join(spec["private"], "test_output.txt"), "wb") as output:
         code, timed_out = run_as(uid, command, workspace, output, spec)
     status["test_exit"], status["timed_out"] = code, timed_out
-    if code is not None and code < 0:
-        status["killed_by"] = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+    status["killed_by"] = signal_name(code)
     status["report_found"] = keep_report(report, os.path.join(spec["private"], "report"))
+
+
+def signal_name(code):
+    """The signal that ended the test command: a negative code, or the shell's 128+N for its killed child."""
+    if code is None or 0 <= code <= 128:
+        return None
+    number = -code if code < 0 else code - 128
+    return signal.Signals(number).name if number in signal.valid_signals() else None
 
 
 # ---------------------------------------------------------------------------------------------------------------

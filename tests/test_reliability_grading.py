@@ -121,3 +121,10 @@ def test_sizes():
     assert parse_size("100") == 100
     with pytest.raises(ValueError):
         parse_size("lots")
+
+
+def test_signal_names_from_exit_codes():
+    name = harness().signal_name
+    assert name(-9) == "SIGKILL"
+    assert name(137) == "SIGKILL"
+    assert name(1) is None and name(0) is None and name(None) is None
