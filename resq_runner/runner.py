@@ -19,12 +19,13 @@ import docker
 from . import __version__, environments
 from .errors import InfraError, ResqError
 from .grading import GRADER_VERSION, evaluate
+from .grading.challenge import blocked, evaluate_challenge
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .systems import System, Workspace, make_system
-from .tasks import gold_patch, load_suite, suite_hash, task_hash, task_view
+from .tasks import gold_patch, gold_program, load_suite, suite_hash, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
 
 
@@ -55,6 +56,7 @@ def new_run_id(system: str) -> str:
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
     tasks = load_suite(options.suite, options.only or None)
+    _check_graders(tasks)
     system = make_system(options.system)
     client = connect()
     paths, manifest = _open_run(options, tasks)
@@ -65,8 +67,9 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                             for name in sorted({tf.task.environment.name for tf in todo})}
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    earlier = {task_id: result.outcome for (task_id, _sample), result in done.items()}
     try:
-        for result in _run_pool(pipeline, todo, environments_by_name, options):
+        for result in _run_pool(pipeline, todo, environments_by_name, options, earlier):
             journal.append(result)
             listener.finished_task(result)
     finally:
@@ -96,9 +99,30 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
     return paths, manifest
 
 
-def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, ImageRef], options: RunOptions):
-    """Yields results in completion order; infra errors are retried with backoff, then reported as such."""
+def _check_graders(tasks: list[TaskFolder]) -> None:
+    """Fail before any work when a task needs an optional grader that is not installed."""
+    parsers = {tf.task.tests.log_parser for tf in tasks if tf.task.tests and tf.task.tests.framework == "log"}
+    if parsers:
+        from .grading.logs import log_parser
+
+        for name in parsers:
+            log_parser(name)
+
+
+def _earlier_parts(tf: TaskFolder) -> list[str]:
+    return tf.task.challenge.after if tf.task.challenge else []
+
+
+def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, ImageRef], options: RunOptions,
+              earlier: dict[str, Outcome] | None = None):
+    """Yields results in completion order; infra errors are retried with backoff, then reported as such.
+
+    A later part of a challenge waits for its earlier parts: it runs once they all passed, and is graded
+    `blocked` (without the system seeing it) as soon as one of them ends otherwise.
+    """
     stop = threading.Event()
+    outcomes = dict(earlier or {})
+    waiting = [tf for tf in todo if _earlier_parts(tf)]
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="resq") as pool:
         pending: dict[Future, tuple[TaskFolder, int]] = {}
 
@@ -106,9 +130,27 @@ def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, Imag
             future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop)
             pending[future] = (tf, attempt)
 
+        def release():
+            for tf in list(waiting):
+                states = [outcomes.get(part) for part in _earlier_parts(tf)]
+                failed = next((part for part in _earlier_parts(tf)
+                               if outcomes.get(part) not in (None, Outcome.passed)), None)
+                unscheduled = [part for part, state in zip(_earlier_parts(tf), states)
+                               if state is None and part not in scheduled]
+                if failed or unscheduled:
+                    waiting.remove(tf)
+                    part = failed or unscheduled[0]
+                    yield pipeline.blocked_result(tf, part, outcomes[part].value if failed else "not run")
+                elif all(state is Outcome.passed for state in states):
+                    waiting.remove(tf)
+                    submit(tf, 1)
+
+        scheduled = {tf.task.id for tf in todo}
         for tf in todo:
-            submit(tf, 1)
+            if not _earlier_parts(tf):
+                submit(tf, 1)
         try:
+            yield from release()
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -117,7 +159,10 @@ def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, Imag
                     if result.outcome is Outcome.infra_error and attempt <= options.retries:
                         time.sleep(min(2 ** attempt, 10))
                         submit(tf, attempt + 1)
+                    else:
+                        outcomes[tf.task.id] = result.outcome
                     yield result
+                yield from release()
         except BaseException:
             stop.set()
             for future in pending:
@@ -151,7 +196,7 @@ class Pipeline:
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
-                evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+                evaluation = self._evaluate(tf, image, output, log_dir)
                 verdict = evaluation.verdict
                 _copy_eval_timings(evaluation, timings)
         except (InfraError, ResqError) as exc:
@@ -160,21 +205,40 @@ class Pipeline:
             verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
         digest = image.id if image else ""
         thash = task_hash(tf)
+        submitted = output.patch if output.program is None else output.program
         return Result(
             run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
-            pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
-            cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
-            finished_at=now_utc(), log_dir=str(log_dir))
+            pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
+            image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
+            started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir))
+
+    def blocked_result(self, tf: TaskFolder, earlier: str, outcome: str) -> Result:
+        verdict = blocked(tf.task.challenge, earlier, outcome)
+        now = now_utc()
+        return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
+                      outcome=verdict.outcome, reason=verdict.reason, challenge=verdict.challenge,
+                      started_at=now, finished_at=now)
+
+    def _evaluate(self, tf: TaskFolder, image: ImageRef, output: SystemOutput, log_dir: Path) -> Evaluation:
+        if tf.task.kind == "challenge":
+            return evaluate_challenge(self.client, image, tf, output, self.run_id, log_dir, self.limits)
+        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+        if tf.task.snapshot is None:
+            return environment  # a challenge: the program runs in the environment itself
         workspace = materialize(tf, environments.cache_dir())
-        return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
-                                              tf.task.setup, log=lambda _m: None)
+        return environments.ensure_task_image(
+            self.client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+            pip_requirements=tf.task.environment.pip_requirements,
+            python_version=environments.load_definition(tf.task.environment.name).python_version)
 
     def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image))
         try:
+            if getattr(self.system, "needs_gold", False) and tf.task.kind == "challenge":
+                return self.system.solve(task_view(tf), workspace, gold_patch="", gold_program=gold_program(tf))
             if getattr(self.system, "needs_gold", False):
                 return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))
             return self.system.solve(task_view(tf), workspace)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from ..models import HarnessStatus, Outcome, Success, TestStatus, Verdict
@@ -24,6 +25,19 @@ def parse_junit(xml: bytes) -> dict[str, TestStatus]:
         previous = statuses.get(test_id)
         statuses[test_id] = status if previous in (None, TestStatus.passed) else previous
     return statuses
+
+
+SCRIPT_TEST_ID = "test_script"
+
+
+def parse_script_report(report: bytes) -> dict[str, TestStatus]:
+    """A test script's report (written by the harness): it passed only if it exited 0 and printed the secret."""
+    try:
+        data = json.loads(report)
+        passed = data["exit_code"] == 0 and data["secret_printed"] is True
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReportError(f"the test script report is not the harness's JSON ({exc})") from exc
+    return {SCRIPT_TEST_ID: TestStatus.passed if passed else TestStatus.failed}
 
 
 def junit_test_id(attrib: dict[str, str]) -> str:
