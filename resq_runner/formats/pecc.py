@@ -169,7 +169,3 @@ def _day_order(file: Path):
     match = DAY_FILE.search(file.name)
     return (file.parent.name, int(match.group(1)) if match else 0)
 
-
-def subset_of(tags: list[str]) -> str | None:
-    """The PECC subset a task counts in (aoc, aoc-neutral, euler, euler-stories), from its tags."""
-    return next((tag[len(SUBSET_TAG):] for tag in tags if tag.startswith(SUBSET_TAG)), None)

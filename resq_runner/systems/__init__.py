@@ -13,8 +13,9 @@ from ..errors import ResqError
 from ..models import SystemSpec
 from .base import System, Workspace
 from .builtin import GoldSystem, NoopSystem
+from .replay import ReplaySystem
 
-BUILTIN = {"gold": GoldSystem, "noop": NoopSystem}
+BUILTIN = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
 
 
 def available() -> dict[str, type]:
