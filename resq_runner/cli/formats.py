@@ -18,7 +18,8 @@ def _print_summary(summary) -> None:
     for line in summary.skipped:
         console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
     show.print(f"imported {summary.imported} task(s) into {summary.out}"
-               + (f"; skipped {len(summary.skipped)} invalid row(s)" if summary.skipped else ""), highlight=False)
+               + (f"; skipped {len(summary.skipped)} invalid row(s)" if summary.skipped else ""), highlight=False,
+               soft_wrap=True)
 
 
 @main.group("import")

@@ -1,4 +1,6 @@
-"""`replay`: hands back recorded patches, read from a RES-Q submission or SWE-bench predictions file."""
+"""`replay`: hands back recorded patches, read from a RES-Q submission or SWE-bench predictions file.
+
+For a challenge task the recorded entry is the program's source (it is run, not applied)."""
 
 from __future__ import annotations
 
@@ -21,4 +23,6 @@ class ReplaySystem:
     def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput:
         if task.id not in self.patches:
             return SystemOutput(error=f"no recorded patch for task '{task.id}' in {self.file}")
+        if task.kind == "challenge":
+            return SystemOutput(program=self.patches[task.id])
         return SystemOutput(patch=self.patches[task.id])
