@@ -119,7 +119,7 @@ def write_suite(out: Path, rows: Iterable[tuple[str, Callable[[], list[TaskFiles
 def _write_task(suite: Path, folder: TaskFiles, suite_name: str) -> None:
     root = suite / folder.task.id
     root.mkdir()
-    data = folder.task.model_dump(mode="json", exclude_defaults=True)
+    data = folder.task.model_dump(mode="json", exclude_unset=True)
     data = {"id": folder.task.id, **data}
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
     (root / TASK_FILE).write_text(text, encoding="utf-8")
