@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import containers_of, resq
+from resq_runner.formats.resq import read_results
 from resq_runner.grading.evaluate import insert_secret
 from resq_runner.models import Result
 
@@ -157,8 +158,8 @@ def test_gold_passes_noop_fails_and_exports_round_trip(suite, tmp_path, docker_c
     for system, message in (("gold", "PASS"), ("noop", "FAIL")):
         resq("export", "resq", str(tmp_path / system), check=True)
         exported = tmp_path / system / "export-resq"
-        results = json.loads((exported / "results.json").read_text())
-        assert [(r["id"], r["success"], r["message"]) for r in results] == [
+        results = read_results(exported / "results.json")
+        assert [(r.id, r.success, r.message) for r in results] == [
             ("0_0", system == "gold", message), ("1_0", system == "gold", message)]
         submission = json.loads((exported / "submission.json").read_text())
         assert [s["id"] for s in submission] == ["0_0", "1_0"]

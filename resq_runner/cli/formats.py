@@ -100,7 +100,8 @@ def export_resq(run: Path, out: Path | None) -> None:
 @main.command()
 @click.argument("suite")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Run folder (default runs/<run_id>); an existing one resumes.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @friendly_errors
@@ -128,11 +129,9 @@ def pecc_report(runs: tuple[Path, ...], ks: tuple[int, ...], as_json: bool) -> N
 
     from ..formats.export import load_run
     from ..reports.pecc import pecc_report as build
-
-    samples_runs = [load_run(run)[1] for run in runs]
     from ..reports.pecc import samples_by_task
 
-    report = build(samples_by_task(samples_runs), list(ks or (1, 3)))
+    report = build(samples_by_task([load_run(run)[1] for run in runs]), list(ks or (1, 3)))
     if as_json:
         show.print_json(json.dumps(report))
         return

@@ -65,8 +65,15 @@ def require(row: dict, key: str, file: Path, number: int | str, kind: type | tup
 
 
 def make_task(data: dict, file: Path, number: int | str) -> Task:
+    return validate_row(Task, data, file, number)
+
+
+def validate_row(model, row, file: Path, number: int | str):
+    """A pydantic record from one input row; the first problem becomes one line naming file, row and field."""
+    if isinstance(row, BadRow):
+        raise ImportError_(row.message)
     try:
-        return Task.model_validate(data)
+        return model.model_validate(row)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "(record)"

@@ -36,7 +36,8 @@ def export_swebench(run: Path, out: Path | None = None, model: str | None = None
     rows = swebench.predictions(results, patches, model)
     report = swebench.report(results, patches, manifest.task_ids)
     out.mkdir(parents=True, exist_ok=True)
-    predictions_file, report_file = out / "predictions.jsonl", out / f"{model.replace('/', '__')}.{manifest.run_id}.json"
+    predictions_file = out / "predictions.jsonl"
+    report_file = out / f"{model.replace('/', '__')}.{manifest.run_id}.json"  # the harness's own report name
     _write_atomic(predictions_file, "".join(json.dumps(row) + "\n" for row in rows))
     _write_atomic(report_file, json.dumps(report, indent=4))
     return [predictions_file, report_file]

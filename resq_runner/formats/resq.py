@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from ..errors import ResqError
-from ..models import Outcome, Result
-from .common import (ImportSummary, TaskFiles, load_rows, make_task, require, row_error, write_suite)
+from ..models import Outcome, Record, Result
+from .common import (ImportSummary, TaskFiles, load_rows, make_task, require, row_error, validate_row,
+                     write_suite)
 
 SCRIPT_NAME = "test_script.py"
 MESSAGES = {Outcome.passed: "PASS", Outcome.patch_failed: "PATCH FAILED", Outcome.timed_out: "TIMED OUT"}
@@ -111,36 +113,64 @@ def _modified_files(value, file: Path, number: int) -> list[dict]:
 # Submissions and results
 
 
-def read_submission(file: Path) -> dict[str, str]:
-    """task id → patch from a RES-Q submission (a JSON array of {id, patch})."""
+class SubmissionRow(Record):
+    """One entry of a RES-Q submission file."""
+
+    id: str
+    patch: str
+
+
+class ResultRow(Record):
+    """One entry of a RES-Q results file."""
+
+    id: str
+    success: bool
+    message: Literal["PASS", "FAIL", "PATCH FAILED", "TIMED OUT"]
+    test_suite_feedback: str = ""
+
+
+def _json_array(file: Path, what: str) -> list:
     try:
         data = json.loads(Path(file).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ResqError(f"{file}: not a readable JSON submission ({exc})") from exc
+        raise ResqError(f"{file}: not a readable JSON {what} ({exc})") from exc
     if not isinstance(data, list):
-        raise ResqError(f"{file}: a RES-Q submission is a JSON array of {{id, patch}}")
+        raise ResqError(f"{file}: a RES-Q {what} is a JSON array")
+    return data
+
+
+def read_submission(file: Path) -> dict[str, str]:
+    """task id → patch from a RES-Q submission (a JSON array of {id, patch})."""
     patches: dict[str, str] = {}
-    for number, row in enumerate(data, start=1):
-        task_id = str(require(row, "id", file, number, (str, int)))
-        patch = row.get("patch")
-        if not isinstance(patch, str):
-            raise row_error(file, number, "patch", "missing or not a string")
-        if _task_id(task_id) in patches:
-            raise row_error(file, number, "id", f"duplicate id '{task_id}'")
-        patches[_task_id(task_id)] = patch
+    for number, row in enumerate(_json_array(file, "submission"), start=1):
+        entry = validate_row(SubmissionRow, row, file, number)
+        if _task_id(entry.id) in patches:
+            raise row_error(file, number, "id", f"duplicate id '{entry.id}'")
+        patches[_task_id(entry.id)] = entry.patch
     return patches
 
 
+def read_results(file: Path) -> list[ResultRow]:
+    """A RES-Q results file (ours or RES-Q's own harness's), to compare with published numbers."""
+    return [validate_row(ResultRow, row, file, number)
+            for number, row in enumerate(_json_array(file, "results file"), start=1)]
+
+
 def submission(results: list[Result], patches: dict[str, str]) -> list[dict]:
-    return [{"id": r.task_id, "patch": patches.get(r.task_id, "")} for r in sorted(results, key=lambda r: r.task_id)]
+    rows = [SubmissionRow(id=r.task_id, patch=patches.get(r.task_id, "")) for r in sorted(results, key=_by_id)]
+    return [row.model_dump() for row in rows]
 
 
 def results_rows(results: list[Result], feedback: dict[str, str]) -> list[dict]:
     """RES-Q's results shape; feedback (the test output) is kept for failures only, as RES-Q does."""
     rows = []
-    for result in sorted(results, key=lambda r: r.task_id):
+    for result in sorted(results, key=_by_id):
         message = MESSAGES.get(result.outcome, "FAIL")
         text = "" if message in ("PASS", "TIMED OUT") else (feedback.get(result.task_id) or result.reason)
-        rows.append({"id": result.task_id, "success": result.outcome is Outcome.passed, "message": message,
-                     "test_suite_feedback": text})
+        rows.append(ResultRow(id=result.task_id, success=result.outcome is Outcome.passed, message=message,
+                              test_suite_feedback=text).model_dump())
     return rows
+
+
+def _by_id(result: Result) -> str:
+    return result.task_id

@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ResqError
-from ..models import Outcome, Result
+from ..models import Outcome, Record, Result
 from .common import (ImportError_, ImportSummary, TaskFiles, load_rows, make_task, require, row_error,
-                     write_suite)
+                     validate_row, write_suite)
 
 DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.MULTILINE)
 PYTEST = "python -m pytest -p no:cacheprovider -rA"
@@ -172,6 +172,16 @@ def _git(repository: Path, *args: str) -> subprocess.CompletedProcess:
 # Predictions and report
 
 
+class Prediction(Record):
+    """One SWE-bench prediction; other keys some tools add are ignored."""
+
+    model_config = {"extra": "ignore"}
+
+    instance_id: str
+    model_name_or_path: str = ""
+    model_patch: str | None = None
+
+
 def read_predictions(file: Path) -> dict[str, str]:
     """instance id → patch from SWE-bench predictions (JSONL, or a JSON array or id-keyed object)."""
     file = Path(file)
@@ -180,23 +190,42 @@ def read_predictions(file: Path) -> dict[str, str]:
         rows = list(rows[0].values())  # the {instance_id: prediction} form
     patches: dict[str, str] = {}
     for number, row in enumerate(rows, start=1):
-        instance = require(row, "instance_id", file, number)
-        patch = row.get("model_patch")
-        if patch is not None and not isinstance(patch, str):
-            raise row_error(file, number, "model_patch", "expected a unified diff as a string (or null)")
-        if instance.replace("/", "__") in patches:
-            raise row_error(file, number, "instance_id", f"duplicate id '{instance}'")
-        patches[instance.replace("/", "__")] = patch or ""
+        prediction = validate_row(Prediction, row, file, number)
+        task_id = prediction.instance_id.replace("/", "__")
+        if task_id in patches:
+            raise row_error(file, number, "instance_id", f"duplicate id '{prediction.instance_id}'")
+        patches[task_id] = prediction.model_patch or ""
     return patches
 
 
 def predictions(results: list[Result], patches: dict[str, str], model: str) -> list[dict]:
-    return [{"instance_id": r.task_id, "model_name_or_path": model, "model_patch": patches.get(r.task_id, "")}
+    rows = [Prediction(instance_id=r.task_id, model_name_or_path=model, model_patch=patches.get(r.task_id, ""))
             for r in sorted(results, key=lambda r: r.task_id)]
+    return [row.model_dump() for row in rows]
+
+
+class Report(Record):
+    """The SWE-bench harness's run report (schema_version 2), as its make_run_report writes it."""
+
+    total_instances: int
+    submitted_instances: int
+    completed_instances: int
+    resolved_instances: int
+    unresolved_instances: int
+    empty_patch_instances: int
+    error_instances: int
+    completed_ids: list[str]
+    incomplete_ids: list[str]
+    empty_patch_ids: list[str]
+    submitted_ids: list[str]
+    resolved_ids: list[str]
+    unresolved_ids: list[str]
+    error_ids: list[str]
+    schema_version: int = 2
 
 
 def report(results: list[Result], patches: dict[str, str], task_ids: list[str]) -> dict:
-    """The SWE-bench harness's run report (schema_version 2): resolved / unresolved / error / empty-patch ids.
+    """Resolved / unresolved / error / empty-patch ids in the SWE-bench harness's report shape.
 
     As in that harness, an empty patch is not evaluated (it counts as empty_patch, not unresolved); a patch that
     does not apply or whose evaluation broke is an error; a graded patch is resolved or unresolved.
@@ -207,14 +236,11 @@ def report(results: list[Result], patches: dict[str, str], task_ids: list[str]) 
               (Outcome.patch_failed, Outcome.system_error, Outcome.infra_error)}
     resolved = {i for i, r in by_id.items() if i not in empty and r.outcome is Outcome.passed}
     unresolved = {i for i in by_id if i not in empty | errors | resolved}
-    completed = resolved | unresolved
-    submitted = set(by_id)
-    return {
-        "total_instances": len(set(task_ids) | submitted), "submitted_instances": len(submitted),
-        "completed_instances": len(completed), "resolved_instances": len(resolved),
-        "unresolved_instances": len(unresolved), "empty_patch_instances": len(empty),
-        "error_instances": len(errors), "completed_ids": sorted(completed),
-        "incomplete_ids": sorted(set(task_ids) - submitted), "empty_patch_ids": sorted(empty),
-        "submitted_ids": sorted(submitted), "resolved_ids": sorted(resolved), "unresolved_ids": sorted(unresolved),
-        "error_ids": sorted(errors), "schema_version": 2,
-    }
+    completed, submitted = resolved | unresolved, set(by_id)
+    return Report(
+        total_instances=len(set(task_ids) | submitted), submitted_instances=len(submitted),
+        completed_instances=len(completed), resolved_instances=len(resolved),
+        unresolved_instances=len(unresolved), empty_patch_instances=len(empty), error_instances=len(errors),
+        completed_ids=sorted(completed), incomplete_ids=sorted(set(task_ids) - submitted),
+        empty_patch_ids=sorted(empty), submitted_ids=sorted(submitted), resolved_ids=sorted(resolved),
+        unresolved_ids=sorted(unresolved), error_ids=sorted(errors)).model_dump()

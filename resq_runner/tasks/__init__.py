@@ -151,7 +151,8 @@ def _check_files(tf: TaskFolder, file: Path) -> None:
     if tf.task.kind == "repo-edit" and not inside(tf, tf.task.hidden_tests).is_dir():
         raise TaskError(f"{file}: hidden_tests folder '{tf.task.hidden_tests}' does not exist; create it")
     tests = tf.task.tests
-    if tests is not None and tests.framework == "script" and not (inside(tf, tf.task.hidden_tests) / tests.script).is_file():
+    if tests is not None and tests.framework == "script" and \
+            not (inside(tf, tf.task.hidden_tests) / tests.script).is_file():
         raise TaskError(f"{file}: tests.script '{tests.script}' is not a file of the hidden folder; add it")
     challenge = tf.task.challenge
     if challenge is not None and challenge.input_file is not None and not inside(tf, challenge.input_file).is_file():
