@@ -4,6 +4,7 @@ right status; pass@k and subset accuracy from the report."""
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,7 @@ from resq_runner.grading.challenge import judge, outputs_match
 from resq_runner.models import Challenge, ChallengeRun, Result
 from resq_runner.reports.pecc import pass_at_k_sequential, pass_at_k_unbiased, pecc_report
 
-PECC = Path("/work/shared/data/pecc")
-pytestmark = pytest.mark.skipif(not PECC.is_dir(), reason="the PECC sample is not on this machine")
+PECC = Path(__file__).parent / "data" / "pecc"  # a sample in PECC's published layout (MIT, see its LICENSE)
 
 PROGRAMS = {
     # known-correct solutions
@@ -59,6 +59,11 @@ def pecc_suite(tmp_path_factory) -> Path:
     return out
 
 
+def unique_run(tmp_path: Path, name: str) -> Path:
+    """A run folder whose name (the run id, and so the container label) no other run on the engine shares."""
+    return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
+
+
 def rows(run: Path) -> dict[str, Result]:
     return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
@@ -79,7 +84,7 @@ def test_import_makes_both_styles_and_parts(pecc_suite):
 def test_programs_graded_with_the_right_status(pecc_suite, tmp_path, docker_client, python_env, cleanup_run):
     submission = tmp_path / "programs.json"
     submission.write_text(json.dumps([{"id": task, "patch": program} for task, program in PROGRAMS.items()]))
-    run = tmp_path / "run"
+    run = unique_run(tmp_path, "programs")
     cleanup_run.append(run.name)
     selected = [arg for task in EXPECTED for arg in ("--task", task)]
     resq("replay", str(pecc_suite), str(submission), "--out", str(run), "-j", "2", *selected, check=True)
@@ -101,13 +106,14 @@ def test_programs_graded_with_the_right_status(pecc_suite, tmp_path, docker_clie
 
 def test_gold_passes_and_noop_fails(pecc_suite, tmp_path, docker_client, python_env, cleanup_run):
     selected = ["--task", "euler-10", "--task", "aoc-2015-04-p1", "--task", "aoc-2015-04-p2"]
+    runs = {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
     for system, outcome in (("gold", "passed"), ("noop", "failed")):
-        run = tmp_path / system
-        cleanup_run.append(run.name)
-        resq("run", str(pecc_suite), "--system", system, "--out", str(run), *selected, check=True)
-        assert {r.outcome.value for r in rows(run).values()} == {outcome}
-    assert rows(tmp_path / "noop")["aoc-2015-04-p2"].challenge.status == "blocked"
-    assert rows(tmp_path / "noop")["euler-10"].challenge.status == "wrong_output"
+        cleanup_run.append(runs[system].name)
+        resq("run", str(pecc_suite), "--system", system, "--out", str(runs[system]), *selected, check=True)
+        assert {r.outcome.value for r in rows(runs[system]).values()} == {outcome}
+        assert not containers_of(docker_client, runs[system].name)
+    assert rows(runs["noop"])["aoc-2015-04-p2"].challenge.status == "blocked"
+    assert rows(runs["noop"])["euler-10"].challenge.status == "wrong_output"
 
 
 def test_pecc_report_over_several_sample_runs(pecc_suite, tmp_path):

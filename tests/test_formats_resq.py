@@ -4,6 +4,7 @@ exits, exports round-trip through `resq replay`, malformed rows give one line.""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -129,6 +130,11 @@ def suite(dataset) -> Path:
     return out
 
 
+def unique_run(tmp_path: Path, name: str) -> Path:
+    """A run folder whose name (the run id, and so the container label) no other run on the engine shares."""
+    return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
+
+
 def rows(run: Path) -> dict[str, Result]:
     return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
@@ -145,29 +151,28 @@ def test_import_writes_ordinary_task_folders(suite):
 
 
 def test_gold_passes_noop_fails_and_exports_round_trip(suite, tmp_path, docker_client, python_env, cleanup_run):
-    outcomes = {}
-    for system in ("gold", "noop"):
-        run = tmp_path / system
+    outcomes, runs = {}, {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
+    for system, run in runs.items():
         cleanup_run.append(run.name)
         resq("run", str(suite), "--system", system, "--out", str(run), "-j", "2", check=True)
         outcomes[system] = {t: r.outcome.value for t, r in rows(run).items()}
         assert not containers_of(docker_client, run.name)
     assert outcomes == {"gold": {"0_0": "passed", "1_0": "passed"}, "noop": {"0_0": "failed", "1_0": "failed"}}
-    assert rows(tmp_path / "gold")["0_0"].tests == {"test_script": "passed"}
+    assert rows(runs["gold"])["0_0"].tests == {"test_script": "passed"}
 
     for system, message in (("gold", "PASS"), ("noop", "FAIL")):
-        resq("export", "resq", str(tmp_path / system), check=True)
-        exported = tmp_path / system / "export-resq"
+        resq("export", "resq", str(runs[system]), check=True)
+        exported = runs[system] / "export-resq"
         results = read_results(exported / "results.json")
         assert [(r.id, r.success, r.message) for r in results] == [
             ("0_0", system == "gold", message), ("1_0", system == "gold", message)]
         submission = json.loads((exported / "submission.json").read_text())
         assert [s["id"] for s in submission] == ["0_0", "1_0"]
-        replayed = tmp_path / f"replay-{system}"
+        replayed = unique_run(tmp_path, f"replay-{system}")
         cleanup_run.append(replayed.name)
         resq("replay", str(suite), str(exported / "submission.json"), "--out", str(replayed), check=True)
         assert {t: r.outcome.value for t, r in rows(replayed).items()} == outcomes[system]
-    noop_results = json.loads((tmp_path / "noop" / "export-resq" / "results.json").read_text())
+    noop_results = json.loads((runs["noop"] / "export-resq" / "results.json").read_text())
     assert "AssertionError" in noop_results[0]["test_suite_feedback"]  # the failing script's own output
 
 
@@ -181,7 +186,7 @@ def test_early_exit_and_forged_output_do_not_pass(suite, tmp_path, cleanup_run, 
     submission = tmp_path / "submission.json"
     submission.write_text(json.dumps([{"id": "0_0", "patch": exits_at_import},
                                       {"id": "1_0", "patch": prints_fake_success}]))
-    run = tmp_path / "attack"
+    run = unique_run(tmp_path, "attack")
     cleanup_run.append(run.name)
     resq("replay", str(suite), str(submission), "--out", str(run), check=True)
     results = rows(run)
@@ -191,7 +196,7 @@ def test_early_exit_and_forged_output_do_not_pass(suite, tmp_path, cleanup_run, 
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps([{"id": "0_0", "patch": "diff --git a/nope.py b/nope.py\n--- a/nope.py\n"
                                    "+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n"}]))
-    run = tmp_path / "broken"
+    run = unique_run(tmp_path, "broken")
     cleanup_run.append(run.name)
     resq("replay", str(suite), str(broken), "--out", str(run), check=True)
     results = rows(run)

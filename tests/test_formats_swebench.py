@@ -4,6 +4,7 @@ report round-trip through `resq replay`; log-parser grading; plain `resq` never 
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,11 @@ def suite(instances) -> Path:
     return out
 
 
+def unique_run(tmp_path: Path, name: str) -> Path:
+    """A run folder whose name (the run id, and so the container label) no other run on the engine shares."""
+    return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
+
+
 def rows(run: Path) -> dict[str, Result]:
     return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
@@ -98,26 +104,26 @@ def test_test_patch_becomes_hidden_files(suite, instances):
 
 def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, docker_client, python_env,
                                                              cleanup_run):
-    swebench_installed = subprocess.run([sys.executable, "-c", "import swebench"], capture_output=True).returncode == 0
+    swebench_installed = subprocess.run([sys.executable, "-c", "import swebench"],
+                                        capture_output=True).returncode == 0
     only = [] if swebench_installed else ["--task", "acme__slugs-1"]
-    outcome = {}
-    for system in ("gold", "noop"):
-        run = tmp_path / system
+    outcome, runs = {}, {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
+    for system, run in runs.items():
         cleanup_run.append(run.name)
         resq("run", str(suite), "--system", system, "--out", str(run), "-j", "2", *only, check=True)
         outcome[system] = {t: r.outcome.value for t, r in rows(run).items()}
         assert not containers_of(docker_client, run.name)
     ids = ["acme__slugs-1", "acme__slugs-2"] if swebench_installed else ["acme__slugs-1"]
     assert outcome == {"gold": dict.fromkeys(ids, "passed"), "noop": dict.fromkeys(ids, "failed")}
-    gold = rows(tmp_path / "gold")["acme__slugs-1"]
+    gold = rows(runs["gold"])["acme__slugs-1"]
     assert gold.fail_to_pass == {"tests/test_slugs.py::test_apostrophes_are_dropped": "passed"}
     assert gold.pass_to_pass == {"tests/test_slugs.py::test_simple": "passed"}
     if swebench_installed:  # graded from the log by swebench's pytest parser
-        assert rows(tmp_path / "noop")["acme__slugs-2"].fail_to_pass == {
+        assert rows(runs["noop"])["acme__slugs-2"].fail_to_pass == {
             "tests/test_slugs.py::test_apostrophes_are_dropped": "failed"}
 
-    resq("export", "swebench", str(tmp_path / "gold"), "--model", "acme/model-1", check=True)
-    exported = tmp_path / "gold" / "export-swebench"
+    resq("export", "swebench", str(runs["gold"]), "--model", "acme/model-1", check=True)
+    exported = runs["gold"] / "export-swebench"
     predictions = [json.loads(line) for line in (exported / "predictions.jsonl").read_text().splitlines()]
     assert [p["instance_id"] for p in predictions] == ids
     assert {p["model_name_or_path"] for p in predictions} == {"acme/model-1"}
@@ -128,13 +134,13 @@ def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, doc
     assert report["unresolved_ids"] == report["error_ids"] == report["empty_patch_ids"] == []
     assert report["schema_version"] == 2
 
-    replayed = tmp_path / "replayed"
+    replayed = unique_run(tmp_path, "replayed")
     cleanup_run.append(replayed.name)
     resq("replay", str(suite), str(exported / "predictions.jsonl"), "--out", str(replayed), *only, check=True)
     assert {t: r.outcome.value for t, r in rows(replayed).items()} == outcome["gold"]
 
-    resq("export", "swebench", str(tmp_path / "noop"), check=True)
-    (noop_report,) = (tmp_path / "noop" / "export-swebench").glob("noop.*.json")
+    resq("export", "swebench", str(runs["noop"]), check=True)
+    (noop_report,) = (runs["noop"] / "export-swebench").glob("noop.*.json")
     report = json.loads(noop_report.read_text())
     assert report["empty_patch_ids"] == ids and report["resolved_ids"] == [] and report["completed_instances"] == 0
 

@@ -109,6 +109,7 @@ def hidden_from_test_patch(repository: Path, commit: str, test_patch: str, file:
         raise row_error(file, number, "base_commit", f"commit {commit} is not in {repository}")
     with tempfile.TemporaryDirectory(prefix="resq-testpatch-") as tmp:
         work = Path(tmp)
+        subprocess.run(["git", "init", "-q", str(work)], check=True)  # so `git apply` stays in this folder
         for old, _new in paths:
             shown = _git(repository, "show", f"{commit}:{old}")
             if shown.returncode == 0:
