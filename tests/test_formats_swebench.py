@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, containers_of, resq
+from resq_runner.formats.swebench import _tests_spec
 from resq_runner.models import Result
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
@@ -204,3 +205,36 @@ def test_bad_json_lines_and_predictions(instances, suite, tmp_path):
     predictions.write_text(json.dumps({"instance_id": "x", "model_name_or_path": "m", "model_patch": 5}) + "\n")
     proc = resq("replay", str(suite), str(predictions))
     assert proc.returncode == 2 and f"{predictions}: row 1: field 'model_patch'" in proc.stderr
+
+
+def test_test_command_from_a_swebench_5_eval_script(tmp_path):
+    def script(command: str) -> str:
+        return ("#!/bin/bash\nset -uxo pipefail\nsource /opt/miniconda3/bin/activate\n"
+                f": '>>>>> Start Test Output'\n{command}\n: '>>>>> End Test Output'\ngit checkout abc tests\n")
+
+    pytest_row = {"eval_script": script("pytest -rA tests/test_slugs.py"), "log_parser": "parse_log_pytest"}
+    assert _tests_spec(pytest_row, ["tests/test_slugs.py"], tmp_path, 1) == {
+        "framework": "pytest", "command": "pytest -rA tests/test_slugs.py"}  # JUnit, not the forgeable log
+    django = "./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 queries.tests"
+    django_row = {"eval_script": script(django), "log_parser": "parse_log_django"}
+    assert _tests_spec(django_row, [], tmp_path, 1) == {"framework": "log", "log_parser": "parse_log_django",
+                                                        "command": django}
+    with pytest.raises(Exception, match="row 3: field 'log_parser': missing"):
+        _tests_spec({"eval_script": script(django)}, [], tmp_path, 3)
+    assert _tests_spec({}, ["a.py", "b.py"], tmp_path, 1) == {
+        "framework": "pytest", "command": "python -m pytest -p no:cacheprovider -rA a.py b.py"}
+
+
+def test_parquet_rows_import_like_jsonl(instances, tmp_path):
+    pandas = pytest.importorskip("pandas")  # parquet needs pandas + pyarrow (both come with the swebench extra)
+    pytest.importorskip("pyarrow")
+    rows_ = [json.loads(line) for line in instances.read_text().splitlines()]
+    for row in rows_:
+        row["PASS_TO_PASS"] = json.dumps(row["PASS_TO_PASS"])  # the Hub's parquet stores JSON strings
+    parquet = tmp_path / "instances.parquet"
+    pandas.DataFrame(rows_).to_parquet(parquet)
+    out = tmp_path / "suite"
+    resq("import", "swebench", str(parquet), "--repos", str(instances.parent / "mirrors"), "--out", str(out),
+         check=True)
+    assert sorted(p.name for p in out.iterdir()) == ["acme__slugs-1", "acme__slugs-2"]
+    assert "tests/test_slugs.py::test_simple" in (out / "acme__slugs-1" / "task.yaml").read_text()

@@ -28,6 +28,8 @@ from .common import (ImportError_, ImportSummary, TaskFiles, load_rows, make_tas
 
 DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.MULTILINE)
 PYTEST = "python -m pytest -p no:cacheprovider -rA"
+PYTEST_COMMAND = re.compile(r"^\s*(python3? -m )?pytest\b[^\n;&|]*$")
+START_MARKER, END_MARKER = ">>>>> Start Test Output", ">>>>> End Test Output"
 
 
 def import_swebench(file: Path, out: Path, *, repos: Path | None = None, skip_invalid: bool = False,
@@ -88,15 +90,40 @@ def _test_list(row: dict, key: str, file: Path, number: int) -> list[str]:
 
 
 def _tests_spec(row: dict, test_files: list[str], file: Path, number: int) -> dict:
+    """How the hidden tests run: the row's own `test_cmd` (test files appended), else the test command of its
+    `eval_script` (SWE-bench 5 rows: the lines between the test-output markers), else pytest on the test files.
+    pytest commands are graded from JUnit; anything else from the log, with the row's `log_parser`."""
     command, parser = row.get("test_cmd"), row.get("log_parser")
     if command is not None and not isinstance(command, str):
         raise row_error(file, number, "test_cmd", "expected a command string")
     if parser is not None and not isinstance(parser, str):
         raise row_error(file, number, "log_parser", "expected a swebench log parser name")
     files = " ".join(test_files)
+    if command:
+        command = f"{command} {files}"
+    else:
+        command = eval_script_tests(row.get("eval_script"))
+        if command and not PYTEST_COMMAND.match(command):
+            if not parser:
+                raise row_error(file, number, "log_parser", "missing: the eval_script's tests are not pytest, so "
+                                "their log needs one of swebench's parsers")
+            return {"framework": "log", "log_parser": parser, "command": command}
+        parser = None
+        command = command or f"{PYTEST} {files}"
     if parser:
-        return {"framework": "log", "log_parser": parser, "command": f"{command or PYTEST} {files}"}
-    return {"framework": "pytest", "command": f"{command or PYTEST} {files}"}
+        return {"framework": "log", "log_parser": parser, "command": command}
+    return {"framework": "pytest", "command": command}
+
+
+def eval_script_tests(script) -> str | None:
+    """The test command of a SWE-bench eval script: the lines between its start and end output markers."""
+    if not isinstance(script, str) or START_MARKER not in script:
+        return None
+    lines = script.split("\n")
+    start = next(i for i, line in enumerate(lines) if START_MARKER in line)
+    end = next((i for i, line in enumerate(lines) if END_MARKER in line and i > start), len(lines))
+    body = [line for line in lines[start + 1:end] if line.strip()]
+    return "\n".join(body) or None
 
 
 def hidden_from_test_patch(repository: Path, commit: str, test_patch: str, file: Path, number: int
