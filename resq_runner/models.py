@@ -188,6 +188,15 @@ class TaskView(Record):
     instruction: str
     tags: list[str] = []
     language: str | None = None
+    oracle_context: list[OracleFile] | None = None
+
+
+class OracleFile(Record):
+    """A file the reference solution edits, as it is before the edit (RES-Q's `modified_files`): given to systems
+    only when the run asks for oracle context (`resq run --oracle-context`)."""
+
+    path: str
+    content: str
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    oracle_context: bool = False
 
 
 class Listener:
@@ -67,6 +68,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                             for name in sorted({tf.task.environment.name for tf in todo})}
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    pipeline.oracle_context = options.oracle_context
     earlier = {task_id: result.outcome for (task_id, _sample), result in done.items()}
     try:
         for result in _run_pool(pipeline, todo, environments_by_name, options, earlier):
@@ -173,6 +175,8 @@ def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, Imag
 class Pipeline:
     """Everything one task goes through; safe to call from several worker threads."""
 
+    oracle_context = False
+
     def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
                  limits: Limits):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
@@ -236,12 +240,13 @@ class Pipeline:
 
     def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image))
+        view = task_view(tf, self.oracle_context)
         try:
             if getattr(self.system, "needs_gold", False) and tf.task.kind == "challenge":
-                return self.system.solve(task_view(tf), workspace, gold_patch="", gold_program=gold_program(tf))
+                return self.system.solve(view, workspace, gold_patch="", gold_program=gold_program(tf))
             if getattr(self.system, "needs_gold", False):
-                return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))
-            return self.system.solve(task_view(tf), workspace)
+                return self.system.solve(view, workspace, gold_patch=gold_patch(tf))
+            return self.system.solve(view, workspace)
         except (InfraError, ResqError):
             raise
         except Exception as exc:  # a system's own bug is its outcome, not the run's end

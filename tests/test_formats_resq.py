@@ -13,7 +13,8 @@ import pytest
 from conftest import containers_of, resq
 from resq_runner.formats.resq import read_results
 from resq_runner.grading.evaluate import insert_secret
-from resq_runner.models import Result
+from resq_runner.models import OracleFile, Result
+from resq_runner.tasks import load_task, task_view
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
@@ -146,6 +147,9 @@ def test_import_writes_ordinary_task_folders(suite):
     assert json.loads((suite / "1_0" / "oracle_context.json").read_text()) == [
         {"path": "tinystats/core.py", "content": STATS}]
     assert "iniconfig==2.0.0" in (suite / "1_0" / "task.yaml").read_text()
+    task = load_task(suite / "1_0", suite="resq-mini")
+    assert task_view(task).oracle_context is None  # only with `resq run --oracle-context`
+    assert task_view(task, oracle_context=True).oracle_context == [OracleFile(path="tinystats/core.py", content=STATS)]
     listed = resq("tasks", "list", str(suite), check=True).stdout
     assert "0_0" in listed and "1_0" in listed
 

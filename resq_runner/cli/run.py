@@ -35,15 +35,18 @@ class ProgressListener:
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
+@click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
+              "(RES-Q's modified_files), where a task has them.")
 @friendly_errors
-def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int) -> None:
+def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
+        oracle_context: bool) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite
 
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
-                         retries=retries)
+                         retries=retries, oracle_context=oracle_context)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

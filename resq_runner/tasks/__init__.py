@@ -8,13 +8,14 @@ tasks/<suite>/
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import TaskError
-from ..models import Task, TaskFolder, TaskView
+from ..models import OracleFile, Task, TaskFolder, TaskView
 
 TASK_FILE = "task.yaml"
 
@@ -104,10 +105,18 @@ def challenge_input(tf: TaskFolder) -> bytes | None:
     return inside(tf, challenge.input_file).read_bytes()
 
 
-def task_view(tf: TaskFolder) -> TaskView:
+def task_view(tf: TaskFolder, oracle_context: bool = False) -> TaskView:
     language = tf.task.challenge.language if tf.task.challenge else None
+    oracle = None
+    if oracle_context and tf.task.oracle_context:
+        try:
+            oracle = [OracleFile.model_validate(item) for item in
+                      json.loads(inside(tf, tf.task.oracle_context).read_text(encoding="utf-8"))]
+        except (OSError, ValueError) as exc:
+            raise TaskError(f"{tf.root / TASK_FILE}: oracle_context '{tf.task.oracle_context}' is not a JSON list "
+                            f"of {{path, content}} ({_one_line(exc)})") from exc
     return TaskView(id=tf.task.id, kind=tf.task.kind, instruction=tf.task.instruction, tags=tf.task.tags,
-                    language=language)
+                    language=language, oracle_context=oracle)
 
 
 def task_hash(tf: TaskFolder) -> str:
