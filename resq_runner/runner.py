@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 
 from . import __version__, environments
-from .errors import InfraError, ResqError
+from .errors import InfraError, ResqError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
@@ -56,7 +56,8 @@ def new_run_id(system: str) -> str:
 
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
-    tasks = load_suite(options.suite, options.only or None)
+    tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
+        load_suite(options.suite)
     _check_graders(tasks)
     system = make_system(options.system)
     client = connect()
@@ -99,6 +100,22 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
         task_ids=[tf.task.id for tf in tasks])
     write_manifest(paths, manifest)
     return paths, manifest
+
+
+def _with_earlier_parts(tasks: list[TaskFolder], only: list[str]) -> list[TaskFolder]:
+    """The tasks asked for, plus the earlier parts of any later part among them (it is shown only after them)."""
+    by_id = {tf.task.id: tf for tf in tasks}
+    unknown = [task_id for task_id in only if task_id not in by_id]
+    if unknown:
+        suite = tasks[0].root.parent
+        raise TaskError(f"{suite}: no task named {', '.join(unknown)} (see `resq tasks list {suite}`)")
+    wanted, queue = set(), list(only)
+    while queue:
+        task_id = queue.pop()
+        if task_id in by_id and task_id not in wanted:
+            wanted.add(task_id)
+            queue.extend(_earlier_parts(by_id[task_id]))
+    return [tf for tf in tasks if tf.task.id in wanted]
 
 
 def _check_graders(tasks: list[TaskFolder]) -> None:

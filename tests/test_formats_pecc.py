@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import containers_of, resq
-from resq_runner.grading.challenge import judge, outputs_match
+from resq_runner.grading.challenge import blocked, judge, outputs_match
 from resq_runner.models import Challenge, ChallengeRun, Result
 from resq_runner.reports.pecc import pass_at_k_sequential, pass_at_k_unbiased, pecc_report
 
@@ -36,6 +36,17 @@ PROGRAMS = {
         "        break\n"),
     # correct answer with noise on stderr and blank lines around: stderr is allowed, numeric compare
     "euler-6": "import sys\nprint('working...', file=sys.stderr)\nprint()\nprint(25164150)\nprint()\n",
+    # right only where it runs as intended: not root, no network, and the expected answer nowhere to read
+    "euler-8": (
+        "import os, socket, subprocess\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 53), timeout=3)\n"
+        "    network = True\n"
+        "except OSError:\n"
+        "    network = False\n"
+        "answer = 23514624 * 1000\n"
+        "leak = subprocess.run(['grep', '-rqs', str(answer), '/resq', '/home', '/tmp', '.']).returncode == 0\n"
+        "print(answer if os.getuid() != 0 and not network and not leak else 0)\n"),
     # wrong ones
     "aoc-2015-01-p1-neutral": "print(0)\n",
     "aoc-2015-01-p2-neutral": "print(1795)\n",  # right, but its part 1 failed: never shown
@@ -45,7 +56,7 @@ PROGRAMS = {
 }
 EXPECTED = {
     "euler-1": ("passed", "correct"), "euler-2-story": ("passed", "correct"), "aoc-2015-01-p1": ("passed", "correct"),
-    "aoc-2015-01-p2": ("passed", "correct"), "euler-6": ("passed", "correct"),
+    "aoc-2015-01-p2": ("passed", "correct"), "euler-6": ("passed", "correct"), "euler-8": ("passed", "correct"),
     "aoc-2015-01-p1-neutral": ("failed", "wrong_output"), "aoc-2015-01-p2-neutral": ("failed", "blocked"),
     "euler-3": ("failed", "runtime_error"), "euler-4": ("failed", "syntax_error"), "euler-5": ("timed_out", "timeout"),
     "euler-7": ("system_error", None),  # no recorded program for it
@@ -97,20 +108,22 @@ def test_programs_graded_with_the_right_status(pecc_suite, tmp_path, docker_clie
     assert not containers_of(docker_client, run.name)
 
     report = json.loads(resq("pecc-report", str(run), "--json", "-k", "1").stdout)
-    # aoc: p1, p2 passed; aoc-neutral: both failed; euler: 1, 6 passed, 3, 4, 5, 7 failed; euler-stories: 2 passed
+    # aoc: p1, p2 passed; aoc-neutral: both failed; euler: 1, 6, 8 passed, 3, 4, 5, 7 not; euler-stories: 2 passed
     assert report["aoc"]["accuracy"] == 100.0 and report["aoc-neutral"]["accuracy"] == 0.0
-    assert report["euler"]["tasks"] == 6 and report["euler"]["accuracy"] == pytest.approx(33.33)
+    assert report["euler"]["tasks"] == 7 and report["euler"]["accuracy"] == pytest.approx(42.86)
     assert report["euler-stories"]["pass@1"]["unbiased"] == 100.0
-    assert report["all"]["tasks"] == 11
+    assert report["all"]["tasks"] == 12
 
 
 def test_gold_passes_and_noop_fails(pecc_suite, tmp_path, docker_client, python_env, cleanup_run):
-    selected = ["--task", "euler-10", "--task", "aoc-2015-04-p1", "--task", "aoc-2015-04-p2"]
+    selected = ["--task", "euler-10", "--task", "aoc-2015-04-p2"]  # part 1 comes along: part 2 needs it first
     runs = {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
     for system, outcome in (("gold", "passed"), ("noop", "failed")):
         cleanup_run.append(runs[system].name)
         resq("run", str(pecc_suite), "--system", system, "--out", str(runs[system]), *selected, check=True)
-        assert {r.outcome.value for r in rows(runs[system]).values()} == {outcome}
+        results = rows(runs[system])
+        assert sorted(results) == ["aoc-2015-04-p1", "aoc-2015-04-p2", "euler-10"]
+        assert {r.outcome.value for r in results.values()} == {outcome}
         assert not containers_of(docker_client, runs[system].name)
     assert rows(runs["noop"])["aoc-2015-04-p2"].challenge.status == "blocked"
     assert rows(runs["noop"])["euler-10"].challenge.status == "wrong_output"
@@ -163,6 +176,13 @@ def test_pass_at_k_estimators_by_hand():
 ])
 def test_compare_modes(got, expected, mode, match):
     assert outputs_match(got, expected, mode) is match
+
+
+def test_a_later_part_blocked_by_an_infrastructure_error_is_retried_not_failed():
+    challenge = Challenge(expected="1")
+    assert blocked(challenge, "p1", "failed").outcome.value == "failed"
+    verdict = blocked(challenge, "p1", "infra_error")
+    assert (verdict.outcome.value, verdict.challenge.status) == ("infra_error", "blocked")
 
 
 def test_an_answer_without_a_program_is_compared_as_is():

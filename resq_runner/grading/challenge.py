@@ -106,9 +106,11 @@ def judge(run: ChallengeRun, stdout: bytes, stderr: bytes, challenge: Challenge)
 
 
 def blocked(challenge: Challenge, earlier: str, outcome: str) -> Verdict:
-    """A later part whose earlier part did not pass: the system is never shown it."""
-    return Verdict(outcome=Outcome.failed, reason=f"blocked: earlier part {earlier} was {outcome}, so this part "
-                   "was not shown", challenge=ChallengeVerdict(status="blocked", expected=challenge.expected))
+    """A later part whose earlier part did not pass: the system is never shown it. When the earlier part hit an
+    infrastructure error, so does this one (nothing is known about the system yet; a resume retries both)."""
+    final = Outcome.infra_error if outcome == Outcome.infra_error.value else Outcome.failed
+    return Verdict(outcome=final, reason=f"blocked: earlier part {earlier} was {outcome}, so this part was not "
+                   "shown", challenge=ChallengeVerdict(status="blocked", expected=challenge.expected))
 
 
 def outputs_match(got: str, expected: str, mode: str) -> bool:
