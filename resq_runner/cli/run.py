@@ -8,6 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
+from .systems import system_config, system_options
 
 
 class ProgressListener:
@@ -30,23 +31,28 @@ class ProgressListener:
 
 @main.command()
 @click.argument("suite")
-@click.option("--system", "system_name", required=True, help="gold, noop, or an installed system.")
+@click.option("--system", "system_name", required=True, help="gold, noop, llm, command, predictions, or an installed system.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Independent attempts per task (for pass@k in `resq report`).")
 @click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
               "(RES-Q's modified_files), where a task has them.")
+@system_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        oracle_context: bool) -> None:
+        samples: int, oracle_context: bool, system_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite
 
-    options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
-                         retries=retries, oracle_context=oracle_context)
+    config = system_config(system_name, system_options)
+    options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
+                         only=list(only), retries=retries, samples=samples,
+                         oracle_context=oracle_context)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import ResqError
-from ..models import Outcome, Record, Result
+from ..models import Outcome, Prediction, Record, Result
 from .common import (ImportError_, ImportSummary, TaskFiles, load_rows, make_task, require, row_error,
                      validate_row, write_suite)
 
@@ -198,16 +198,6 @@ def _git(repository: Path, *args: str) -> subprocess.CompletedProcess:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Predictions and report
-
-
-class Prediction(Record):
-    """One SWE-bench prediction; other keys some tools add are ignored."""
-
-    model_config = {"extra": "ignore"}
-
-    instance_id: str
-    model_name_or_path: str = ""
-    model_patch: str | None = None
 
 
 def read_predictions(file: Path) -> dict[str, str]:
