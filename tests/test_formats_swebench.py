@@ -135,9 +135,10 @@ def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, doc
     assert report["unresolved_ids"] == report["error_ids"] == report["empty_patch_ids"] == []
     assert report["schema_version"] == 2
 
-    replayed = unique_run(tmp_path, "replayed")
+    replayed = unique_run(tmp_path, "replayed")  # through the `predictions` system that reads SWE-bench files
     cleanup_run.append(replayed.name)
-    resq("replay", str(suite), str(exported / "predictions.jsonl"), "--out", str(replayed), *only, check=True)
+    resq("run", str(suite), "--system", "predictions", "--predictions", str(exported / "predictions.jsonl"),
+         "--out", str(replayed), *only, check=True)
     assert {t: r.outcome.value for t, r in rows(replayed).items()} == outcome["gold"]
 
     resq("export", "swebench", str(runs["noop"]), check=True)

@@ -9,20 +9,16 @@ The samples of a task are its rows across the runs given (in the order given), t
 from __future__ import annotations
 
 from collections import defaultdict
-from math import comb
-
 from ..models import Outcome, Result
+from .stats import pass_at_k
 
 SUBSETS = ("aoc", "aoc-neutral", "euler", "euler-stories")
 SUBSET_TAG = "pecc:"
 
 
 def pass_at_k_unbiased(n: int, c: int, k: int) -> float:
-    if k > n:
-        raise ValueError(f"pass@{k} needs at least {k} samples, got {n}")
-    if n - c < k:
-        return 1.0
-    return 1.0 - comb(n - c, k) / comb(n, k)
+    """The unbiased estimator, shared with `resq report` (reports/stats.py)."""
+    return pass_at_k(n, c, k)
 
 
 def pass_at_k_sequential(outcomes: list[bool], k: int) -> bool:
