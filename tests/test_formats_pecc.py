@@ -11,8 +11,9 @@ import pytest
 
 from conftest import containers_of, resq
 from resq_runner.grading.challenge import blocked, judge, outputs_match
-from resq_runner.models import Challenge, ChallengeRun, Result
+from resq_runner.models import Challenge, ChallengeRun, Result, RunManifest
 from resq_runner.reports.pecc import pass_at_k_sequential, pass_at_k_unbiased, pecc_report
+from resq_runner.sandbox import connect
 
 PECC = Path(__file__).parent / "data" / "pecc"  # a sample in PECC's published layout (MIT, see its LICENSE)
 
@@ -75,6 +76,16 @@ def unique_run(tmp_path: Path, name: str) -> Path:
     return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
 
 
+def graded(cleanup_run: list, run: Path, *args: str) -> None:
+    """`resq ARGS --out RUN`; its run id goes to the cleanup list, and no container of that run may be left."""
+    try:
+        resq(*args, "--out", str(run), check=True)
+    finally:
+        if (run / "run.json").exists():
+            cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
+    assert cleanup_run and not containers_of(connect(), cleanup_run[-1])
+
+
 def rows(run: Path) -> dict[str, Result]:
     return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
@@ -96,16 +107,14 @@ def test_programs_graded_with_the_right_status(pecc_suite, tmp_path, docker_clie
     submission = tmp_path / "programs.json"
     submission.write_text(json.dumps([{"id": task, "patch": program} for task, program in PROGRAMS.items()]))
     run = unique_run(tmp_path, "programs")
-    cleanup_run.append(run.name)
     selected = [arg for task in EXPECTED for arg in ("--task", task)]
-    resq("replay", str(pecc_suite), str(submission), "--out", str(run), "-j", "2", *selected, check=True)
+    graded(cleanup_run, run, "replay", str(pecc_suite), str(submission), "-j", "2", *selected)
     results = rows(run)
     got = {task: (r.outcome.value, r.challenge.status if r.challenge else None) for task, r in results.items()}
     assert got == EXPECTED
     assert results["euler-3"].reason.startswith("runtime_error: exit code 1") and "no factor found" in \
         results["euler-3"].reason
     assert results["aoc-2015-01-p1-neutral"].challenge.got == "0\n"
-    assert not containers_of(docker_client, run.name)
 
     report = json.loads(resq("pecc-report", str(run), "--json", "-k", "1").stdout)
     # aoc: p1, p2 passed; aoc-neutral: both failed; euler: 1, 6, 8 passed, 3, 4, 5, 7 not; euler-stories: 2 passed
@@ -119,12 +128,10 @@ def test_gold_passes_and_noop_fails(pecc_suite, tmp_path, docker_client, python_
     selected = ["--task", "euler-10", "--task", "aoc-2015-04-p2"]  # part 1 comes along: part 2 needs it first
     runs = {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
     for system, outcome in (("gold", "passed"), ("noop", "failed")):
-        cleanup_run.append(runs[system].name)
-        resq("run", str(pecc_suite), "--system", system, "--out", str(runs[system]), *selected, check=True)
+        graded(cleanup_run, runs[system], "run", str(pecc_suite), "--system", system, *selected)
         results = rows(runs[system])
         assert sorted(results) == ["aoc-2015-04-p1", "aoc-2015-04-p2", "euler-10"]
         assert {r.outcome.value for r in results.values()} == {outcome}
-        assert not containers_of(docker_client, runs[system].name)
     assert rows(runs["noop"])["aoc-2015-04-p2"].challenge.status == "blocked"
     assert rows(runs["noop"])["euler-10"].challenge.status == "wrong_output"
 

@@ -13,8 +13,9 @@ import pytest
 from conftest import containers_of, resq
 from resq_runner.formats.resq import read_results
 from resq_runner.grading.evaluate import insert_secret
-from resq_runner.models import OracleFile, Result
+from resq_runner.models import OracleFile, Result, RunManifest
 from resq_runner.tasks import load_task, task_view
+from resq_runner.sandbox import connect
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
@@ -136,6 +137,16 @@ def unique_run(tmp_path: Path, name: str) -> Path:
     return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
 
 
+def graded(cleanup_run: list, run: Path, *args: str) -> None:
+    """`resq ARGS --out RUN`; its run id goes to the cleanup list, and no container of that run may be left."""
+    try:
+        resq(*args, "--out", str(run), check=True)
+    finally:
+        if (run / "run.json").exists():
+            cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
+    assert cleanup_run and not containers_of(connect(), cleanup_run[-1])
+
+
 def rows(run: Path) -> dict[str, Result]:
     return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
@@ -157,10 +168,8 @@ def test_import_writes_ordinary_task_folders(suite):
 def test_gold_passes_noop_fails_and_exports_round_trip(suite, tmp_path, docker_client, python_env, cleanup_run):
     outcomes, runs = {}, {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
     for system, run in runs.items():
-        cleanup_run.append(run.name)
-        resq("run", str(suite), "--system", system, "--out", str(run), "-j", "2", check=True)
+        graded(cleanup_run, run, "run", str(suite), "--system", system, "-j", "2")
         outcomes[system] = {t: r.outcome.value for t, r in rows(run).items()}
-        assert not containers_of(docker_client, run.name)
     assert outcomes == {"gold": {"0_0": "passed", "1_0": "passed"}, "noop": {"0_0": "failed", "1_0": "failed"}}
     assert rows(runs["gold"])["0_0"].tests == {"test_script": "passed"}
 
@@ -173,8 +182,7 @@ def test_gold_passes_noop_fails_and_exports_round_trip(suite, tmp_path, docker_c
         submission = json.loads((exported / "submission.json").read_text())
         assert [s["id"] for s in submission] == ["0_0", "1_0"]
         replayed = unique_run(tmp_path, f"replay-{system}")
-        cleanup_run.append(replayed.name)
-        resq("replay", str(suite), str(exported / "submission.json"), "--out", str(replayed), check=True)
+        graded(cleanup_run, replayed, "replay", str(suite), str(exported / "submission.json"))
         assert {t: r.outcome.value for t, r in rows(replayed).items()} == outcomes[system]
     noop_results = json.loads((runs["noop"] / "export-resq" / "results.json").read_text())
     assert "AssertionError" in noop_results[0]["test_suite_feedback"]  # the failing script's own output
@@ -191,8 +199,7 @@ def test_early_exit_and_forged_output_do_not_pass(suite, tmp_path, cleanup_run, 
     submission.write_text(json.dumps([{"id": "0_0", "patch": exits_at_import},
                                       {"id": "1_0", "patch": prints_fake_success}]))
     run = unique_run(tmp_path, "attack")
-    cleanup_run.append(run.name)
-    resq("replay", str(suite), str(submission), "--out", str(run), check=True)
+    graded(cleanup_run, run, "replay", str(suite), str(submission))
     results = rows(run)
     assert {t: r.outcome.value for t, r in results.items()} == {"0_0": "failed", "1_0": "failed"}
     assert results["0_0"].tests == {"test_script": "failed"}
@@ -201,8 +208,7 @@ def test_early_exit_and_forged_output_do_not_pass(suite, tmp_path, cleanup_run, 
     broken.write_text(json.dumps([{"id": "0_0", "patch": "diff --git a/nope.py b/nope.py\n--- a/nope.py\n"
                                    "+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n"}]))
     run = unique_run(tmp_path, "broken")
-    cleanup_run.append(run.name)
-    resq("replay", str(suite), str(broken), "--out", str(run), check=True)
+    graded(cleanup_run, run, "replay", str(suite), str(broken))
     results = rows(run)
     assert results["0_0"].outcome.value == "patch_failed"
     assert results["1_0"].outcome.value == "system_error"  # no recorded patch for it

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import PROJECT, containers_of, resq
 from resq_runner.formats.swebench import _tests_spec
-from resq_runner.models import Result
+from resq_runner.models import Result, RunManifest
+from resq_runner.sandbox import connect
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
        "PATH": "/usr/bin:/bin"}
@@ -90,6 +91,16 @@ def unique_run(tmp_path: Path, name: str) -> Path:
     return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
 
 
+def graded(cleanup_run: list, run: Path, *args: str) -> None:
+    """`resq ARGS --out RUN`; its run id goes to the cleanup list, and no container of that run may be left."""
+    try:
+        resq(*args, "--out", str(run), check=True)
+    finally:
+        if (run / "run.json").exists():
+            cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
+    assert cleanup_run and not containers_of(connect(), cleanup_run[-1])
+
+
 def rows(run: Path) -> dict[str, Result]:
     return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
@@ -110,10 +121,8 @@ def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, doc
     only = [] if swebench_installed else ["--task", "acme__slugs-1"]
     outcome, runs = {}, {system: unique_run(tmp_path, system) for system in ("gold", "noop")}
     for system, run in runs.items():
-        cleanup_run.append(run.name)
-        resq("run", str(suite), "--system", system, "--out", str(run), "-j", "2", *only, check=True)
+        graded(cleanup_run, run, "run", str(suite), "--system", system, "-j", "2", *only)
         outcome[system] = {t: r.outcome.value for t, r in rows(run).items()}
-        assert not containers_of(docker_client, run.name)
     ids = ["acme__slugs-1", "acme__slugs-2"] if swebench_installed else ["acme__slugs-1"]
     assert outcome == {"gold": dict.fromkeys(ids, "passed"), "noop": dict.fromkeys(ids, "failed")}
     gold = rows(runs["gold"])["acme__slugs-1"]
@@ -136,9 +145,8 @@ def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, doc
     assert report["schema_version"] == 2
 
     replayed = unique_run(tmp_path, "replayed")  # through the `predictions` system that reads SWE-bench files
-    cleanup_run.append(replayed.name)
-    resq("run", str(suite), "--system", "predictions", "--predictions", str(exported / "predictions.jsonl"),
-         "--out", str(replayed), *only, check=True)
+    graded(cleanup_run, replayed, "run", str(suite), "--system", "predictions", "--predictions",
+           str(exported / "predictions.jsonl"), *only)
     assert {t: r.outcome.value for t, r in rows(replayed).items()} == outcome["gold"]
 
     resq("export", "swebench", str(runs["noop"]), check=True)
@@ -147,15 +155,16 @@ def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, doc
     assert report["empty_patch_ids"] == ids and report["resolved_ids"] == [] and report["completed_instances"] == 0
 
 
-def test_plain_resq_never_imports_swebench(suite, instances, tmp_path):
-    """Import, list, show and --help in one process, then look at what got loaded."""
-    out = tmp_path / "again"
+def test_plain_resq_never_imports_swebench(suite, instances, tmp_path, python_env, cleanup_run):
+    """Import, list, show, --help and a run of a JUnit-graded task in one process, then look at what got loaded."""
+    out, run = tmp_path / "again", unique_run(tmp_path, "in-process")
     code = f"""
 import sys
 from resq_runner.cli import main
 for args in (["--help"], ["tasks", "list", {str(suite)!r}], ["tasks", "show", {str(suite / 'acme__slugs-1')!r}],
              ["import", "swebench", {str(instances)!r}, "--repos", {str(instances.parent / 'mirrors')!r},
-              "--out", {str(out)!r}]):
+              "--out", {str(out)!r}],
+             ["run", {str(suite)!r}, "--system", "gold", "--task", "acme__slugs-1", "--out", {str(run)!r}]):
     try:
         main(args)
     except SystemExit as exc:
@@ -163,9 +172,12 @@ for args in (["--help"], ["tasks", "list", {str(suite)!r}], ["tasks", "show", {s
 print("LOADED:" + ",".join(sorted(m for m in sys.modules if m.split(".")[0] in ("swebench", "datasets", "pandas"))))
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    if (run / "run.json").exists():
+        cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
     assert proc.returncode == 0, proc.stderr
     assert "LOADED:\n" in proc.stdout, proc.stdout
     assert (out / "acme__slugs-1" / "task.yaml").exists()
+    assert rows(run)["acme__slugs-1"].outcome.value == "passed"
 
 
 @pytest.mark.parametrize("change, message", [
