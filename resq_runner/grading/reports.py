@@ -45,9 +45,13 @@ def junit_test_id(attrib: dict[str, str]) -> str:
     if not file:
         return f"{classname}::{name}" if classname else name
     module = file[:-3].replace("/", ".") if file.endswith(".py") else file
-    inner = classname[len(module):].lstrip(".") if classname.startswith(module) else ""
-    classes = inner.split(".") if inner else []
-    return "::".join([file, *classes, name])
+    if classname == module or classname.startswith(module + "."):
+        inner = classname[len(module):].lstrip(".")
+        return "::".join([file, *(inner.split(".") if inner else []), name])
+    # A test inherited from a class in another file: `file` names where it is defined, the classname where it runs.
+    parts = classname.split(".")
+    split = next((i for i, part in enumerate(parts) if part[:1].isupper()), len(parts))
+    return "::".join(["/".join(parts[:split]) + ".py", *parts[split:], name])
 
 
 def _case_status(case: ET.Element) -> TestStatus:
