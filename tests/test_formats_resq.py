@@ -12,7 +12,7 @@ import pytest
 
 from conftest import containers_of, resq
 from resq_runner.formats.resq import read_results
-from resq_runner.grading.evaluate import insert_secret
+from resq_runner.grading.evaluate import deleted_when_started, insert_secret
 from resq_runner.models import OracleFile, Result, RunManifest
 from resq_runner.tasks import load_task, task_view
 from resq_runner.sandbox import connect
@@ -192,9 +192,13 @@ def test_early_exit_and_forged_output_do_not_pass(suite, tmp_path, cleanup_run, 
     exits_at_import = ("diff --git a/tinystats/__init__.py b/tinystats/__init__.py\n"
                        "--- a/tinystats/__init__.py\n+++ b/tinystats/__init__.py\n"
                        "@@ -0,0 +1,2 @@\n+import sys\n+sys.exit(0)\n")
+    # prints every script it can find (the secret is in the test script's source), then claims success
     prints_fake_success = ("diff --git a/tinystats/__init__.py b/tinystats/__init__.py\n"
                            "--- a/tinystats/__init__.py\n+++ b/tinystats/__init__.py\n"
-                           "@@ -0,0 +1,3 @@\n+import os\n+print('OK PASS', flush=True)\n+os._exit(0)\n")
+                           "@@ -0,0 +1,5 @@\n+import glob, os\n"
+                           "+for path in glob.glob('/workspace/*.py') + glob.glob('/workspace/**/*.py'):\n"
+                           "+    print(open(path).read())\n"
+                           "+print('OK PASS', flush=True)\n+os._exit(0)\n")
     submission = tmp_path / "submission.json"
     submission.write_text(json.dumps([{"id": "0_0", "patch": exits_at_import},
                                       {"id": "1_0", "patch": prints_fake_success}]))
@@ -217,10 +221,12 @@ def test_early_exit_and_forged_output_do_not_pass(suite, tmp_path, cleanup_run, 
     assert [r["message"] for r in exported] == ["PATCH FAILED", "FAIL"]
 
 
-def test_secret_goes_before_the_success_exit():
+def test_secret_goes_before_the_success_exit_and_the_file_goes_first():
     script = "import sys\nif ok:\n    sys.exit(0)\nsys.exit(1)\n"
     assert insert_secret(script, "s3cr3t") == "import sys\nif ok:\n    print('s3cr3t', flush=True)\n    sys.exit(0)\n" \
         "sys.exit(1)\n"
+    script = '"""Tests."""\nfrom __future__ import annotations\nimport sys\nsys.exit(0)\n'
+    assert deleted_when_started(script).splitlines()[2] == "__import__('os').unlink(__file__)"
 
 
 @pytest.mark.parametrize("change, message", [

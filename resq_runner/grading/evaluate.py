@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import secrets
 import time
@@ -9,10 +10,9 @@ from pathlib import Path
 
 import docker
 
-from ..errors import InfraError
+from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox
-from ..errors import TaskError
 from ..tasks import hidden_files
 from .reports import ReportError, decide, parse_junit, parse_script_report
 
@@ -42,7 +42,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         secret = secrets.token_hex(16)
         spec["script"] = {"source": "/resq/in/script.py", "name": f"resq_test_{secrets.token_hex(8)}.py",
                           "secret": secret}
-        files["/resq/in/script.py"] = insert_secret(script, secret, tf).encode()
+        files["/resq/in/script.py"] = deleted_when_started(insert_secret(script, secret, tf)).encode()
     files["/resq/in/spec.json"] = _json(spec)
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
@@ -113,6 +113,25 @@ def insert_secret(script: str, secret: str, tf: TaskFolder | None = None) -> str
     where = f"{tf.root / 'task.yaml'}: " if tf else ""
     raise TaskError(f"{where}the test script has no `sys.exit(0)` (or `sys.exit(exit_code)`) success exit where "
                     "the grader can place its secret; add one")
+
+
+def deleted_when_started(script: str) -> str:
+    """The script removes its own file as its first statement (after a docstring and __future__ imports), before
+    it imports any of the repository's code: patched code can then not read the secret back from the file."""
+    try:
+        body = ast.parse(script).body
+    except SyntaxError:
+        body = []
+    skip = 0
+    for statement in body:
+        is_docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and \
+            isinstance(statement.value.value, str) and skip == 0
+        if not (is_docstring or (isinstance(statement, ast.ImportFrom) and statement.module == "__future__")):
+            break
+        skip = statement.end_lineno
+    lines = script.split("\n")
+    lines.insert(skip, "__import__('os').unlink(__file__)")
+    return "\n".join(lines)
 
 
 def _json(value) -> bytes:
