@@ -19,12 +19,12 @@ from ..models import Task
 from ..tasks import TASK_FILE, load_task
 
 
-class ImportError_(ResqError):
+class RowError(ResqError):
     """A malformed input row or file."""
 
 
-def row_error(file: Path | str, row: int | str, field_name: str, problem: str) -> ImportError_:
-    return ImportError_(f"{file}: row {row}: field '{field_name}': {problem}")
+def row_error(file: Path | str, row: int | str, field_name: str, problem: str) -> RowError:
+    return RowError(f"{file}: row {row}: field '{field_name}': {problem}")
 
 
 @dataclass
@@ -40,7 +40,6 @@ class ImportSummary:
     out: Path
     imported: int = 0
     skipped: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,9 +51,9 @@ class BadRow:
 
 def require(row: dict, key: str, file: Path, number: int | str, kind: type | tuple = str):
     if isinstance(row, BadRow):
-        raise ImportError_(row.message)
+        raise RowError(row.message)
     if not isinstance(row, dict):
-        raise ImportError_(f"{file}: row {number}: expected an object with fields, got {type(row).__name__}")
+        raise RowError(f"{file}: row {number}: expected an object with fields, got {type(row).__name__}")
     if key not in row or row[key] is None:
         raise row_error(file, number, key, "missing")
     value = row[key]
@@ -71,7 +70,7 @@ def make_task(data: dict, file: Path, number: int | str) -> Task:
 def validate_row(model, row, file: Path, number: int | str):
     """A pydantic record from one input row; the first problem becomes one line naming file, row and field."""
     if isinstance(row, BadRow):
-        raise ImportError_(row.message)
+        raise RowError(row.message)
     try:
         return model.model_validate(row)
     except ValidationError as exc:
@@ -80,11 +79,11 @@ def validate_row(model, row, file: Path, number: int | str):
         raise row_error(file, number, where, error["msg"]) from exc
 
 
-def write_suite(out: Path, rows: Iterable[tuple[str, Callable[[], list[TaskFiles]]]], *, skip_invalid: bool,
-                shared: dict[str, bytes] | None = None) -> ImportSummary:
+def write_suite(out: Path, rows: Iterable[tuple[str, Callable[[], list[TaskFiles]]]], *,
+                skip_invalid: bool) -> ImportSummary:
     """Build every task in a temporary folder beside `out`, load each back as a check, then rename into place.
 
-    `rows` yields (label, build) pairs; build() raises ImportError_ for a malformed row. With skip_invalid the
+    `rows` yields (label, build) pairs; build() raises RowError for a malformed row. With skip_invalid the
     row is counted and left out; otherwise nothing is written at all.
     """
     out = Path(out)
@@ -94,19 +93,17 @@ def write_suite(out: Path, rows: Iterable[tuple[str, Callable[[], list[TaskFiles
     summary = ImportSummary(out=out)
     temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.importing-", dir=out.parent))
     try:
-        for name, content in (shared or {}).items():
-            _write(temporary / name, content)
         seen: set[str] = set()
         for label, build in rows:
             try:
                 folders = build()
                 for folder in folders:
                     if folder.task.id in seen:
-                        raise ImportError_(f"{label}: duplicate task id '{folder.task.id}'")
+                        raise RowError(f"{label}: duplicate task id '{folder.task.id}'")
                 for folder in folders:
                     _write_task(temporary, folder, out.name)
                     seen.add(folder.task.id)
-            except ImportError_ as exc:
+            except RowError as exc:
                 if not skip_invalid:
                     raise
                 summary.skipped.append(str(exc))

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..errors import ResqError
-from .common import ImportError_, ImportSummary, TaskFiles, make_task, require, row_error, write_suite
+from .common import RowError, ImportSummary, TaskFiles, make_task, require, row_error, write_suite
 
 SUBSET_TAG = "pecc:"
 FALLBACK_NOTE = "note: the narrative description is blank in the PECC data; this task shows the neutral text."
@@ -41,8 +41,8 @@ def import_pecc(source: Path, out: Path, *, skip_invalid: bool = False, timeout_
         try:
             problems = _json(file)
             if not isinstance(problems, list):
-                raise ImportError_(f"{file}: expected a JSON list of Project Euler problems")
-        except ImportError_ as exc:
+                raise RowError(f"{file}: expected a JSON list of Project Euler problems")
+        except RowError as exc:
             rows.append((str(file), _raise(exc)))
             continue
         for number, row in enumerate(problems, start=1):
@@ -162,7 +162,7 @@ def _json(file: Path):
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportError_(f"{file}: not valid JSON ({exc})") from exc
+        raise RowError(f"{file}: not valid JSON ({exc})") from exc
 
 
 def _day_order(file: Path):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import ResqError
 from ..models import Outcome, Prediction, Record, Result
-from .common import (ImportError_, ImportSummary, TaskFiles, load_rows, make_task, require, row_error,
+from .common import (RowError, ImportSummary, TaskFiles, load_rows, make_task, require, row_error,
                      validate_row, write_suite)
 
 DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.MULTILINE)
@@ -182,7 +182,7 @@ class Mirrors:
             clone = subprocess.run(["git", "clone", "--quiet", "--bare", url, str(target)], capture_output=True)
             if clone.returncode != 0:
                 detail = " ".join(clone.stderr.decode("utf-8", "replace").split())[:160]
-                raise ImportError_(f"{file}: row {number}: field 'repo': cannot clone {url} ({detail}); give a "
+                raise RowError(f"{file}: row {number}: field 'repo': cannot clone {url} ({detail}); give a "
                                    "folder of local mirrors with --repos")
             self._clones[repo] = target
         return url, self._clones[repo]
