@@ -161,6 +161,9 @@ def test_pecc_report_over_several_sample_runs(pecc_suite, tmp_path):
     # any-of-first-2: euler-1 yes, euler-2 yes; unbiased: 1-C(1,2)/C(3,2)=1 and 1-C(2,2)/C(3,2)=2/3
     assert euler["pass@2"] == {"tasks_with_k_samples": 2, "sequential": 100.0, "unbiased": 83.33}
     assert report["aoc"]["pass@3"]["sequential"] == 0.0
+    other = fake_run("d", {"fix-allocate-remainder": "passed"})
+    proc = resq("pecc-report", str(other))
+    assert proc.returncode == 2 and "no PECC task in these runs" in proc.stderr
 
 
 def test_pass_at_k_estimators_by_hand():

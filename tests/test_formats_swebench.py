@@ -218,6 +218,9 @@ def test_bad_json_lines_and_predictions(instances, suite, tmp_path):
     predictions.write_text(json.dumps({"instance_id": "x", "model_name_or_path": "m", "model_patch": 5}) + "\n")
     proc = resq("replay", str(suite), str(predictions))
     assert proc.returncode == 2 and f"{predictions}: row 1: field 'model_patch'" in proc.stderr
+    for command in (("export", "swebench"), ("export", "resq"), ("pecc-report",)):
+        proc = resq(*command, str(tmp_path))
+        assert proc.returncode == 2 and f"{tmp_path}: not a run folder" in proc.stderr, proc.stderr
 
 
 def test_test_command_from_a_swebench_5_eval_script(tmp_path):

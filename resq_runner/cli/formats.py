@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import console, friendly_errors, main, show
+from .common import ResqError, console, friendly_errors, main, show
 
 
 def _default_out(name: str) -> Path:
@@ -132,6 +132,8 @@ def pecc_report(runs: tuple[Path, ...], ks: tuple[int, ...], as_json: bool) -> N
     from ..reports.pecc import samples_by_task
 
     report = build(samples_by_task([load_run(run)[1] for run in runs]), list(ks or (1, 3)))
+    if not report:
+        raise ResqError(f"{', '.join(map(str, runs))}: no PECC task in these runs (tasks made by `resq import pecc`)")
     if as_json:
         show.print_json(json.dumps(report))
         return
