@@ -19,15 +19,17 @@ import docker
 import requests.exceptions
 
 from . import __version__, environments
-from .errors import InfraError, ResqError, RunFolderError
+from .errors import InfraError, ResqError, RunFolderError, TaskError
 from .grading import GRADER_VERSION, evaluate
+from .grading.challenge import blocked, evaluate_challenge
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
                       read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .systems import System, Workspace, make_system
-from .tasks import MAX_PATCH_BYTES, check_gold_patch, gold_patch, load_suite, suite_hash, task_hash, task_view
+from .tasks import (MAX_PATCH_BYTES, check_gold_patch, gold_patch, gold_program, load_suite, suite_hash, task_hash,
+                    task_view)
 from .tasks.snapshots import materialize, snapshot_hash
 
 
@@ -40,6 +42,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    oracle_context: bool = False
     samples: int = 1
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
 
@@ -59,11 +62,14 @@ def new_run_id(system: str) -> str:
 
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
-    tasks = load_suite(options.suite, options.only or None)
+    tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
+        load_suite(options.suite)
+    _check_graders(tasks)
     system = make_system(options.system)
     if getattr(system, "needs_gold", False):
         for tf in tasks:
-            check_gold_patch(tf)
+            if tf.task.kind == "repo-edit":
+                check_gold_patch(tf)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
     run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
@@ -79,12 +85,14 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
         pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+        pipeline.oracle_context = options.oracle_context
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
         done = _already_graded(pipeline, wanted, environments_by_name, final_results(previous))
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
         listener.started(paths, len(wanted), len(wanted) - len(todo))
+        earlier = {key: result.outcome for key, result in final_results(previous).items() if key in done}
         try:
-            RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo)
+            RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
         finally:
             remove_run_containers(client, manifest.run_id, mine_or_orphaned=True)
     final = final_results(read_results(paths.results))
@@ -111,8 +119,8 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
         return existing
     manifest = RunManifest(
         run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
-        suite_path=str(tasks[0].root.parent) if tasks else "", resq_version=__version__,
-        grader_version=GRADER_VERSION, started_at=now_utc(),
+        suite_path=str(tasks[0].root.parent) if tasks else "",
+        resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
         task_ids=[tf.task.id for tf in tasks])
     write_manifest(paths, manifest)
@@ -121,26 +129,68 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
 
 def _already_graded(pipeline: "Pipeline", wanted: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],
                     final: dict[tuple[str, int], Result]) -> set[tuple[str, int]]:
-    """(task, sample) pairs whose final row still holds: same cache key (task content, recorded patch, image,
-    grader version)."""
+    """(task, sample) pairs whose final row still holds: same cache key (task content, the recorded patch or
+    program, image, grader version). A row graded without a submission (a blocked later part) holds while the
+    task is unchanged."""
     done = set()
     for tf, sample in wanted:
         row = final.get((tf.task.id, sample))
         if row is None:
             continue
-        patch_file = pipeline.paths.task_logs(tf.task.id, row.attempt, sample) / "patch.diff"
-        if not patch_file.exists():
+        submitted = _recorded_submission(pipeline.paths.task_logs(tf.task.id, row.attempt, sample), tf)
+        if submitted is None:
+            if row.task_hash == task_hash(tf) and not row.image_digest:
+                done.add((tf.task.id, sample))
             continue
         image = pipeline.task_image(tf, envs[tf.task.environment.name])
-        key = cache_key(task_hash(tf), patch_file.read_text(encoding="utf-8", errors="replace"), image.id,
-                        GRADER_VERSION)
-        if key == row.cache_key:
+        if cache_key(task_hash(tf), submitted, image.id, GRADER_VERSION) == row.cache_key:
             done.add((tf.task.id, sample))
     return done
 
 
+def _recorded_submission(log_dir: Path, tf: TaskFolder) -> str | None:
+    name = "solution.py" if tf.task.kind == "challenge" else "patch.diff"
+    for candidate in (log_dir / name, log_dir / "patch.diff"):
+        if candidate.exists():
+            return candidate.read_text(encoding="utf-8", errors="replace")
+    return None
+
+
+def _with_earlier_parts(tasks: list[TaskFolder], only: list[str]) -> list[TaskFolder]:
+    """The tasks asked for, plus the earlier parts of any later part among them (it is shown only after them)."""
+    by_id = {tf.task.id: tf for tf in tasks}
+    unknown = [task_id for task_id in only if task_id not in by_id]
+    if unknown:
+        suite = tasks[0].root.parent
+        raise TaskError(f"{suite}: no task named {', '.join(unknown)} (see `resq tasks list {suite}`)")
+    wanted, queue = set(), list(only)
+    while queue:
+        task_id = queue.pop()
+        if task_id in by_id and task_id not in wanted:
+            wanted.add(task_id)
+            queue.extend(_earlier_parts(by_id[task_id]))
+    return [tf for tf in tasks if tf.task.id in wanted]
+
+
+def _check_graders(tasks: list[TaskFolder]) -> None:
+    """Fail before any work when a task needs an optional grader that is not installed."""
+    parsers = {tf.task.tests.log_parser for tf in tasks if tf.task.tests and tf.task.tests.framework == "log"}
+    if parsers:
+        from .grading.logs import log_parser
+
+        for name in parsers:
+            log_parser(name)
+
+
+def _earlier_parts(tf: TaskFolder) -> list[str]:
+    return tf.task.challenge.after if tf.task.challenge else []
+
+
 class RunLoop:
     """The worker pool: schedules tasks, journals each result as it comes, retries infra errors with backoff.
+
+    A later part of a challenge waits for its earlier parts (of the same sample): it runs once they all passed, and
+    is graded `blocked` (without the system seeing it) as soon as one of them ends otherwise.
 
     On Ctrl-C (or SIGTERM, which the CLI turns into the same interrupt) nothing new starts; running evaluations
     get `grace_s` seconds to finish and be journaled, then their containers are removed and the interrupt goes on.
@@ -152,16 +202,25 @@ class RunLoop:
         self.journal, self.listener = journal, listener
         self.stop = threading.Event()
         self.pending: dict[Future, tuple[TaskFolder, int, int]] = {}
+        self.outcomes: dict[tuple[str, int], Outcome] = {}
+        self.waiting: list[tuple[TaskFolder, int]] = []
+        self.scheduled: set[str] = set()
 
-    def run(self, todo: list[tuple[TaskFolder, int]]) -> None:
+    def run(self, todo: list[tuple[TaskFolder, int]], earlier: dict[tuple[str, int], Outcome]) -> None:
+        self.outcomes = dict(earlier)
+        self.waiting = [(tf, sample) for tf, sample in todo if _earlier_parts(tf)]
+        self.scheduled = {tf.task.id for tf, _sample in todo}
         with ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="resq") as self.pool:
             for tf, sample in todo:
-                self._submit(tf, sample, 1, delay=0)
+                if not _earlier_parts(tf):
+                    self._submit(tf, sample, 1, delay=0)
             try:
+                self._release()
                 while self.pending:
                     finished, _ = wait(self.pending, timeout=1, return_when=FIRST_COMPLETED)
                     for future in finished:
                         self._collect(future, retry=True)
+                    self._release()
             except BaseException:
                 self._shut_down()
                 raise
@@ -179,10 +238,33 @@ class RunLoop:
     def _collect(self, future: Future, retry: bool) -> None:
         tf, sample, attempt = self.pending.pop(future)
         result = future.result()
-        self.journal.append(result)
-        self.listener.finished_task(result)
+        self._record(result)
         if retry and result.outcome is Outcome.infra_error and attempt <= self.options.retries:
             self._submit(tf, sample, attempt + 1, delay=min(2 ** attempt, 10))
+        elif result.outcome is not Outcome.infra_error:
+            self.outcomes[(tf.task.id, sample)] = result.outcome
+
+    def _record(self, result: Result) -> None:
+        self.journal.append(result)
+        self.listener.finished_task(result)
+
+    def _release(self) -> None:
+        """Later parts whose earlier parts all passed are scheduled; those with one that did not are blocked."""
+        for tf, sample in list(self.waiting):
+            parts = _earlier_parts(tf)
+            states = [self.outcomes.get((part, sample)) for part in parts]
+            failed = next((part for part, state in zip(parts, states) if state not in (None, Outcome.passed)), None)
+            unscheduled = [part for part, state in zip(parts, states) if state is None and part not in self.scheduled]
+            if failed or unscheduled:
+                self.waiting.remove((tf, sample))
+                part = failed or unscheduled[0]
+                state = self.outcomes[(part, sample)].value if failed else "not run"
+                result = self.pipeline.blocked_result(tf, sample, part, state)
+                self._record(result)
+                self.outcomes[(tf.task.id, sample)] = result.outcome
+            elif all(state is Outcome.passed for state in states):
+                self.waiting.remove((tf, sample))
+                self._submit(tf, sample, 1, delay=0)
 
     def _shut_down(self) -> None:
         self.stop.set()
@@ -216,6 +298,8 @@ class RunLoop:
 
 class Pipeline:
     """Everything one task goes through; safe to call from several worker threads."""
+
+    oracle_context = False
 
     def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
                  limits: Limits):
@@ -262,7 +346,7 @@ class Pipeline:
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
-                evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+                evaluation = self._evaluate(tf, image, output, log_dir)
                 verdict = evaluation.verdict
                 _copy_eval_timings(evaluation, timings)
         except RunFolderError:
@@ -273,26 +357,46 @@ class Pipeline:
             verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
         digest = image.id if image else ""
         thash = task_hash(tf)
+        submitted = output.patch if output.program is None else output.program
         return Result(
             run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, sample=sample,
             attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
-            pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
-            cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
-            finished_at=now_utc(), log_dir=str(log_dir))
+            pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
+            image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
+            started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir))
+
+    def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
+        verdict = blocked(tf.task.challenge, earlier, outcome)
+        now = now_utc()
+        return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
+                      sample=sample, outcome=verdict.outcome, reason=verdict.reason, challenge=verdict.challenge,
+                      started_at=now, finished_at=now)
+
+    def _evaluate(self, tf: TaskFolder, image: ImageRef, output: SystemOutput, log_dir: Path) -> Evaluation:
+        if tf.task.kind == "challenge":
+            return evaluate_challenge(self.client, image, tf, output, self.run_id, log_dir, self.limits)
+        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
 
     def task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+        if tf.task.snapshot is None:
+            return environment  # a challenge: the program runs in the environment itself
         workspace = materialize(tf, environments.cache_dir())
-        return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
-                                              tf.task.setup, log=lambda _m: None)
+        return environments.ensure_task_image(
+            self.client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+            pip_requirements=tf.task.environment.pip_requirements,
+            python_version=environments.load_definition(tf.task.environment.name).python_version)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
                               source_dir=lambda: materialize(tf, environments.cache_dir()))
+        view = task_view(tf, self.oracle_context)
         try:
+            if getattr(self.system, "needs_gold", False) and tf.task.kind == "challenge":
+                return self.system.solve(view, workspace, gold_patch="", gold_program=gold_program(tf))
             if getattr(self.system, "needs_gold", False):
-                return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))
-            return self.system.solve(task_view(tf), workspace)
+                return self.system.solve(view, workspace, gold_patch=gold_patch(tf))
+            return self.system.solve(view, workspace)
         except (InfraError, ResqError):
             raise
         except Exception as exc:  # a system's own bug is its outcome, not the run's end

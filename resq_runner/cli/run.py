@@ -40,6 +40,8 @@ class ProgressListener:
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
               help="Independent attempts per task (for pass@k in `resq report`).")
+@click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
+              "(RES-Q's modified_files), where a task has them.")
 @click.option("--memory", default="2g", show_default=True, help="Memory limit of each eval container (a task's "
               "own limits.memory wins).")
 @click.option("--pids", default=512, show_default=True, help="Process limit of each eval container.")
@@ -50,7 +52,7 @@ class ProgressListener:
 @system_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, memory: str, pids: int, cpus: float, file_size: str, grace: float,
+        samples: int, oracle_context: bool, memory: str, pids: int, cpus: float, file_size: str, grace: float,
         system_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
@@ -65,7 +67,8 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     limits = Limits(memory=memory, pids=pids, cpus=cpus, file_size=file_size)
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
-                         only=list(only), retries=retries, samples=samples, limits=limits, grace_s=grace)
+                         only=list(only), retries=retries, samples=samples, oracle_context=oracle_context,
+                         limits=limits, grace_s=grace)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))
