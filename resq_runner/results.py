@@ -170,7 +170,7 @@ def read_manifest(paths: RunPaths) -> RunManifest | None:
         data = json.loads(paths.manifest.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ResqError(f"{paths.manifest}: not a JSON run manifest ({exc}); fix it or choose another --out") from exc
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(data, dict) or data.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         found = data.get("schema_version") if isinstance(data, dict) else None
         raise ResqError(f"{paths.manifest}: run manifest schema version {found} is not {SCHEMA_VERSION}; write "
                         "this run to a new --out folder")

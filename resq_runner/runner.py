@@ -159,6 +159,9 @@ def _recorded_submission(log_dir: Path, tf: TaskFolder) -> str | None:
 def _with_earlier_parts(tasks: list[TaskFolder], only: list[str]) -> list[TaskFolder]:
     """The tasks asked for, plus the earlier parts of any later part among them (it is shown only after them)."""
     by_id = {tf.task.id: tf for tf in tasks}
+    repeated = sorted({task_id for task_id in only if only.count(task_id) > 1})
+    if repeated:
+        raise TaskError(f"--task {', '.join(repeated)} given more than once; name each task once")
     unknown = [task_id for task_id in only if task_id not in by_id]
     if unknown:
         suite = tasks[0].root.parent
