@@ -36,12 +36,14 @@ def main(spec_path):
 
 def run(spec, status):
     workspace, uid = spec["workspace"], spec["uid"]
+    started = time.monotonic()
     ok, log = apply_patch(spec["patch"], workspace, uid)
     status["applied"], status["apply_log"] = ok, log[-20000:]
     if not ok:
         return
     status["restored"] = restore_protected(workspace, spec["protected"], uid)
     note = inject_hidden(spec["hidden"], workspace)
+    status["apply_s"] = time.monotonic() - started
     if note:
         status["note"] = note
         return
@@ -50,7 +52,9 @@ def run(spec, status):
     os.chmod(spec["report_dir"], 0o733)
     command = spec["command"] + " " + spec["report_flag"].format(report=report)
     with open(os.path.join(spec["private"], "test_output.txt"), "wb") as output:
+        tests_started = time.monotonic()
         code, timed_out = run_as(uid, command, workspace, output, spec["timeout_s"], spec["output_limit"])
+        status["tests_s"] = time.monotonic() - tests_started
     status["test_exit"], status["timed_out"] = code, timed_out
     status["report_found"] = keep_report(report, os.path.join(spec["private"], "report"))
 

@@ -219,4 +219,5 @@ class Pipeline:
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:
     timings.eval_start, timings.eval_run = evaluation.eval_start, evaluation.eval_run
     timings.eval_collect, timings.teardown = evaluation.eval_collect, evaluation.teardown
+    timings.eval_apply, timings.eval_tests = evaluation.eval_apply, evaluation.eval_tests
 

@@ -49,7 +49,7 @@ def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
 
 
 def change(before: Outcome, after: Outcome) -> Change:
-    if Outcome.infra_error in (before, after):
+    if not (before.is_graded and after.is_graded):
         return "not comparable"
     was, now = before is Outcome.passed, after is Outcome.passed
     if was and now:

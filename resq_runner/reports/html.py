@@ -17,7 +17,8 @@ from ..models import Outcome
 from .records import Comparison, History, Rate, RunReport
 
 OUTCOME_COLOURS = {Outcome.passed: "#2e9e4f", Outcome.failed: "#d64545", Outcome.patch_failed: "#a34fc2",
-                   Outcome.timed_out: "#e0a526", Outcome.system_error: "#8a3b12", Outcome.infra_error: "#8c8c8c"}
+                   Outcome.timed_out: "#e0a526", Outcome.system_error: "#8a3b12", Outcome.infra_error: "#8c8c8c",
+                   Outcome.skipped_budget: "#5bc0de"}
 SERIES_COLOURS = ("#2a6fdb", "#d64545", "#2e9e4f", "#e0a526", "#a34fc2", "#1b9aaa", "#8a3b12", "#555555")
 
 CSS = """
@@ -97,7 +98,7 @@ def report_page(report: RunReport, out: Path) -> str:
             f"<h2>By {escape(report.group_by)}</h2>", _groups_table(report)]
     if report.pass_at_k:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
-    body += ["<h2>Time per stage</h2>", _stages_table(report),
+    body += ["<h2>Time per stage</h2>", _stages_table(report), "<h2>Time per phase</h2>", _phases_table(report),
              "<h2>Tasks</h2>", _filter_box(), _tasks_table(report, Path(out))]
     return page(f"resq report · {report.suite} · {report.system}", body)
 
@@ -287,6 +288,15 @@ def _stages_table(report: RunReport) -> str:
     rows = [f'<tr data-stage="{s.stage}"><td>{s.stage}</td><td class="num">{s.total_s:.2f}</td>'
             f'<td class="num">{s.mean_s:.2f}</td></tr>' for s in report.stages]
     return _table("stages", ["stage", "total seconds", "mean seconds per evaluation"], rows)
+
+
+def _phases_table(report: RunReport) -> str:
+    rows = [f'<tr data-phase="{s.stage}"><td>{s.stage}</td><td class="num">{s.total_s:.2f}</td>'
+            f'<td class="num">{s.mean_s:.2f}</td></tr>' for s in report.phases]
+    over = report.overhead
+    rows.append(f'<tr data-phase="overhead"><td>harness overhead (total − system − tests)</td>'
+                f'<td class="num">{over.total_s:.2f}</td><td class="num">{over.mean_s:.2f}</td></tr>')
+    return _table("phases", ["phase", "total seconds", "mean seconds per task"], rows)
 
 
 def _pairs_table(comparison: Comparison) -> str:

@@ -41,6 +41,7 @@ class TaskRow(Record):
     cost_usd: float = 0.0
     patch_log: str | None = None  # relative to the run folder, when the file exists
     test_log: str | None = None
+    overhead_s: float = 0.0  # the harness's seconds for this task: total − system − tests
 
 
 class GroupRow(Record):
@@ -67,6 +68,15 @@ class StageTime(Record):
     mean_s: float
 
 
+class Overhead(Record):
+    """The harness's own time (every phase but system and tests), over the tasks that went through the pipeline."""
+
+    tasks: int = 0
+    total_s: float = 0.0
+    mean_s: float = 0.0
+    share: float = 0.0  # of the run's summed task wall time
+
+
 class PassAtK(Record):
     """The unbiased pass@k, averaged over the tasks that have at least k samples."""
 
@@ -89,6 +99,8 @@ class RunReport(Record):
     groups: list[GroupRow] = []
     usage: UsageTotals
     stages: list[StageTime]
+    phases: list[StageTime] = []
+    overhead: Overhead = Overhead()
     pass_at_k: list[PassAtK] = []
     tasks: list[TaskRow]
     notes: list[str] = []
