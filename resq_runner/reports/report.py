@@ -133,7 +133,8 @@ def build_report(run: LoadedRun, by: str = "tag") -> RunReport:
         run_id=run.run_id, root=str(run.root), suite=run.suite, suite_hash=run.suite_hash, system=run.system,
         started_at=run.manifest.started_at if run.manifest else None,
         samples=max((row.sample + 1 for row in run.rows), default=1), rate=rate_of(run.rows),
-        outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome}, group_by=by,
+        outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome
+                  if outcome is not Outcome.skipped_budget or outcomes.get(outcome.value)}, group_by=by,
         groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
         phases=phase_times(run.rows), overhead=overhead(run.rows),
         pass_at_k=pass_at_k_table(run), tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
