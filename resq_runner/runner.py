@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 
-from . import __version__, environments
+from . import __version__, environments, offline
 from .errors import InfraError, ResqError
 from .grading import GRADER_VERSION, evaluate
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
@@ -70,6 +70,9 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     listener.started(paths, len(wanted), len(wanted) - len(todo))
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                             for name in sorted({tf.task.environment.name for tf, _ in todo})}
+    if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
+        for tf in {tf.task.id: tf for tf, _ in todo}.values():
+            materialize(tf, environments.cache_dir())
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
     try:
         for result in _run_pool(pipeline, todo, environments_by_name, options):
@@ -211,7 +214,7 @@ class Pipeline:
     def _workspace_sandbox(self, image: ImageRef) -> Sandbox:
         sandbox = Sandbox(self.client, image.tag, self.run_id, "workspace", command=["sleep", "infinity"],
                           user="1000:1000", limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory,
-                                                          pids=self.limits.pids, network=True))
+                                                          pids=self.limits.pids, network=not offline.enabled()))
         sandbox.start()
         return sandbox
 

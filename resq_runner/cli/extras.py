@@ -41,3 +41,45 @@ def export_ctrf(run_dir: Path, out: Path | None) -> None:
     console.print(f"wrote {target}", highlight=False)
     show.print(f"{summary.tests} test(s): {summary.passed} passed, {summary.failed} failed, {summary.skipped} "
                f"skipped, {summary.other} other", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Options `resq run` takes from this module
+
+
+RUN_OPTIONS = [
+    ("offline", ("--offline",), dict(is_flag=True, help="Make every network attempt an error: images, wheels and "
+                                                        "snapshots must already be here (see `resq env build`).")),
+    ("budget_usd", ("--budget-usd",), dict(type=float, help="Stop starting tasks once the run would spend more "
+                                                            "dollars than this; the rest are skipped_budget.")),
+    ("budget_tokens", ("--budget-tokens",), dict(type=int, help="The same for tokens (prompt + completion).")),
+    ("pilot", ("--pilot",), dict(type=click.IntRange(min=1), help="With a budget and no earlier run to project "
+                                                                 "from: run K tasks first and project from them.")),
+    ("yes", ("--yes",), dict(is_flag=True, help="Start without asking after the budget projection.")),
+    ("require_certified", ("--require-certified",),
+     dict(is_flag=True, help="Refuse tasks without a current certificate (`resq tasks certify`).")),
+]
+
+
+def run_extra_options(command):
+    """Adds the options above to `resq run`; they arrive in its callback as `extra_options` (a dict)."""
+    import functools
+
+    names = [name for name, *_ in RUN_OPTIONS]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        kwargs["extra_options"] = {name: kwargs.pop(name) for name in names}
+        return command(*args, **kwargs)
+
+    for name, declaration, settings in reversed(RUN_OPTIONS):
+        wrapper = click.option(*declaration, name, **settings)(wrapper)
+    return wrapper
+
+
+def prepare_run(options, extra: dict) -> None:
+    """Before a run starts: offline mode on, certificate warnings or refusals, the budget projection and gate."""
+    if extra.get("offline"):
+        from ..offline import enable
+
+        enable()

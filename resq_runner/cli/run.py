@@ -8,6 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
+from .extras import prepare_run, run_extra_options
 from .systems import system_config, system_options
 
 
@@ -39,9 +40,10 @@ class ProgressListener:
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
               help="Independent attempts per task (for pass@k in `resq report`).")
 @system_options
+@run_extra_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, system_options: dict) -> None:
+        samples: int, system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
@@ -50,6 +52,7 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
                          only=list(only), retries=retries, samples=samples)
+    prepare_run(options, extra_options)  # offline mode, certificates, budget projection (cli/extras.py)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ..errors import ResqError
+from ..offline import OfflineError, enabled as offline_enabled
 from ..models import SystemOutput, TaskView, Usage
 from .base import WORKSPACE_UID, Workspace
 
@@ -39,6 +40,9 @@ class CommandSystem:
             raise ResqError("the command system needs --agent-cmd 'COMMAND' (run in the task's workspace)")
         self.command = agent_cmd
         self.on_host = on_host.lower() in ("1", "true", "yes")
+        if self.on_host and offline_enabled():
+            raise OfflineError("offline: --on-host agents run on this machine where --offline cannot take their "
+                               "network away; drop --on-host to run the agent in its workspace container (no network)")
         self.timeout_s = float(agent_timeout_s)
         self.agent_dir = Path(agent_dir) if agent_dir else None
         if self.agent_dir is not None and not self.agent_dir.is_dir():
