@@ -19,6 +19,7 @@ import docker
 from . import __version__, environments, offline
 from .errors import InfraError, ResqError
 from .grading import GRADER_VERSION, evaluate
+from .grading.retrieval import retrieval
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
@@ -185,12 +186,14 @@ class Pipeline:
             verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
         digest = image.id if image else ""
         thash = task_hash(tf)
+        read = output.context_files
+        accounting = None if read is None else retrieval(gold_patch(tf), output.patch, read)
         return Result(
             run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, sample=sample, attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
             pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
             cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
-            finished_at=now_utc(), log_dir=str(log_dir))
+            finished_at=now_utc(), log_dir=str(log_dir), context_files=read, retrieval=accounting)
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
         workspace = materialize(tf, environments.cache_dir())

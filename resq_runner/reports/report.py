@@ -13,6 +13,7 @@ from typing import Iterable
 from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
 from ..results import RunPaths, read_manifest, read_results
+from .retrieval import fmt, summarize as summarize_retrieval
 from .phases import PHASES, overhead_seconds, phase_seconds, timed_rows
 from .records import (STAGES, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
 from .stats import pass_at_k, wilson_interval
@@ -136,7 +137,7 @@ def build_report(run: LoadedRun, by: str = "tag") -> RunReport:
         outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome
                   if outcome is not Outcome.skipped_budget or outcomes.get(outcome.value)}, group_by=by,
         groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
-        phases=phase_times(run.rows), overhead=overhead(run.rows),
+        phases=phase_times(run.rows), overhead=overhead(run.rows), retrieval=summarize_retrieval(run.rows),
         pass_at_k=pass_at_k_table(run), tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
 
 
@@ -224,7 +225,16 @@ def task_row(run: LoadedRun, task_id: str) -> TaskRow:
         tokens=sum(row.usage.prompt_tokens + row.usage.completion_tokens for row in rows),
         cost_usd=sum(row.usage.cost_usd for row in rows),
         patch_log=_relative_if_exists(logs / "patch.diff", run.root),
-        test_log=_relative_if_exists(logs / "test_output.txt", run.root), overhead_s=overhead_seconds(first.timings))
+        test_log=_relative_if_exists(logs / "test_output.txt", run.root), overhead_s=overhead_seconds(first.timings),
+        **_retrieval_columns(first))
+
+
+def _retrieval_columns(row: Result) -> dict:
+    accounting = row.retrieval
+    if accounting is None:
+        return {}
+    return {"retrieval_recall": accounting.recall, "retrieval_precision": accounting.precision,
+            "context_tokens": accounting.context_tokens, "edited_right_files": accounting.edited_right_files}
 
 
 def _relative_if_exists(path: Path, root: Path) -> str | None:
@@ -252,6 +262,11 @@ def render_report(report: RunReport) -> list:
     head.add_row("harness overhead", f"{report.overhead.total_s:.1f}s over {report.overhead.tasks} task(s): "
                                      f"{report.overhead.mean_s:.2f}s per task, {report.overhead.share:.0%} of the "
                                      "wall time (total − system − tests)")
+    if report.retrieval:
+        r = report.retrieval
+        head.add_row("retrieval", f"recall {fmt(r.recall)}, precision {fmt(r.precision)}, "
+                                  f"{r.context_tokens:.0f} context tokens per task, right files edited in "
+                                  f"{r.edited_right_files:.0%} of {r.tasks} task(s)")
     parts = [head, _groups_table(report), _tasks_table(report)]
     if report.pass_at_k:
         table = Table(title=f"pass@k (unbiased estimator, up to {report.samples} samples)")
@@ -283,13 +298,25 @@ def _tasks_table(report: RunReport):
     from .summary import OUTCOME_STYLE
 
     table = Table(title="tasks")
-    for column in ("task", "outcome", "samples passed", "tests passed", "seconds", "overhead s", "tokens"):
+    retrieval = report.retrieval is not None
+    certificates = any(row.certificate for row in report.tasks)
+    columns = ["task", "outcome", "samples passed", "tests passed", "seconds", "overhead s", "tokens"]
+    columns += ["recall", "precision", "context tokens", "right files"] if retrieval else []
+    columns += ["certificate"] if certificates else []
+    for column in columns:
         table.add_column(column, no_wrap=True)
     table.add_column("reason", overflow="fold")
     for row in report.tasks:
-        table.add_row(row.task_id, f"[{OUTCOME_STYLE[row.outcome]}]{row.outcome.value}[/]",
-                      f"{row.samples_passed}/{len(row.outcomes)}", f"{row.tests_passed}/{row.tests_total}",
-                      f"{row.seconds:.1f}", f"{row.overhead_s:.1f}", str(row.tokens), row.reason[:100])
+        cells = [row.task_id, f"[{OUTCOME_STYLE[row.outcome]}]{row.outcome.value}[/]",
+                 f"{row.samples_passed}/{len(row.outcomes)}", f"{row.tests_passed}/{row.tests_total}",
+                 f"{row.seconds:.1f}", f"{row.overhead_s:.1f}", str(row.tokens)]
+        if retrieval:
+            cells += [fmt(row.retrieval_recall), fmt(row.retrieval_precision),
+                      "—" if row.context_tokens is None else str(row.context_tokens),
+                      "—" if row.edited_right_files is None else ("yes" if row.edited_right_files else "no")]
+        if certificates:
+            cells.append(row.certificate or "—")
+        table.add_row(*cells, row.reason[:100])
     return table
 
 
