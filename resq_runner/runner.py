@@ -39,6 +39,7 @@ class RunOptions:
     retries: int = 2
     limits: Limits = Limits()
     samples: int = 1
+    budget: object | None = None  # a budget.BudgetGate: tasks it does not admit are skipped_budget
 
 
 class Listener:
@@ -75,13 +76,15 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         for tf in {tf.task.id: tf for tf, _ in todo}.values():
             materialize(tf, environments.cache_dir())
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    pipeline.budget = options.budget
     try:
         for result in _run_pool(pipeline, todo, environments_by_name, options):
             journal.append(result)
             listener.finished_task(result)
     finally:
         remove_run_containers(client, manifest.run_id)
-    final = final_results(read_results(paths.results))
+    rows = read_results(paths.results)
+    final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
     return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
 
 
@@ -122,7 +125,7 @@ def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: di
         pending: dict[Future, tuple[TaskFolder, int, int]] = {}
 
         def submit(tf: TaskFolder, sample: int, attempt: int) -> None:
-            future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop, sample)
+            future = pool.submit(pipeline.run_within_budget, tf, envs[tf.task.environment.name], attempt, stop, sample)
             pending[future] = (tf, sample, attempt)
 
         for tf, sample in todo:
@@ -152,6 +155,7 @@ class Pipeline:
                  limits: Limits):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits = paths, limits
+        self.budget = None
 
     def abort(self) -> None:
         remove_run_containers(self.client, self.run_id)
@@ -194,6 +198,20 @@ class Pipeline:
             pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
             cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
             finished_at=now_utc(), log_dir=str(log_dir), context_files=read, retrieval=accounting)
+
+    def run_within_budget(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
+                          sample: int = 0) -> Result:
+        """run_task, unless the run's budget does not admit the task: then a skipped_budget row, nothing run."""
+        if self.budget is None:
+            return self.run_task(tf, environment, attempt, stop, sample)
+        refusal = self.budget.admit()
+        if refusal is not None:
+            return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
+                          sample=sample, attempt=attempt, outcome=Outcome.skipped_budget, reason=refusal,
+                          started_at=now_utc(), finished_at=now_utc())
+        result = self.run_task(tf, environment, attempt, stop, sample)
+        self.budget.settle(result)
+        return result
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
         workspace = materialize(tf, environments.cache_dir())

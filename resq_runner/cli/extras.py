@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ResqError
 from .common import console, friendly_errors, main, show
 
 
@@ -83,3 +84,102 @@ def prepare_run(options, extra: dict) -> None:
         from ..offline import enable
 
         enable()
+    if extra.get("budget_usd") is None and extra.get("budget_tokens") is None:
+        if extra.get("pilot"):
+            raise ResqError("--pilot projects a budget: give --budget-usd or --budget-tokens with it")
+        return
+    _plan_budget(options, extra)
+
+
+class NotConfirmed(ResqError):
+    """The user (or a missing terminal) said no to the projection: nothing more runs."""
+
+    exit_code = 1
+
+
+class _PilotListener:
+    def started(self, paths, total: int, skipped: int) -> None:
+        console.print(f"pilot run folder: {paths.root}", highlight=False)
+
+    def finished_task(self, result) -> None:
+        if result.outcome.is_final:
+            console.print(f"  pilot {result.task_id}: {result.outcome.value}", highlight=False)
+
+    def message(self, text: str) -> None:
+        console.print(text, highlight=False)
+
+
+def _plan_budget(options, extra: dict) -> None:
+    from ..budget import BudgetGate, TaskCost, earlier_runs, project, spent
+    from ..results import RunPaths, final_results, read_results
+    from ..runner import new_run_id, run_suite
+    from ..tasks import load_suite, suite_hash
+
+    usd, tokens, pilot = extra.get("budget_usd"), extra.get("budget_tokens"), extra.get("pilot")
+    tasks = load_suite(options.suite, options.only or None)
+    if options.out is None:  # the pilot and the run must share one folder
+        options.out = Path("runs") / new_run_id(options.system.name)
+    done = final_results(read_results(RunPaths(options.out).results))
+    todo = [tf.task.id for tf in tasks for sample in range(max(1, options.samples)) if (tf.task.id, sample) not in done]
+    history = earlier_runs([options.out.parent, Path("runs")], options.system, suite_hash(tasks), exclude=options.out)
+    rows = [row for folder in history for row in read_results(RunPaths(folder).results)]
+    projection = project(rows, todo, options.jobs, "earlier runs", [str(folder) for folder in history])
+    already = TaskCost()
+    if projection is None and pilot:
+        console.print(f"budget: no earlier run of this system on this suite; running a pilot of {pilot} task(s) "
+                      "to project the rest", highlight=False)
+        gate = BudgetGate(usd, tokens, only_first=pilot)
+        paths, _ = run_suite(_with(options, budget=gate), _PilotListener())
+        pilot_rows = [row for row in read_results(paths.results) if row.outcome.is_final]
+        for row in pilot_rows:
+            already = TaskCost(cost_usd=already.cost_usd + spent(row).cost_usd,
+                               tokens=already.tokens + spent(row).tokens)
+        finished = {row.task_id for row in pilot_rows}
+        todo = [task_id for task_id in todo if task_id not in finished]
+        projection = project(pilot_rows, todo, options.jobs, "pilot", [str(paths.root)])
+    if projection is None:
+        console.print("budget: no earlier run of this system on this suite to project from (pass --pilot K to "
+                      "measure K tasks first): the budget is enforced from the tasks' spending as they finish",
+                      highlight=False)
+        options.budget = BudgetGate(usd, tokens)
+        return
+    show.print(_describe(projection, usd, tokens, already), highlight=False)
+    _confirm(extra.get("yes"), options.out)
+    options.budget = BudgetGate(usd, tokens, estimate=projection.per_task, already=already)
+
+
+def _with(options, **changes):
+    import dataclasses
+
+    return dataclasses.replace(options, **changes)
+
+
+def _describe(projection, usd: float | None, tokens: int | None, already) -> str:
+    where = (f"{len(projection.runs)} earlier run(s) of this system on this suite" if projection.source ==
+             "earlier runs" else f"a pilot of {projection.samples} task(s)")
+    lines = [f"projection from {where} ({projection.samples} row(s)): {projection.tasks} task(s) to run, about "
+             f"${projection.cost_usd:.4f}, {projection.tokens:.0f} tokens and {projection.wall_s:.0f} s of wall time"]
+    if already.cost_usd or already.tokens:
+        lines.append(f"already spent by the pilot: ${already.cost_usd:.4f}, {already.tokens:.0f} tokens")
+    per = projection.per_task
+    for name, limit, each, used in (("--budget-usd", usd, per.cost_usd, already.cost_usd),
+                                    ("--budget-tokens", tokens, per.tokens, already.tokens)):
+        if limit is None:
+            continue
+        covered = projection.tasks if each <= 0 else min(projection.tasks, int(max(0.0, limit - used) // each))
+        lines.append(f"{name} {limit:g} covers about {covered} of {projection.tasks} task(s)"
+                     + ("" if covered >= projection.tasks else "; the rest will be skipped_budget"))
+    return "\n".join(lines)
+
+
+def _confirm(yes: bool, out: Path) -> None:
+    import sys
+
+    if yes:
+        return
+    resume = f"results so far are in {out}; " if (out / "results.jsonl").exists() else ""
+    if not sys.stdin.isatty():
+        raise NotConfirmed(f"not started: there is no terminal to confirm the projection on, which counts as no; "
+                           f"{resume}pass --yes to start without asking")
+    if not click.confirm("start the run?", default=False, err=True):
+        raise NotConfirmed(f"not started: the projection was declined; {resume}run again to resume")
