@@ -402,3 +402,45 @@ class Evaluation(Record):
     teardown: float = 0.0
     eval_apply: float = 0.0
     eval_tests: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Task certificates
+
+
+class CertificateDigests(Record):
+    """What a certificate vouches for; any change makes it stale."""
+
+    task_files: str  # every file of the task folder but certificate.json
+    hidden_tests: str
+    gold_patch: str
+    snapshot: str
+    image_tag: str  # content-hash tag of the task image (its inputs)
+    image_id: str = ""  # the engine's id of that image when certified (informative: rebuilds change it)
+
+
+class CertificateRun(Record):
+    system: str  # gold | noop
+    outcome: Outcome
+    reason: str = ""
+    tests_s: float = 0.0
+
+
+class Certificate(Record):
+    """tasks/<suite>/<task>/certificate.json, written by `resq tasks certify`."""
+
+    schema_version: int = SCHEMA_VERSION
+    task_id: str
+    certified: bool
+    verdict: str  # certified | invalid: REASON | flaky: K of N
+    digests: CertificateDigests
+    lint: list[str] = []
+    runs: list[CertificateRun] = []
+    gold_runs: int = 0
+    gold_passed: int = 0
+    flake_rate: float = 0.0  # gold runs whose outcome differs from the most common one, over all gold runs
+    flaky_tests: list[str] = []  # tests whose status differed between gold runs
+    gold_test_runtime_s: float = 0.0  # mean seconds of the test command over the gold runs
+    date: datetime
+    runner_version: str
+    grader_version: str

@@ -8,6 +8,7 @@ import click
 
 from ..errors import ResqError
 from .common import console, friendly_errors, main, show
+from .tasks import tasks as tasks_group
 
 
 def _export_group():
@@ -42,6 +43,37 @@ def export_ctrf(run_dir: Path, out: Path | None) -> None:
     console.print(f"wrote {target}", highlight=False)
     show.print(f"{summary.tests} test(s): {summary.passed} passed, {summary.failed} failed, {summary.skipped} "
                f"skipped, {summary.other} other", highlight=False)
+
+
+@tasks_group.command("certify")
+@click.argument("suite")
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(min=1), help="Gold runs per task.")
+@click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
+@click.option("-j", "--jobs", default=1, show_default=True, help="Tasks certified at once.")
+@friendly_errors
+def tasks_certify(suite: str, runs: int, only: tuple[str, ...], jobs: int) -> None:
+    """Lint each task, run gold RUNS times and noop once in real containers, and write certificate.json per task.
+
+    Exit code 1 when any task is not certified."""
+    import sys
+
+    from rich.table import Table
+
+    from ..certification import certify_suite
+
+    results = certify_suite(suite, runs, list(only) or None, jobs, log=lambda text: console.print(text, highlight=False))
+    table = Table(title=f"certificates · {suite}")
+    for column in ("task", "verdict", "gold passed", "noop", "flake rate", "gold test s"):
+        table.add_column(column)
+    for tf, certificate in results:
+        noop = [run.outcome.value for run in certificate.runs if run.system == "noop"]
+        table.add_row(tf.task.id, certificate.verdict, f"{certificate.gold_passed}/{certificate.gold_runs}",
+                      ", ".join(noop) or "—", f"{certificate.flake_rate:.0%}", f"{certificate.gold_test_runtime_s:.2f}")
+    show.print(table)
+    failed = [tf.task.id for tf, certificate in results if not certificate.certified]
+    show.print(f"{len(results) - len(failed)} of {len(results)} task(s) certified", highlight=False)
+    if failed:
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -84,11 +116,37 @@ def prepare_run(options, extra: dict) -> None:
         from ..offline import enable
 
         enable()
+    _check_certificates(options, bool(extra.get("require_certified")))
     if extra.get("budget_usd") is None and extra.get("budget_tokens") is None:
         if extra.get("pilot"):
             raise ResqError("--pilot projects a budget: give --budget-usd or --budget-tokens with it")
         return
     _plan_budget(options, extra)
+
+
+def _check_certificates(options, required: bool) -> None:
+    from ..certification import certificate_status
+    from ..tasks import load_suite
+
+    tasks = load_suite(options.suite, options.only or None)
+    missing = {tf.task.id: status for tf in tasks if (status := _status(tf, certificate_status)) != "current"}
+    if not missing:
+        return
+    listed = ", ".join(f"{task_id} ({status})" for task_id, status in list(missing.items())[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    fix = f"certify them with `resq tasks certify {options.suite}`"
+    if required:
+        raise ResqError(f"--require-certified: {len(missing)} of {len(tasks)} task(s) have no current certificate: "
+                        f"{listed}{more}; {fix}")
+    console.print(f"[yellow]warning:[/] {len(missing)} of {len(tasks)} task(s) have no current certificate: "
+                  f"{listed}{more}; {fix}", highlight=False, soft_wrap=True)
+
+
+def _status(tf, certificate_status) -> str:
+    try:
+        return certificate_status(tf)
+    except ResqError as exc:  # e.g. an environment definition that is missing: the run itself will say so
+        return f"unknown ({exc})"
 
 
 class NotConfirmed(ResqError):

@@ -24,6 +24,7 @@ PASS_AT_K_CANDIDATES = (1, 2, 3, 5, 10, 20, 50, 100)
 class TaskInfo(Record):
     kind: str = "unknown"
     tags: list[str] = []
+    certificate: str | None = None
 
 
 class LoadedRun(Record):
@@ -113,7 +114,17 @@ def suite_info(manifest: RunManifest | None) -> tuple[dict[str, TaskInfo], list[
     notes = []
     if ran and suite_hash(ran) != manifest.suite_hash:
         notes.append(f"suite '{manifest.suite}' has changed since this run: tags and kinds are today's")
-    return {tf.task.id: TaskInfo(kind=tf.task.kind, tags=tf.task.tags) for tf in tasks}, notes
+    return {tf.task.id: TaskInfo(kind=tf.task.kind, tags=tf.task.tags, certificate=_certificate(tf))
+            for tf in tasks}, notes
+
+
+def _certificate(tf) -> str | None:
+    from ..certification import certificate_status
+
+    try:
+        return certificate_status(tf)
+    except ResqError:  # e.g. the environment definitions are not on this machine
+        return None
 
 
 def rate_of(rows: Iterable[Result]) -> Rate:
@@ -226,7 +237,7 @@ def task_row(run: LoadedRun, task_id: str) -> TaskRow:
         cost_usd=sum(row.usage.cost_usd for row in rows),
         patch_log=_relative_if_exists(logs / "patch.diff", run.root),
         test_log=_relative_if_exists(logs / "test_output.txt", run.root), overhead_s=overhead_seconds(first.timings),
-        **_retrieval_columns(first))
+        certificate=info.certificate, **_retrieval_columns(first))
 
 
 def _retrieval_columns(row: Result) -> dict:
