@@ -116,12 +116,24 @@ def prepare_run(options, extra: dict) -> None:
         from ..offline import enable
 
         enable()
+    if not _system_is_usable(options):
+        return  # the run itself reports the bad system option as its one error line
     _check_certificates(options, bool(extra.get("require_certified")))
     if extra.get("budget_usd") is None and extra.get("budget_tokens") is None:
         if extra.get("pilot"):
             raise ResqError("--pilot projects a budget: give --budget-usd or --budget-tokens with it")
         return
     _plan_budget(options, extra)
+
+
+def _system_is_usable(options) -> bool:
+    from ..systems import make_system
+
+    try:
+        make_system(options.system)
+    except ResqError:
+        return False
+    return True
 
 
 def _check_certificates(options, required: bool) -> None:
