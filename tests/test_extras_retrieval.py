@@ -87,7 +87,7 @@ def test_llm_rows_record_shown_files_and_retrieval_against_the_gold_patch(llm_ru
     assert discount["edited_right_files"] is False and discount["edit_recall"] == 0.0
 
 
-def test_report_shows_retrieval_per_task_and_in_aggregate(llm_runs):
+def test_report_shows_retrieval_per_task_and_in_aggregate(llm_runs, tmp_path):
     (good, rows), _ = llm_runs
     report = json.loads(resq("report", str(good), "--json", check=True).stdout)
     tasks = {t["task_id"]: t for t in report["tasks"]}
@@ -100,6 +100,10 @@ def test_report_shows_retrieval_per_task_and_in_aggregate(llm_runs):
     assert summary["recall"] == pytest.approx(sum(r["retrieval"]["recall"] for r in rows.values()) / 2)
     text = " ".join(resq("report", str(good), check=True).stdout.split())
     assert "retrieval" in text and "recall" in text
+    page = tmp_path / "report.html"
+    resq("report", str(good), "--html", str(page), check=True)
+    table = page.read_text().split('<table id="retrieval">', 1)[1].split("</table>", 1)[0]
+    assert 'data-task="fix-allocate-remainder"' in table and "<td>all (2 tasks)</td>" in table
 
 
 def test_compare_shows_retrieval_deltas(llm_runs):
@@ -148,3 +152,26 @@ def test_gold_and_noop_rows_carry_no_retrieval_accounting(tmp_path, python_env):
     resq("run", str(DEMO), "--system", "gold", "--task", "parse-grouped-amounts", "--out", str(out), check=True)
     (row,) = map(json.loads, (out / "results.jsonl").read_text().splitlines())
     assert row["context_files"] is None and row["retrieval"] is None
+
+
+def _atime_moves_on_read(folder: Path) -> bool:
+    import os
+
+    probe = folder / "probe.txt"
+    probe.write_text("x")
+    os.utime(probe, (0, probe.stat().st_mtime))
+    probe.read_text()
+    return probe.stat().st_atime > 0
+
+
+def test_command_agent_reads_on_the_host_are_observed_by_access_times(tmp_path, python_env):
+    if not _atime_moves_on_read(tmp_path):
+        pytest.skip("the temporary folder's file system does not record access times (noatime)")
+    out = tmp_path / f"host-{secrets.token_hex(3)}"
+    proc = resq("run", str(DEMO), "--system", "command", "--task", "fix-allocate-remainder", "--out", str(out),
+                "--agent-dir", str(AGENTS), "--agent-cmd", 'python3 "$RESQ_AGENT_DIR/reading_agent.py"', "--on-host")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = map(json.loads, (out / "results.jsonl").read_text().splitlines())
+    assert {(c["path"], c["source"]) for c in row["context_files"]} == {("ledgerlite/money.py", "atime"),
+                                                                       ("ledgerlite/parse.py", "atime")}
+    assert row["retrieval"]["recall"] == 1.0 and row["retrieval"]["precision"] == 0.5

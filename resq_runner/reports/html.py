@@ -98,6 +98,8 @@ def report_page(report: RunReport, out: Path) -> str:
             f"<h2>By {escape(report.group_by)}</h2>", _groups_table(report)]
     if report.pass_at_k:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
+    if report.retrieval:
+        body += ["<h2>Retrieval</h2>", _retrieval_table(report)]
     body += ["<h2>Time per stage</h2>", _stages_table(report), "<h2>Time per phase</h2>", _phases_table(report),
              "<h2>Tasks</h2>", _filter_box(), _tasks_table(report, Path(out))]
     return page(f"resq report · {report.suite} · {report.system}", body)
@@ -288,6 +290,20 @@ def _stages_table(report: RunReport) -> str:
     rows = [f'<tr data-stage="{s.stage}"><td>{s.stage}</td><td class="num">{s.total_s:.2f}</td>'
             f'<td class="num">{s.mean_s:.2f}</td></tr>' for s in report.stages]
     return _table("stages", ["stage", "total seconds", "mean seconds per evaluation"], rows)
+
+
+def _retrieval_table(report: RunReport) -> str:
+    r = report.retrieval
+    summary = (f'<tr data-scope="run"><td>all ({r.tasks} tasks)</td><td class="num">{_maybe(r.recall, "{:.0%}")}</td>'
+               f'<td class="num">{_maybe(r.precision, "{:.0%}")}</td><td class="num">{r.context_tokens:.0f}</td>'
+               f'<td class="num">{r.edited_right_files:.0%}</td></tr>')
+    rows = [summary] + [
+        f'<tr data-task="{escape(t.task_id)}"><td>{escape(t.task_id)}</td>'
+        f'<td class="num">{_maybe(t.retrieval_recall, "{:.0%}")}</td>'
+        f'<td class="num">{_maybe(t.retrieval_precision, "{:.0%}")}</td><td class="num">{t.context_tokens}</td>'
+        f'<td class="num">{"yes" if t.edited_right_files else "no"}</td></tr>'
+        for t in report.tasks if t.context_tokens is not None]
+    return _table("retrieval", ["task", "recall", "precision", "context tokens", "right files edited"], rows)
 
 
 def _phases_table(report: RunReport) -> str:
