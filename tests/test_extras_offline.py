@@ -43,6 +43,8 @@ def test_demo_suite_runs_offline_after_a_preparing_step(tmp_path, python_env, do
     prepare = subprocess.run([sys.executable, "-m", "resq_runner", "env", "build", "--suite", "demo"], cwd=PROJECT,
                              capture_output=True, text=True, timeout=900)
     assert prepare.returncode == 0, prepare.stderr
+    again = resq_without_network("env", "build", "--suite", "demo", "--offline")
+    assert again.returncode == 0, again.stderr  # everything it needs is here now
     out = tmp_path / f"offline-{secrets.token_hex(3)}"
     proc = resq_without_network("run", "demo", "--system", "gold", "--offline", "--out", str(out), "-j", "2")
     run_id = json.loads((out / "run.json").read_text())["run_id"]
@@ -114,3 +116,21 @@ def test_a_remote_model_endpoint_under_offline_is_refused(tmp_path):
     assert proc.returncode == 2
     (line,) = error_lines(proc)
     assert "https://api.example.org/v1" in line and "127.0.0.1" in line
+
+
+def test_offline_workspace_containers_have_no_network(tmp_path, python_env):
+    out = tmp_path / f"agent-{secrets.token_hex(3)}"
+    proc = resq_without_network("run", "demo", "--system", "command", "--task", "fix-allocate-remainder",
+                                "--agent-cmd", "ls /sys/class/net > INTERFACES.txt", "--offline", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    patch = (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    added = [line[1:] for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert added == ["lo"]
+
+
+def test_on_host_agents_are_refused_offline(tmp_path):
+    proc = resq_without_network("run", "demo", "--system", "command", "--agent-cmd", "true", "--on-host",
+                                "--offline", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2
+    (line,) = error_lines(proc)
+    assert "--on-host" in line and "offline" in line
