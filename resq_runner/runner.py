@@ -125,7 +125,8 @@ def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: di
         pending: dict[Future, tuple[TaskFolder, int, int]] = {}
 
         def submit(tf: TaskFolder, sample: int, attempt: int) -> None:
-            future = pool.submit(pipeline.run_within_budget, tf, envs[tf.task.environment.name], attempt, stop, sample)
+            future = pool.submit(pipeline.run_within_budget, tf, envs[tf.task.environment.name], attempt, stop,
+                                 sample)
             pending[future] = (tf, sample, attempt)
 
         for tf, sample in todo:
