@@ -134,3 +134,26 @@ def test_on_host_agents_are_refused_offline(tmp_path):
     assert proc.returncode == 2
     (line,) = error_lines(proc)
     assert "--on-host" in line and "offline" in line
+
+
+def test_an_environment_builds_offline_from_cached_wheels(tmp_path, python_env, docker_client):
+    """The python environment's wheels are in the cache (python_env built it): a new environment needing the same
+    wheels builds with no network, its build container included."""
+    definitions = tmp_path / "environments"
+    shutil.copytree(PROJECT / "environments", definitions)
+    marker = secrets.token_hex(4)  # a new definition, so a new image tag: this really builds
+    python = yaml.safe_load((definitions / "python" / "environment.yaml").read_text())
+    (definitions / "local-wheels").mkdir()
+    (definitions / "local-wheels" / "environment.yaml").write_text(yaml.safe_dump(
+        {"name": "local-wheels", "description": f"offline build check {marker}",
+         "pip_requirements": python["pip_requirements"]}))
+    proc = resq_without_network("env", "build", "local-wheels", "--offline", env={"RESQ_ENVIRONMENTS": str(definitions)})
+    assert proc.returncode == 0, proc.stderr
+    assert "building resq-env-local-wheels:" in proc.stderr
+    tag = proc.stdout.split()[1]
+    try:
+        output = docker_client.containers.run(tag, ["python", "-m", "pytest", "--version"], remove=True,
+                                              network_mode="none")
+        assert b"pytest" in output
+    finally:
+        docker_client.images.remove(tag)
