@@ -59,4 +59,8 @@ def main(root, out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    try:
+        main(sys.argv[1], sys.argv[2])
+    except Exception as exc:  # the agent's run goes on; the system sees no observation, not a crash
+        with open(sys.argv[2], "a") as record:
+            record.write(f"unavailable: {type(exc).__name__}: {exc}\n")

@@ -67,7 +67,7 @@ class ContainerReads:
         time.sleep(0.2)  # the watcher writes each event as it comes; let the last ones land
         lines = (self.workspace.sandbox.read_file(self.reads) or b"").decode("utf-8", "replace").splitlines()[1:]
         self.workspace.run(f"kill $(cat {self.pid_file}) 2>/dev/null")
-        paths = [line for line in lines if line and not line.startswith("../")]
+        paths = [line for line in lines if line and not line.startswith(("../", "unavailable: "))]
         return [ContextFile(path=path, tokens=size // BYTES_PER_TOKEN, source="inotify")
                 for path, size in self._sizes(paths).items()]
 
