@@ -17,7 +17,8 @@ class ProgressListener:
         self.progress, self.task = progress, None
 
     def started(self, paths, total: int, skipped: int) -> None:
-        console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""))
+        console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""),
+                      soft_wrap=True)
         self.task = self.progress.add_task("tasks", total=total, completed=skipped)
 
     def finished_task(self, result) -> None:
