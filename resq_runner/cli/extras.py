@@ -8,23 +8,8 @@ import click
 
 from ..errors import ResqError
 from .common import console, friendly_errors, main, show
+from .formats import export
 from .tasks import tasks as tasks_group
-
-
-def _export_group():
-    """`resq export` may already be defined by another command module; add to it rather than replace it."""
-    existing = main.commands.get("export")
-    if existing is not None:
-        return existing
-
-    @main.group("export")
-    def export() -> None:
-        """Write a run's results in other tools' formats."""
-
-    return export
-
-
-export = _export_group()
 
 
 @export.command("ctrf")
