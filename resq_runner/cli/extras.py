@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ResqError
-from .common import console, friendly_errors, main, show
+from .common import console, friendly_errors, show
 from .formats import export
 from .tasks import tasks as tasks_group
 
