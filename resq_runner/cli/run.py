@@ -9,6 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
+from .extras import prepare_run, run_extra_options
 from .systems import system_config, system_options
 
 
@@ -50,10 +51,11 @@ class ProgressListener:
 @click.option("--grace", default=20.0, show_default=True,
               help="Seconds running evaluations get to finish after Ctrl-C/SIGTERM before they are killed.")
 @system_options
+@run_extra_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
         samples: int, oracle_context: bool, memory: str, pids: int, cpus: float, file_size: str, grace: float,
-        system_options: dict) -> None:
+        system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
@@ -69,6 +71,7 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
                          only=list(only), retries=retries, samples=samples, oracle_context=oracle_context,
                          limits=limits, grace_s=grace)
+    prepare_run(options, extra_options)  # offline mode, certificates, budget projection (cli/extras.py)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

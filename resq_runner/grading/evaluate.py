@@ -97,7 +97,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
                      hidden=hidden_test_ids(hidden, task.tests.command) if task.tests.framework == "pytest" else [],
                      memory=limits.memory)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
-                      eval_collect=torn - collected, teardown=done - torn)
+                      eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
+                      eval_tests=status.tests_s)
 
 
 def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:
