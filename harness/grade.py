@@ -146,8 +146,9 @@ def apply_patch(patch, workspace, uid):
     if bad:
         return False, "error: refused: the patch names paths outside the repository or inside .git: %s\n" % (
             ", ".join(sorted(bad)[:5]))
+    # files copied into the image have new stat data; the 3-way fallback needs a fresh index
     subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=workspace, capture_output=True,
-                   preexec_fn=demote(uid), env=git_env())  # files copied into the image have new stat data; 3-way needs a fresh index
+                   preexec_fn=demote(uid), env=git_env())
     log = ""
     for args in (["git", "apply", "--verbose", "--whitespace=nowarn"],
                  ["git", "apply", "--verbose", "--3way", "--whitespace=nowarn"]):
