@@ -48,11 +48,22 @@ def run(spec, status):
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    command = spec["command"] + " " + spec["report_flag"].format(report=report)
+    command = with_report_flag(spec["command"], spec["report_flag"].format(report=report),
+                               spec.get("report_flag_after", ""))
     with open(os.path.join(spec["private"], "test_output.txt"), "wb") as output:
         code, timed_out = run_as(uid, command, workspace, output, spec["timeout_s"], spec["output_limit"])
     status["test_exit"], status["timed_out"] = code, timed_out
     status["report_found"] = keep_report(report, os.path.join(spec["private"], "report"))
+
+
+def with_report_flag(command, flag, after):
+    """The flag at the end of the command, or right after the first `after` word (runners that stop reading
+    options at their first file argument, like `node --test`)."""
+    words = command.split(" ")
+    if after and after in words:
+        at = words.index(after) + 1
+        return " ".join(words[:at] + [flag] + words[at:])
+    return command + " " + flag
 
 
 def apply_patch(patch, workspace, uid):

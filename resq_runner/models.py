@@ -71,7 +71,19 @@ class PypiSnapshot(Record):
     sha256: str
 
 
-Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot], Field(discriminator="kind")]
+class DebSnapshot(Record):
+    """A Debian binary package (`deb:PKG=VERSION`), checked by sha256; its library folder
+    (/usr/share/nodejs/<name>/ for node-* packages, or `path` inside the package) becomes the repository."""
+
+    kind: Literal["deb"] = "deb"
+    package: str
+    version: str
+    sha256: str
+    path: str = ""
+
+
+Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot, DebSnapshot],
+                     Field(discriminator="kind")]
 
 
 class EnvironmentRef(Record):
@@ -85,7 +97,7 @@ class TestSpec(Record):
 
     __test__ = False  # not a pytest class
 
-    framework: Literal["pytest"] = "pytest"
+    framework: Literal["pytest", "node"] = "pytest"
     command: str
 
 
@@ -326,3 +338,29 @@ class Evaluation(Record):
     eval_run: float = 0.0
     eval_collect: float = 0.0
     teardown: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Authoring: lint and validate
+
+
+class LintProblem(Record):
+    """One thing wrong with a task folder, found without Docker."""
+
+    task: str
+    file: str
+    message: str
+
+
+class TaskValidity(Record):
+    """`resq tasks validate`'s finding for one task over `runs` evaluations of `gold` and of `noop`."""
+
+    task: str
+    runs: int
+    gold_passed: int = 0
+    noop_failed: int = 0
+    fail_to_pass_ok: int = 0
+    pass_to_pass_ok: int = 0
+    leaks: list[str] = []
+    verdict: Literal["valid", "invalid", "flaky"]
+    reason: str = ""

@@ -168,9 +168,7 @@ class Pipeline:
             finished_at=now_utc(), log_dir=str(log_dir))
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
-        workspace = materialize(tf, environments.cache_dir())
-        return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
-                                              tf.task.setup, log=lambda _m: None)
+        return task_image(self.client, tf, environment)
 
     def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image))
@@ -191,6 +189,13 @@ class Pipeline:
                                                           pids=self.limits.pids, network=True))
         sandbox.start()
         return sandbox
+
+
+def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+    """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
+    workspace = materialize(tf, environments.cache_dir())
+    return environments.ensure_task_image(client, environment, workspace, snapshot_hash(tf), tf.task.setup,
+                                          log=lambda _m: None)
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

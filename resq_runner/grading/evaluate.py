@@ -13,11 +13,22 @@ from ..errors import InfraError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox
 from ..tasks import hidden_files
-from .reports import ReportError, decide, parse_junit
+from .reports import ReportError, decide, parse_junit, parse_node_report
 
 GRADER_VERSION = "1"
-HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
-REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")}
+HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
+HARNESS = HARNESS_DIR / "grade.py"
+NODE_REPORTER = "/resq/tools/node_reporter.mjs"
+# framework -> (flags asking the runner for a structured report at {report}, the report's file suffix)
+REPORT_FLAGS = {
+    "pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml"),
+    "node": (f"--test-reporter={NODE_REPORTER} --test-reporter-destination={{report}}", ".jsonl"),
+}
+# Node reads options only before its file arguments, so its flags go right after `--test` instead of at the end.
+FLAGS_AFTER = {"node": "--test"}
+REPORT_PARSERS = {"pytest": parse_junit, "node": parse_node_report}
+# Files the test user must be able to read (root-owned, world-readable), by framework.
+TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 
@@ -29,7 +40,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     spec = {
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
         "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
-        "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
+        "report_suffix": suffix, "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""), "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
     }
     files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
@@ -41,6 +52,9 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
                       command=["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"])
     try:
         sandbox.put_files(files, mode=0o600)
+        tools = TOOLS.get(task.tests.framework, {})
+        if tools:
+            sandbox.put_files({path: source.read_bytes() for path, source in tools.items()}, mode=0o644)
         sandbox.start()
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
@@ -73,7 +87,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     tests: dict[str, TestStatus] = {}
     if report is not None:
         try:
-            tests = parse_junit(report)
+            tests = REPORT_PARSERS[task.tests.framework](report)
         except ReportError as exc:
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed)
