@@ -76,16 +76,19 @@ def tasks_validate(suite: str, runs: int, jobs: int, only: tuple[str, ...], out:
 
     options = ValidateOptions(suite=suite, runs=runs, jobs=jobs, only=list(only), out=out)
     root, found = validate_suite(options, progress=lambda text: console.print(text, highlight=False))
-    table = Table(title=f"validate {Path(suite).name} · {runs} run(s) of gold and noop")
-    for column in ("task", "gold passes", "noop fails", "F→P ok", "P→P ok", "verdict"):
+    table = Table(title=f"validate {Path(suite).name} · {runs} run(s) of gold and noop",
+                  caption="gold: runs passed · noop: runs failed · F2P, P2P: runs where every listed test behaved")
+    for column in ("task", "gold", "noop", "F2P", "P2P", "verdict"):
         table.add_column(column, no_wrap=True)
-    table.add_column("reason", overflow="fold", min_width=24)
     for item in found:
         style = VERDICT_STYLE[item.verdict]
         table.add_row(item.task, f"{item.gold_passed}/{runs}", f"{item.noop_failed}/{runs}",
                       f"{item.fail_to_pass_ok}/{runs}", f"{item.pass_to_pass_ok}/{runs}",
-                      f"[{style}]{item.verdict}[/]", item.reason, )
+                      f"[{style}]{item.verdict}[/]")
     show.print(table)
+    for item in found:
+        show.print(f"{item.task}: {item.verdict}" + (f": {item.reason}" if item.reason else ""), highlight=False,
+                   markup=False, soft_wrap=True)
     valid = sum(item.verdict == "valid" for item in found)
     show.print(f"{valid} of {len(found)} task(s) valid; logs: {root}", highlight=False)
     sys.exit(0 if valid == len(found) else 1)

@@ -136,9 +136,10 @@ def new_task(suite: str | Path, task_id: str, spec: str) -> TaskFolder:
     task_dir.mkdir(parents=True, exist_ok=True)
     (task_dir / "hidden").mkdir(exist_ok=True)
     (task_dir / "gold.patch").touch()
+    fields = {"kind": snapshot.kind} | snapshot.model_dump(exclude_defaults=True, exclude={"kind"})
     (task_dir / TASK_FILE).write_text(TEMPLATE.format(
         id=task_id, suite=suite_dir.name, environment=environment, framework=framework, command=command,
-        snapshot=_flow(snapshot.model_dump(exclude_defaults=False)), source=_flow(_provenance(snapshot))))
+        snapshot=_flow(fields), source=_flow(_provenance(snapshot))))
     tf = load_task(task_dir, suite=suite_dir.name)
     checkout(tf)
     return tf
