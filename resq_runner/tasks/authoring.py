@@ -124,13 +124,13 @@ def apt_candidate(package: str) -> str:
 def new_task(suite: str | Path, task_id: str, spec: str) -> TaskFolder:
     """Scaffold tasks/SUITE/ID/ and check its snapshot out in .work/."""
     suite_dir = Path(suite) if Path(suite).is_dir() or "/" in str(suite) else Path("tasks") / suite
-    suite_dir.mkdir(parents=True, exist_ok=True)
     task_dir = suite_dir / task_id
     if (task_dir / TASK_FILE).exists():
         raise TaskError(f"{task_dir / TASK_FILE}: already exists; choose another id or edit that task")
     if not task_id or "/" in task_id or task_id.startswith((".", "_")):
         raise TaskError(f"{task_id!r}: a task id is a name without '/' that does not start with '.' or '_'")
     snapshot = parse_snapshot_spec(spec, task_dir)
+    suite_dir.mkdir(parents=True, exist_ok=True)
     environment = "node" if snapshot.kind == "deb" else "python"
     framework, command = FRAMEWORKS[environment]
     task_dir.mkdir(parents=True, exist_ok=True)

@@ -117,7 +117,8 @@ def unified_diff_problems(patch: str) -> list[str]:
         if not (line.startswith(("diff ", *GIT_EXTENDED)) or not line.strip()):
             problems.append(f"line {index + 1} is not part of a unified diff: {line[:80]!r}")
         index += 1
-    if not files and not any("new file mode" in line or "deleted file mode" in line for line in lines):
+    if not files and not problems and not any(line.startswith(("new file mode", "deleted file mode"))
+                                              for line in lines):
         problems.append("has no file headers (--- a/FILE / +++ b/FILE): it is not a unified diff")
     return problems[:5]
 
