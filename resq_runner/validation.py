@@ -148,8 +148,9 @@ def _verdict(tf: TaskFolder, found: Evaluations, leaks: list[str], runs: int, co
         return "invalid", f"could not be evaluated: {infra[0].reason[:160]}"
     if leaks:
         return "invalid", leaks[0]
+    listed = set(tf.task.success.fail_to_pass) | set(tf.task.success.pass_to_pass)
     for name, results in (("gold", found.gold), ("noop", found.noop)):
-        differing = _differing_tests(results)
+        differing = [t for t in _differing_tests(results) if not listed or t in listed]
         if differing or len({r.outcome for r in results}) > 1:
             passed = sum(r.outcome is Outcome.passed for r in results)
             detail = f"; test statuses differ between runs: {', '.join(differing[:3])}" if differing else ""
