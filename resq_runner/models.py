@@ -361,6 +361,6 @@ class TaskValidity(Record):
     noop_failed: int = 0
     fail_to_pass_ok: int = 0
     pass_to_pass_ok: int = 0
-    leaks: list[str] = []
+    problems: list[str] = []  # found without evaluating: leaked hidden tests, an image that cannot be built
     verdict: Literal["valid", "invalid", "flaky"]
     reason: str = ""

@@ -64,12 +64,24 @@ def validate_suite(options: ValidateOptions, progress=lambda _text: None) -> tup
     envs = {name: environments.ensure_environment(client, name, log=progress)
             for name in sorted({tf.task.environment.name for tf in tasks})}
     try:
-        images = {tf.task.id: task_image(client, tf, envs[tf.task.environment.name]) for tf in tasks}
-        leaks = {tf.task.id: workspace_leaks(client, tf, images[tf.task.id], run_id) for tf in tasks}
-        evaluations = _evaluate_all(client, tasks, envs, run_id, root, options, progress)
+        problems = {tf.task.id: _image_problems(client, tf, envs[tf.task.environment.name], run_id)
+                    for tf in tasks}
+        buildable = [tf for tf in tasks if not problems[tf.task.id][1]]
+        evaluations = _evaluate_all(client, buildable, envs, run_id, root, options, progress)
     finally:
         remove_run_containers(client, run_id)
-    return root, [judge(tf, evaluations[tf.task.id], leaks[tf.task.id], options.runs) for tf in tasks]
+    return root, [judge(tf, evaluations.get(tf.task.id, Evaluations()), sum(problems[tf.task.id], []),
+                        options.runs) for tf in tasks]
+
+
+def _image_problems(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef,
+                    run_id: str) -> tuple[list[str], list[str]]:
+    """(leaks, build failures) of one task: a task whose image cannot be built is not evaluated at all."""
+    try:
+        image = task_image(client, tf, environment)
+    except ResqError as exc:
+        return [], [f"the task image cannot be built: {exc}"]
+    return workspace_leaks(client, tf, image, run_id), []
 
 
 def _evaluate_all(client: docker.DockerClient, tasks: list[TaskFolder], envs: dict[str, ImageRef], run_id: str,
@@ -125,12 +137,12 @@ def workspace_leaks(client: docker.DockerClient, tf: TaskFolder, image: ImageRef
     return leaks
 
 
-def judge(tf: TaskFolder, found: Evaluations, leaks: list[str], runs: int) -> TaskValidity:
+def judge(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int) -> TaskValidity:
     """The verdict for one task from its gold and noop results (a pure function of its inputs)."""
     success = tf.task.success
     pairs = list(zip(found.noop, found.gold))
     counts = dict(
-        task=tf.task.id, runs=runs, leaks=leaks,
+        task=tf.task.id, runs=runs, problems=problems,
         gold_passed=sum(r.outcome is Outcome.passed for r in found.gold),
         noop_failed=sum(r.outcome is not Outcome.passed for r in found.noop),
         fail_to_pass_ok=sum(all(_status(n, t) is not TestStatus.passed and _status(g, t) is TestStatus.passed
@@ -138,16 +150,17 @@ def judge(tf: TaskFolder, found: Evaluations, leaks: list[str], runs: int) -> Ta
         pass_to_pass_ok=sum(all(_status(n, t) is TestStatus.passed and _status(g, t) is TestStatus.passed
                                 for t in success.pass_to_pass) for n, g in pairs),
     )
-    verdict, reason = _verdict(tf, found, leaks, runs, counts)
+    verdict, reason = _verdict(tf, found, problems, runs, counts)
     return TaskValidity(**counts, verdict=verdict, reason=reason)
 
 
-def _verdict(tf: TaskFolder, found: Evaluations, leaks: list[str], runs: int, counts: dict) -> tuple[str, str]:
+def _verdict(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int,
+             counts: dict) -> tuple[str, str]:
     infra = [r for r in found.gold + found.noop if r.outcome is Outcome.infra_error]
     if infra:
         return "invalid", f"could not be evaluated: {infra[0].reason[:160]}"
-    if leaks:
-        return "invalid", leaks[0]
+    if problems:
+        return "invalid", problems[0]
     listed = set(tf.task.success.fail_to_pass) | set(tf.task.success.pass_to_pass)
     for name, results in (("gold", found.gold), ("noop", found.noop)):
         differing = [t for t in _differing_tests(results) if not listed or t in listed]

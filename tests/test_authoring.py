@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -129,3 +130,16 @@ def test_new_refuses_bad_specs_with_one_line(tmp_path):
     assert proc.returncode == 2 and "pypi:NAME==VERSION" in proc.stderr
     proc = resq("tasks", "new", str(tmp_path / "s"), "t", "--snapshot", f"dir:{tmp_path / 'missing'}")
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_new_from_pypi_records_the_sdist_hash(tmp_path):
+    from resq_runner.tasks.snapshots import fetch_sdist
+
+    proc = resq("tasks", "new", str(tmp_path / "py"), "from-pypi", "--snapshot", "pypi:xmltodict==1.0.4")
+    assert proc.returncode == 0, proc.stderr
+    task = tmp_path / "py" / "from-pypi"
+    snapshot = yaml.safe_load((task / "task.yaml").read_text())["snapshot"]
+    sdist = fetch_sdist("xmltodict", "1.0.4", None)
+    assert snapshot == {"kind": "pypi", "name": "xmltodict", "version": "1.0.4",
+                        "sha256": hashlib.sha256(sdist.read_bytes()).hexdigest()}
+    assert (task / ".work" / "xmltodict.py").is_file()

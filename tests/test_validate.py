@@ -69,6 +69,8 @@ def broken_suite(tmp_path_factory):
     quoted = "assert amounts(parts) == [Decimal(\"34\"), Decimal(\"33\"), Decimal(\"33\")]"
     clone_task(suite, "instruction-quotes-test", instruction=data["instruction"] + f"\nFor example: {quoted}\n")
 
+    clone_task(suite, "setup-fails", setup=["exit 3"])
+
     proc = resq("tasks", "validate", str(suite), "--runs", "2", "-j", "2", "--out", str(suite.parent / "logs"))
     return suite, proc
 
@@ -87,7 +89,8 @@ def test_each_broken_task_gets_its_verdict(broken_suite):
     assert found["missing-test-id"].startswith("invalid: the gold patch fails: ")
     assert "test_nobody_wrote_this missing" in found["missing-test-id"]
     assert found["instruction-quotes-test"].startswith(f"invalid: the instruction quotes hidden test {HIDDEN}")
-    assert "1 of 7 task(s) valid" in proc.stdout
+    assert found["setup-fails"].startswith("invalid: the task image cannot be built: ")
+    assert "1 of 8 task(s) valid" in proc.stdout
 
 
 def test_validate_keeps_the_logs_of_every_evaluation(broken_suite):

@@ -40,7 +40,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     spec = {
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
         "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
-        "report_suffix": suffix, "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""), "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
+        "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
+        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
     }
     files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),

@@ -84,7 +84,10 @@ FRAMEWORKS = {"node": ("node", "node --test test/"),
               "python": ("pytest", "python -m pytest -p no:cacheprovider -q tests")}
 
 
-def parse_snapshot_spec(spec: str, task_dir: Path) -> DirSnapshot | BundleSnapshot | GitSnapshot | PypiSnapshot | DebSnapshot:
+AnySnapshot = DirSnapshot | BundleSnapshot | GitSnapshot | PypiSnapshot | DebSnapshot
+
+
+def parse_snapshot_spec(spec: str, task_dir: Path) -> AnySnapshot:
     """A snapshot record from `KIND:VALUE`; package sources are downloaded once to record their sha256."""
     from .snapshots import fetch_deb, fetch_sdist
 
