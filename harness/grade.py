@@ -71,6 +71,8 @@ def apply_patch(patch, workspace, uid):
         content = source.read()
     if not content.strip():
         return True, "empty patch: nothing to apply\n"
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=workspace, capture_output=True,
+                   preexec_fn=demote(uid))  # files copied into the image have new stat data; 3-way needs a fresh index
     log = ""
     for args in (["git", "apply", "--verbose", "--whitespace=nowarn"],
                  ["git", "apply", "--verbose", "--3way", "--whitespace=nowarn"]):
@@ -200,6 +202,7 @@ def demote(uid, new_group=False):
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        os.environ["HOME"] = "/home/resq"
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return switch
 

@@ -111,6 +111,24 @@ class Success(Record):
 DEFAULT_PROTECTED = ["tests/**", "test/**", "**/conftest.py", "conftest.py", "pytest.ini", "tox.ini"]
 
 
+class ValueRange(Record):
+    """Integers from `start` to `stop` inclusive, every `step`."""
+
+    start: int
+    stop: int
+    step: int = 1
+
+    def values(self) -> list[int]:
+        return list(range(self.start, self.stop + (1 if self.step > 0 else -1), self.step))
+
+
+class Template(Record):
+    """Makes a task folder a template: its text is Jinja2 over these parameters (see tasks/templates.py)."""
+
+    parameters: dict[str, Union[list[Union[str, int, float, bool]], ValueRange]]
+    constraints: list[str] = []
+
+
 class Task(Record):
     """One task: a repository snapshot, an instruction, and hidden tests the system never sees."""
 
@@ -129,6 +147,7 @@ class Task(Record):
     timeout_s: float = 300
     tags: list[str] = []
     source: dict[str, str] = {}
+    template: Template | None = None
 
     @field_validator("id")
     @classmethod
@@ -187,6 +206,16 @@ class SystemOutput(Record):
     usage: Usage = Usage()
     log: str | None = None
     error: str | None = None
+
+
+class Prediction(BaseModel):
+    """One SWE-bench-style prediction row; other fields a predictions file carries are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    instance_id: str
+    model_name_or_path: str = ""
+    model_patch: str | None = None
 
 
 class SystemSpec(Record):
@@ -280,6 +309,7 @@ class RunManifest(Record):
     run_id: str
     suite: str
     suite_hash: str
+    suite_path: str = ""  # the suite folder as resolved at run time, so reports find tags from anywhere
     system: SystemSpec
     resq_version: str
     grader_version: str

@@ -31,8 +31,9 @@ class RunPaths:
     def results(self) -> Path:
         return self.root / "results.jsonl"
 
-    def task_logs(self, task_id: str, attempt: int = 1) -> Path:
-        return self.root / "logs" / (task_id if attempt == 1 else f"{task_id}.attempt{attempt}")
+    def task_logs(self, task_id: str, attempt: int = 1, sample: int = 0) -> Path:
+        name = task_id + (f".sample{sample}" if sample else "") + (f".attempt{attempt}" if attempt > 1 else "")
+        return self.root / "logs" / name
 
 
 class Journal:

@@ -37,6 +37,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    samples: int = 1
 
 
 class Listener:
@@ -57,13 +58,18 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     tasks = load_suite(options.suite, options.only or None)
     system = make_system(options.system)
     client = connect()
+    notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
     paths, manifest = _open_run(options, tasks)
+    for note in notes:
+        listener.message(note)
+    _record_notes(paths, notes)
     journal = Journal(paths.results)
     done = final_results(read_results(paths.results))
-    todo = [tf for tf in tasks if (tf.task.id, 0) not in done]
-    listener.started(paths, len(tasks), len(tasks) - len(todo))
+    wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
+    todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
+    listener.started(paths, len(wanted), len(wanted) - len(todo))
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
-                            for name in sorted({tf.task.environment.name for tf in todo})}
+                            for name in sorted({tf.task.environment.name for tf, _ in todo})}
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
     try:
         for result in _run_pool(pipeline, todo, environments_by_name, options):
@@ -72,7 +78,14 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     finally:
         remove_run_containers(client, manifest.run_id)
     final = final_results(read_results(paths.results))
-    return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
+    return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
+
+
+def _record_notes(paths: RunPaths, notes: list[str]) -> None:
+    """What a system said about its inputs before the run (e.g. predictions naming no task), kept with the run."""
+    if notes:
+        with open(paths.root / "system_notes.txt", "a") as handle:
+            handle.writelines(f"{note}\n" for note in notes)
 
 
 def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, RunManifest]:
@@ -85,10 +98,11 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
                 raise ResqError(f"{out}: holds a run of system '{existing.system.name}' "
                                 f"({existing.system.config}); choose another --out for this system")
             return RunPaths(out), existing
-    run_id = new_run_id(options.system.name) if out is None or not out.name else out.name
+    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
     paths = RunPaths(out or Path("runs") / run_id)
     manifest = RunManifest(
         run_id=run_id, suite=options.suite, suite_hash=suite_hash(tasks), system=options.system,
+        suite_path=str(tasks[0].root.parent) if tasks else "",
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
         task_ids=[tf.task.id for tf in tasks])
@@ -96,32 +110,34 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
     return paths, manifest
 
 
-def _run_pool(pipeline: "Pipeline", todo: list[TaskFolder], envs: dict[str, ImageRef], options: RunOptions):
+def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],
+              options: RunOptions):
     """Yields results in completion order; infra errors are retried with backoff, then reported as such."""
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="resq") as pool:
-        pending: dict[Future, tuple[TaskFolder, int]] = {}
+        pending: dict[Future, tuple[TaskFolder, int, int]] = {}
 
-        def submit(tf: TaskFolder, attempt: int) -> None:
-            future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop)
-            pending[future] = (tf, attempt)
+        def submit(tf: TaskFolder, sample: int, attempt: int) -> None:
+            future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop, sample)
+            pending[future] = (tf, sample, attempt)
 
-        for tf in todo:
-            submit(tf, 1)
+        for tf, sample in todo:
+            submit(tf, sample, 1)
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    tf, attempt = pending.pop(future)
+                    tf, sample, attempt = pending.pop(future)
                     result = future.result()
                     if result.outcome is Outcome.infra_error and attempt <= options.retries:
                         time.sleep(min(2 ** attempt, 10))
-                        submit(tf, attempt + 1)
+                        submit(tf, sample, attempt + 1)
                     yield result
         except BaseException:
             stop.set()
             for future in pending:
                 future.cancel()
+            pipeline.abort()  # running evaluations end when their containers go, so the pool can shut down
             raise
 
 
@@ -133,9 +149,13 @@ class Pipeline:
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits = paths, limits
 
-    def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
+    def abort(self) -> None:
+        remove_run_containers(self.client, self.run_id)
+
+    def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
+                 sample: int = 0) -> Result:
         started_at, timings = now_utc(), Timings()
-        log_dir = self.paths.task_logs(tf.task.id, attempt)
+        log_dir = self.paths.task_logs(tf.task.id, attempt, sample)
         log_dir.mkdir(parents=True, exist_ok=True)
         image, output = None, SystemOutput()
         try:
@@ -145,9 +165,11 @@ class Pipeline:
             if stop.is_set():
                 raise InfraError("the run was interrupted before this task started")
             clock = time.perf_counter()
-            output = self._solve(tf, image)
+            output = self._solve(tf, image, log_dir)
             timings.system = time.perf_counter() - clock
             (log_dir / "patch.diff").write_text(output.patch)
+            if output.log:
+                (log_dir / "system.log").write_text(output.log)
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
@@ -161,7 +183,7 @@ class Pipeline:
         digest = image.id if image else ""
         thash = task_hash(tf)
         return Result(
-            run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, attempt=attempt,
+            run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, sample=sample, attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
             pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
             cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
@@ -170,8 +192,9 @@ class Pipeline:
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
         return task_image(self.client, tf, environment)
 
-    def _solve(self, tf: TaskFolder, image: ImageRef) -> SystemOutput:
-        workspace = Workspace(lambda: self._workspace_sandbox(image))
+    def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
+        workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
+                              source_dir=lambda: materialize(tf, environments.cache_dir()))
         try:
             if getattr(self.system, "needs_gold", False):
                 return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))

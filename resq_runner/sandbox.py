@@ -96,8 +96,10 @@ class Sandbox:
         state = self._engine(self._state)
         return Exit(code=code, timed_out=False, oom_killed=bool(state.get("OOMKilled")))
 
-    def exec(self, command: list[str], *, user: str = "", workdir: str | None = None) -> tuple[int, str]:
-        result = self._engine(self.container.exec_run, command, user=user, workdir=workdir, demux=False)
+    def exec(self, command: list[str], *, user: str = "", workdir: str | None = None,
+             environment: dict[str, str] | None = None) -> tuple[int, str]:
+        result = self._engine(self.container.exec_run, command, user=user, workdir=workdir, demux=False,
+                              environment=environment)
         return result.exit_code, (result.output or b"").decode("utf-8", "replace")
 
     def read_file(self, path: str, limit: int = 50 * 1024 * 1024) -> bytes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -35,10 +36,11 @@ def demo_copy(tmp_path) -> Path:
     return target
 
 
-def resq(*args: str, cwd: Path = PROJECT, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the real `resq` command line in a subprocess."""
+def resq(*args: str, cwd: Path = PROJECT, check: bool = False, timeout: float = 600,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real `resq` command line in a subprocess (`env` adds to the current environment)."""
     proc = subprocess.run([sys.executable, "-m", "resq_runner", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"resq {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

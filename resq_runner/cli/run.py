@@ -8,6 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
+from .systems import system_config, system_options
 
 
 class ProgressListener:
@@ -30,20 +31,25 @@ class ProgressListener:
 
 @main.command()
 @click.argument("suite")
-@click.option("--system", "system_name", required=True, help="gold, noop, or an installed system.")
+@click.option("--system", "system_name", required=True, help="gold, noop, llm, command, predictions, or an installed system.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Independent attempts per task (for pass@k in `resq report`).")
+@system_options
 @friendly_errors
-def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int) -> None:
+def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
+        samples: int, system_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite
 
-    options = RunOptions(suite=suite, system=SystemSpec(name=system_name), out=out, jobs=jobs, only=list(only),
-                         retries=retries)
+    config = system_config(system_name, system_options)
+    options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
+                         only=list(only), retries=retries, samples=samples)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

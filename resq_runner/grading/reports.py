@@ -73,7 +73,7 @@ def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success
            oom_killed: bool = False) -> Verdict:
     """The outcome of one evaluation. The exit code alone never passes a task: a report must say so."""
     if not status.applied:
-        return Verdict(outcome=Outcome.patch_failed, reason=_last_line(status.apply_log) or "patch did not apply")
+        return Verdict(outcome=Outcome.patch_failed, reason=_first_error(status.apply_log) or "patch did not apply")
     if status.note:
         return Verdict(outcome=Outcome.failed, reason=status.note)
     if status.timed_out:
@@ -111,6 +111,8 @@ def _summarise(bad: dict[str, TestStatus]) -> str:
     return f"{len(bad)} test(s) not passing: {shown}{more}"
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip() and not line.startswith("$ ")]
+def _first_error(apply_log: str) -> str:
+    """The last error of the first apply attempt: git's own summary of why the patch does not apply."""
+    first_attempt = apply_log.split("\n$ ")[0]
+    lines = [line for line in first_attempt.splitlines() if line.startswith(("error:", "fatal:"))]
     return lines[-1][:300] if lines else ""

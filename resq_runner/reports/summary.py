@@ -23,18 +23,26 @@ def outcome_counts(results: list[Result]) -> Counter:
 
 def results_table(results: list[Result], title: str) -> Table:
     table = Table(title=title)
-    for column in ("task", "outcome", "tests passed", "seconds"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("reason", overflow="fold")
-    for result in sorted(results, key=lambda r: r.task_id):
+    longest_id = max((len(r.task_id) for r in results), default=4)
+    table.add_column("task", no_wrap=True, min_width=min(longest_id, 40))
+    table.add_column("outcome", no_wrap=True, min_width=12)
+    table.add_column("tests", no_wrap=True, min_width=7, justify="right")
+    table.add_column("secs", no_wrap=True, min_width=5, justify="right")
+    table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=48)
+    for result in sorted(results, key=lambda r: (r.task_id, r.sample)):
         passed = sum(s is TestStatus.passed for s in result.tests.values())
         seconds = sum(result.timings.model_dump().values())
         style = OUTCOME_STYLE[result.outcome]
-        table.add_row(result.task_id, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
-                      f"{seconds:.1f}", result.reason[:120])
+        name = result.task_id + (f" #{result.sample}" if result.sample else "")
+        table.add_row(name, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",
+                      f"{seconds:.1f}", _short(result.reason))
     return table
 
 
 def summary_line(results: list[Result], system: str) -> str:
     counts = ", ".join(f"{n} {o}" for o, n in sorted(outcome_counts(results).items()))
     return f"{system}: {pass_rate(results):.0%} passed ({counts}) over {len(results)} task(s)"
+
+
+def _short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -2,7 +2,9 @@
 
 A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView (never hidden tests, never the
 gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
-system touches it. Third-party systems register under the `resq_runner.systems` entry point.
+system touches it. A system may also define `prepare(task_ids) -> list[str]`: messages about its inputs against the
+suite, shown and kept before any task runs. Third-party systems register under the `resq_runner.systems` entry
+point.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from .base import System, Workspace
 from .builtin import GoldSystem, NoopSystem
 
 BUILTIN = {"gold": GoldSystem, "noop": NoopSystem}
+# Imported only when chosen: the llm system pulls in httpx and tree-sitter.
+LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.systems.command:CommandSystem",
+        "predictions": "resq_runner.systems.predictions:PredictionsSystem"}
 
 
-def available() -> dict[str, type]:
-    systems = dict(BUILTIN)
+def available() -> dict[str, object]:
+    systems: dict[str, object] = {**BUILTIN, **LAZY}
     for entry in entry_points(group="resq_runner.systems"):
         systems.setdefault(entry.name, entry)
     return systems
@@ -29,7 +34,12 @@ def make_system(spec: SystemSpec) -> System:
     if spec.name not in systems:
         raise ResqError(f"unknown system '{spec.name}' (available: {', '.join(sorted(systems))})")
     factory = systems[spec.name]
-    if not isinstance(factory, type):
+    if isinstance(factory, str):
+        import importlib
+
+        module, _, attribute = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attribute)
+    elif not isinstance(factory, type):
         factory = factory.load()
     return factory(**spec.config)
 

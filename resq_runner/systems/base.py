@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import io
+import posixpath
+import shlex
+import tarfile
+from pathlib import Path
 from typing import Callable, Protocol
 
+import docker.errors
+import requests.exceptions
+
+from ..errors import InfraError, ResqError
 from ..models import SystemOutput, TaskView
 from ..sandbox import Sandbox
+
+WORKSPACE_UID = 1000
 
 
 class Workspace:
     """The task's repository at /workspace in a container of its own, started on first use.
 
     The tree is a git repository with one clean commit; the patch a system produces is what `diff()` shows.
+    `log_dir` is the task's log folder (a system may write its transcript there); `source_dir` is the host's
+    read-only copy of the same one-commit tree, for systems that work on the host against a checkout.
     """
 
     root = "/workspace"
 
-    def __init__(self, start: Callable[[], Sandbox]):
+    def __init__(self, start: Callable[[], Sandbox], *, log_dir: Path | None = None,
+                 source_dir: Callable[[], Path] | None = None):
         self._start = start
         self._sandbox: Sandbox | None = None
+        self.log_dir = log_dir
+        self._source_dir = source_dir
 
     @property
     def sandbox(self) -> Sandbox:
@@ -30,21 +46,79 @@ class Workspace:
     def started(self) -> bool:
         return self._sandbox is not None
 
-    def run(self, command: str) -> tuple[int, str]:
-        return self.sandbox.exec(["sh", "-c", command], workdir=self.root)
+    def source_dir(self) -> Path:
+        if self._source_dir is None:
+            raise ResqError("this workspace has no host checkout")
+        return self._source_dir()
+
+    def run(self, command: str, *, environment: dict[str, str] | None = None) -> tuple[int, str]:
+        return self.sandbox.exec(["sh", "-c", command], workdir=self.root, environment=environment)
 
     def read(self, path: str) -> bytes | None:
-        return self.sandbox.read_file(f"{self.root}/{path}")
+        return self.sandbox.read_file(f"{self.root}/{safe_path(path)}")
 
-    def diff(self) -> str:
-        """Every change against the snapshot, new files included."""
-        code, out = self.run("git add -A >/dev/null && git diff --cached --binary HEAD")
+    def files(self) -> list[str]:
+        """Every file of the work tree (tracked, or new and not ignored), as repository paths."""
+        code, out = self.run("git ls-files -z --cached --others --exclude-standard")
+        return sorted({name for name in out.split("\0") if name}) if code == 0 else []
+
+    def read_tree(self, max_file_bytes: int = 256 * 1024) -> dict[str, bytes]:
+        """The work tree's files in one copy (regular files up to `max_file_bytes`; .git left out)."""
+        wanted = set(self.files())
+        stream, _stat = _engine(self.sandbox.container.get_archive, self.root)
+        files: dict[str, bytes] = {}
+        with tarfile.open(fileobj=io.BytesIO(_engine(b"".join, stream))) as tar:
+            for member in tar:
+                name = member.name.split("/", 1)[1] if "/" in member.name else ""
+                if name in wanted and member.isfile() and member.size <= max_file_bytes:
+                    files[name] = tar.extractfile(member).read()
+        return files
+
+    def write(self, path: str, content: bytes) -> None:
+        """Create or replace one file, owned by the workspace user (missing folders are made as that user)."""
+        relative = safe_path(path)
+        parent = posixpath.dirname(relative)
+        if parent:
+            self.run(f"mkdir -p {shlex.quote(parent)}")
+        self.sandbox.put_files({f"{self.root}/{relative}": content}, uid=WORKSPACE_UID)
+
+    def start(self, command: str, *, environment: dict[str, str] | None = None) -> str:
+        """Start a long command in the background (a plain exec would hit the engine client's read timeout);
+        returns an id for `running()`. Its output is whatever the command itself redirects."""
+        api, container = self.sandbox.client.api, self.sandbox.container
+        exec_id = _engine(api.exec_create, container.id, ["sh", "-c", command], environment=environment,
+                          workdir=self.root, user=f"{WORKSPACE_UID}:{WORKSPACE_UID}")["Id"]
+        _engine(api.exec_start, exec_id, detach=True)
+        return exec_id
+
+    def running(self, exec_id: str) -> bool:
+        return bool(_engine(self.sandbox.client.api.exec_inspect, exec_id)["Running"])
+
+    def diff(self, base: str = "HEAD") -> str:
+        """Every change against `base` (the snapshot commit by default), new files included."""
+        code, out = self.run(f"git add -A >/dev/null && git diff --cached --binary {shlex.quote(base)}")
         return out if code == 0 else ""
 
     def close(self) -> None:
         if self._sandbox is not None:
             self._sandbox.remove()
             self._sandbox = None
+
+
+def _engine(call, *args, **kwargs):
+    """A container engine failure is the run's problem (infra_error, retried), never the system's."""
+    try:
+        return call(*args, **kwargs)
+    except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+        raise InfraError(f"container engine error: {' '.join(str(exc).split())}") from exc
+
+
+def safe_path(path: str) -> str:
+    """A repository-relative path, refused when it is absolute or climbs out of the repository."""
+    cleaned = posixpath.normpath(path.strip().replace("\\", "/"))
+    if not path.strip() or cleaned.startswith(("/", "../")) or cleaned in ("..", ".") or "/.git/" in f"/{cleaned}/":
+        raise ValueError(f"not a file inside the repository: {path!r}")
+    return cleaned
 
 
 class System(Protocol):

@@ -31,10 +31,9 @@ def resolve_suite(spec: str | Path) -> Path:
 
 
 def load_suite(spec: str | Path, only: list[str] | None = None) -> list[TaskFolder]:
+    """The suite's concrete tasks (template instances included, templates themselves not)."""
     root = resolve_suite(spec)
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    tasks = [load_task(folder, suite=root.name) for folder in folders if (folder / TASK_FILE).exists()]
-    _check_unique_ids(tasks)
+    tasks = [tf for tf in _load_folders(root) if tf.task.template is None]
     if only:
         known = {t.task.id for t in tasks}
         unknown = [task_id for task_id in only if task_id not in known]
@@ -42,8 +41,20 @@ def load_suite(spec: str | Path, only: list[str] | None = None) -> list[TaskFold
             raise TaskError(f"{root}: no task named {', '.join(unknown)} (see `resq tasks list {root}`)")
         tasks = [t for t in tasks if t.task.id in only]
     if not tasks:
-        raise TaskError(f"{root}: no task folders with a {TASK_FILE} in this suite")
+        hint = " (it has templates: run `resq tasks expand` first)" if load_templates(root) else ""
+        raise TaskError(f"{root}: no task folders with a {TASK_FILE} in this suite{hint}")
     return tasks
+
+
+def load_templates(spec: str | Path) -> list[TaskFolder]:
+    return [tf for tf in _load_folders(resolve_suite(spec)) if tf.task.template is not None]
+
+
+def _load_folders(root: Path) -> list[TaskFolder]:
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    loaded = [load_task(folder, suite=root.name) for folder in folders if (folder / TASK_FILE).exists()]
+    _check_unique_ids(loaded)
+    return loaded
 
 
 def load_task(folder: Path, suite: str) -> TaskFolder:
@@ -121,6 +132,8 @@ def suite_hash(tasks: list[TaskFolder]) -> str:
 
 
 def _check_files(tf: TaskFolder, file: Path) -> None:
+    if tf.task.template is not None:
+        return  # paths may name parameters; they are checked on the expanded instances
     snapshot = tf.task.snapshot
     if snapshot.kind in ("dir", "bundle") and not inside(tf, snapshot.path, suite_wide=True).exists():
         raise TaskError(f"{file}: snapshot.path '{snapshot.path}' does not exist; add it or fix the path")

@@ -1,0 +1,88 @@
+"""`resq report`, `resq compare` and `resq history`: read run folders, print tables, JSON or an HTML page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .common import ResqError, console, friendly_errors, main, show
+
+RUN_FOLDER = click.Path(path_type=Path, file_okay=False)
+HTML_OUT = click.Path(path_type=Path, dir_okay=False)
+
+
+@main.command()
+@click.argument("run_dir", metavar="RUN", type=RUN_FOLDER)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
+@click.option("--by", type=click.Choice(["tag", "suite", "kind"]), default="tag", show_default=True,
+              help="How to group the breakdown table.")
+@click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML report here.")
+@friendly_errors
+def report(run_dir: Path, as_json: bool, by: str, html_out: Path | None) -> None:
+    """Pass rate with its 95 % interval, outcomes, groups, cost, time per stage and pass@k of one run folder."""
+    from ..reports.report import build_report, load_run, render_report
+
+    result = build_report(load_run(run_dir), by=by)
+    if html_out:
+        from ..reports.html import report_page, write_page
+
+        console.print(f"wrote {write_page(html_out, report_page(result, html_out))}", highlight=False)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    for part in render_report(result):
+        show.print(part, highlight=False)
+
+
+@main.command()
+@click.argument("run_dirs", metavar="RUN_A RUN_B [RUN ...]", nargs=-1, required=True, type=RUN_FOLDER)
+@click.option("--max-regressions", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Exit 1 when a later run breaks more tasks that RUN_A passed than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of tables.")
+@click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML comparison here.")
+@friendly_errors
+def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, html_out: Path | None) -> None:
+    """Compare RUN_B (and more) against the baseline RUN_A task by task; exit 1 on regressions."""
+    from ..reports.compare import compare_runs, render_comparison
+    from ..reports.report import load_run
+
+    if len(run_dirs) < 2:
+        raise ResqError(f"compare needs at least two run folders, got {len(run_dirs)}: give RUN_A RUN_B")
+    comparison = compare_runs([load_run(folder) for folder in run_dirs], max_regressions)
+    if html_out:
+        from ..reports.html import comparison_page, write_page
+
+        console.print(f"wrote {write_page(html_out, comparison_page(comparison))}", highlight=False)
+    if as_json:
+        click.echo(comparison.model_dump_json(indent=2))
+    else:
+        for part in render_comparison(comparison):
+            show.print(part, highlight=False)
+    if comparison.regressed:
+        worst = max(pair.broken for pair in comparison.pairs)
+        console.print(f"[bold red]regression:[/] {worst} task(s) that RUN_A passed fail now "
+                      f"(allowed: {max_regressions})", highlight=False)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", type=RUN_FOLDER)
+@click.option("--json", "as_json", is_flag=True, help="Print the time series as JSON instead of tables.")
+@click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML trend page here.")
+@friendly_errors
+def history(folder: Path, as_json: bool, html_out: Path | None) -> None:
+    """Every run folder under DIR as a time series: pass rate per system per suite."""
+    from ..reports.history import build_history, render_history
+
+    result = build_history(folder)
+    if html_out:
+        from ..reports.html import history_page, write_page
+
+        console.print(f"wrote {write_page(html_out, history_page(result))}", highlight=False)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    for part in render_history(result):
+        show.print(part, highlight=False)

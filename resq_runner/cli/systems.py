@@ -1,0 +1,88 @@
+"""The options of `resq run` that configure a system; they become SystemSpec.config (strings, never a secret).
+
+`system_options` decorates the run command; `system_config` turns the given options into the config of the chosen
+system and refuses options that system does not take.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from ..errors import ResqError
+
+# option (python name) -> (config key, systems that take it, click option declaration, click keyword arguments)
+OPTIONS = [
+    ("model", "model", {"llm"}, ("--model",), dict(help="llm: model name sent to the endpoint.")),
+    ("base_url", "base_url", {"llm"}, ("--base-url",),
+     dict(help="llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")),
+    ("api_key_env", "api_key_env", {"llm"}, ("--api-key-env",),
+     dict(help="llm: environment variable holding the API key (default OPENAI_API_KEY; '' for none).")),
+    ("edit_format", "edit_format", {"llm"}, ("--edit-format",),
+     dict(type=click.Choice(["search-replace", "udiff"]), help="llm: edit format asked of the model.")),
+    ("context_tokens", "context_tokens", {"llm"}, ("--context-tokens",),
+     dict(type=int, help="llm: token budget of the retrieved context (default 8000).")),
+    ("max_turns", "max_turns", {"llm"}, ("--max-turns",), dict(type=int, help="llm: model calls per task (8).")),
+    ("max_apply_retries", "max_apply_retries", {"llm"}, ("--max-apply-retries",),
+     dict(type=int, help="llm: replies without applicable edits tolerated before giving up (3).")),
+    ("request_timeout", "request_timeout_s", {"llm"}, ("--request-timeout",),
+     dict(type=float, help="llm: seconds to wait for one answer (120).")),
+    ("max_retries", "max_retries", {"llm"}, ("--max-retries",),
+     dict(type=int, help="llm: retries of a request after 429/5xx/timeout (4).")),
+    ("backoff", "backoff_s", {"llm"}, ("--backoff",),
+     dict(type=float, help="llm: first backoff in seconds when no Retry-After is given (1, doubling).")),
+    ("max_concurrent_requests", "max_concurrent_requests", {"llm"}, ("--max-concurrent-requests",),
+     dict(type=int, help="llm: requests in flight at once across the whole run (4).")),
+    ("budget_usd_per_task", "budget_usd_per_task", {"llm"}, ("--budget-usd-per-task",),
+     dict(type=float, help="llm: stop a task's calls once it spent this many dollars.")),
+    ("budget_usd_per_run", "budget_usd_per_run", {"llm"}, ("--budget-usd-per-run",),
+     dict(type=float, help="llm: stop every call once the run spent this many dollars.")),
+    ("price_table", "price_table", {"llm"}, ("--price-table",),
+     dict(type=click.Path(exists=True, dir_okay=False), help="llm: JSON/YAML {model: {prompt, completion}} "
+                                                             "in USD per million tokens.")),
+    ("predictions", "predictions", {"predictions"}, ("--predictions",),
+     dict(type=click.Path(exists=True, dir_okay=False), help="predictions: SWE-bench-style JSON or JSONL file.")),
+    ("agent_cmd", "agent_cmd", {"command"}, ("--agent-cmd",), dict(help="command: the agent's shell command.")),
+    ("on_host", "on_host", {"command"}, ("--on-host",),
+     dict(is_flag=True, default=None, help="command: run on this machine against a checkout, not in the container.")),
+    ("agent_timeout", "agent_timeout_s", {"command"}, ("--agent-timeout",),
+     dict(type=float, help="command: seconds before the agent is killed (1800).")),
+    ("agent_dir", "agent_dir", {"command"}, ("--agent-dir",),
+     dict(type=click.Path(exists=True, file_okay=False), help="command: files made available to the agent "
+                                                              "($RESQ_AGENT_DIR).")),
+    ("agent_env", "agent_env", {"command"}, ("--agent-env",),
+     dict(multiple=True, help="command: host environment variable passed to the agent by name (repeatable).")),
+    ("agent_memory_mb", "agent_memory_mb", {"command"}, ("--agent-memory-mb",),
+     dict(type=int, help="command --on-host: address-space limit of the agent in MiB.")),
+]
+
+
+def system_options(command):
+    """Adds every system option to a click command; they arrive in its callback as `system_options` (a dict)."""
+    names = [name for name, *_ in OPTIONS]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        kwargs["system_options"] = {name: kwargs.pop(name) for name in names}
+        return command(*args, **kwargs)
+
+    for name, _key, _systems, declaration, settings in reversed(OPTIONS):
+        wrapper = click.option(*declaration, name, **settings)(wrapper)
+    return wrapper
+
+
+def system_config(system: str, given: dict) -> dict[str, str]:
+    config, refused = {}, []
+    for name, key, systems, declaration, _settings in OPTIONS:
+        value = given.get(name)
+        if value is None or value == () or value is False:
+            continue
+        if system in {"gold", "noop", "llm", "command", "predictions"} and system not in systems:
+            refused.append(declaration[0])
+            continue
+        config[key] = ",".join(value) if isinstance(value, tuple) else str(value)
+    if refused:
+        raise ResqError(f"system '{system}' does not take {', '.join(refused)}; drop it or choose the system "
+                        f"it belongs to")
+    return config

@@ -1,0 +1,137 @@
+"""`resq compare`: a baseline run against one or more later runs, task by task, with a paired significance test.
+
+Each run is judged per task on its first sample. Runs over different task sets or suite versions are compared on
+the tasks they share, and the comparison says so loudly.
+"""
+
+from __future__ import annotations
+
+from ..models import Outcome
+from .records import Change, Comparison, PairStats, RunHeader, TaskComparison
+from .report import LoadedRun, rate_of
+from .stats import mcnemar_exact, paired_bootstrap_ci
+
+BOOTSTRAP_SEED = 0
+
+
+def header(run: LoadedRun) -> RunHeader:
+    return RunHeader(label=f"{run.system} · {run.name}", name=run.name, run_id=run.run_id, root=str(run.root), suite=run.suite,
+                     suite_hash=run.suite_hash, system=run.system,
+                     started_at=run.manifest.started_at if run.manifest else None, rate=rate_of(first_samples(run)))
+
+
+def first_samples(run: LoadedRun) -> list:
+    first = {}
+    for row in run.rows:  # sorted by task, then sample
+        first.setdefault(row.task_id, row)
+    return list(first.values())
+
+
+def outcomes_by_task(run: LoadedRun) -> dict[str, Outcome]:
+    return {row.task_id: row.outcome for row in first_samples(run)}
+
+
+def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
+    if len(runs) < 2:
+        raise ValueError("a comparison needs at least two runs")
+    per_run = [outcomes_by_task(run) for run in runs]
+    shared = [t for t in runs[0].task_order if all(t in outcomes for outcomes in per_run)]
+    notes = _mismatch_notes(runs, per_run, shared)
+    tasks = []
+    for task_id in shared:
+        baseline = per_run[0][task_id]
+        tasks.append(TaskComparison(task_id=task_id, outcomes=[outcomes[task_id] for outcomes in per_run],
+                                    changes=[change(baseline, outcomes[task_id]) for outcomes in per_run[1:]]))
+    headers = [header(run) for run in runs]
+    pairs = [pair_stats(headers[0].label, headers[i].label, [t.changes[i - 1] for t in tasks],
+                        [t.outcomes[0] for t in tasks], [t.outcomes[i] for t in tasks]) for i in range(1, len(runs))]
+    return Comparison(runs=headers, pairs=pairs, tasks=tasks, notes=notes, max_regressions=max_regressions)
+
+
+def change(before: Outcome, after: Outcome) -> Change:
+    if Outcome.infra_error in (before, after):
+        return "not comparable"
+    was, now = before is Outcome.passed, after is Outcome.passed
+    if was and now:
+        return "still passing"
+    if was:
+        return "broken"
+    return "fixed" if now else "still failing"
+
+
+def pair_stats(baseline: str, other: str, changes: list[Change], before: list[Outcome],
+               after: list[Outcome]) -> PairStats:
+    comparable = [i for i, c in enumerate(changes) if c != "not comparable"]
+    a = [int(before[i] is Outcome.passed) for i in comparable]
+    b = [int(after[i] is Outcome.passed) for i in comparable]
+    counts = {name: changes.count(name) for name in ("fixed", "broken", "still failing", "still passing")}
+    difference, low, high = paired_bootstrap_ci(a, b, seed=BOOTSTRAP_SEED)
+    return PairStats(baseline=baseline, other=other, tasks=len(comparable), baseline_passed=sum(a),
+                     other_passed=sum(b), fixed=counts["fixed"], broken=counts["broken"],
+                     still_failing=counts["still failing"], still_passing=counts["still passing"],
+                     not_comparable=len(changes) - len(comparable),
+                     mcnemar_p=mcnemar_exact(counts["broken"], counts["fixed"]), difference=difference,
+                     ci_low=low, ci_high=high)
+
+
+def _mismatch_notes(runs: list[LoadedRun], per_run: list[dict[str, Outcome]], shared: list[str]) -> list[str]:
+    notes = []
+    if any(set(outcomes) != set(per_run[0]) for outcomes in per_run[1:]):
+        dropped = sorted(set().union(*per_run) - set(shared))
+        notes.append(f"DIFFERENT TASK SETS: compared on the {len(shared)} task(s) every run has; left out "
+                     f"{len(dropped)}: {', '.join(dropped[:8])}{', ...' if len(dropped) > 8 else ''}")
+    suites = {(run.suite, run.suite_hash) for run in runs}
+    if len({suite for suite, _ in suites}) > 1:
+        notes.append(f"DIFFERENT SUITES: {', '.join(sorted({run.suite for run in runs}))}; compared on shared "
+                     "task ids only")
+    elif len(suites) > 1:
+        notes.append(f"DIFFERENT SUITE VERSIONS of '{runs[0].suite}' (suite hashes "
+                     f"{', '.join(sorted(h[:12] for _, h in suites))}): tasks may have changed between the runs")
+    if any(row.sample > 0 for run in runs for row in run.rows):
+        notes.append("some runs have several samples per task: each task is compared on its first sample")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Terminal rendering
+
+
+def render_comparison(comparison: Comparison) -> list:
+    from rich.table import Table
+
+    parts: list = [f"[bold red]note:[/] {note}" for note in comparison.notes]
+    runs = Table(title="runs")
+    for column in ("", "run", "suite", "pass rate", "95 % CI"):
+        runs.add_column(column)
+    for index, run in enumerate(comparison.runs):
+        runs.add_row("A" if index == 0 else f"B{index}" if len(comparison.runs) > 2 else "B", run.label,
+                     run.suite, f"{run.rate.rate:.1%} ({run.rate.passed}/{run.rate.graded})",
+                     f"{run.rate.ci_low:.1%} – {run.rate.ci_high:.1%}")
+    parts.append(runs)
+    stats = Table(title="paired comparison against A (shared tasks)")
+    for column in ("run", "tasks", "fixed", "broken", "still failing", "still passing", "McNemar exact p",
+                   "difference (95 % bootstrap CI)"):
+        stats.add_column(column)
+    for pair in comparison.pairs:
+        stats.add_row(pair.other, str(pair.tasks), str(pair.fixed), _red_if(pair.broken, comparison.max_regressions),
+                      str(pair.still_failing), str(pair.still_passing), f"{pair.mcnemar_p:.4g}",
+                      f"{pair.difference:+.1%} ({pair.ci_low:+.1%} – {pair.ci_high:+.1%})")
+    parts.append(stats)
+    flips = Table(title="tasks that changed")
+    flips.add_column("task")
+    for index in range(1, len(comparison.runs)):
+        flips.add_column(f"B{index}" if len(comparison.runs) > 2 else "A → B")
+    for task in comparison.tasks:
+        if any(c in ("fixed", "broken") for c in task.changes):
+            flips.add_row(task.task_id, *[_styled(c) for c in task.changes])
+    parts.append(flips)
+    return parts
+
+
+def _styled(change_name: str) -> str:
+    style = {"fixed": "green", "broken": "red"}.get(change_name)
+    return f"[{style}]{change_name}[/]" if style else change_name
+
+
+def _red_if(broken: int, allowed: int) -> str:
+    return f"[bold red]{broken}[/]" if broken > allowed else str(broken)

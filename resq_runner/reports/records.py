@@ -1,0 +1,171 @@
+"""The records reports are made of: what `--json` prints and what the HTML pages are rendered from.
+
+They are built from run folders only (run.json + results.jsonl, plus the suite's task.yaml files for tags when the
+suite is still there), so a report can be made on any machine that has the folder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ..models import Outcome, Record
+
+STAGES = ("image", "system", "eval_start", "eval_run", "eval_collect", "teardown")
+
+
+class Rate(Record):
+    """A pass rate over graded evaluations with its Wilson 95 % interval."""
+
+    graded: int
+    passed: int
+    rate: float
+    ci_low: float
+    ci_high: float
+
+
+class TaskRow(Record):
+    """One task of a run; with several samples, `outcomes` holds each sample's and `outcome` the first's."""
+
+    task_id: str
+    kind: str = "unknown"
+    tags: list[str] = []
+    outcome: Outcome
+    outcomes: list[Outcome]
+    samples_passed: int
+    tests_passed: int
+    tests_total: int
+    reason: str = ""
+    seconds: float = 0.0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    patch_log: str | None = None  # relative to the run folder, when the file exists
+    test_log: str | None = None
+
+
+class GroupRow(Record):
+    group: str
+    tasks: int
+    rate: Rate
+
+
+class UsageTotals(Record):
+    """Spent over every row of the run (retried attempts included): that is what the run cost."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    cost_usd: float = 0.0
+    solved: int = 0
+    tokens_per_solved: float | None = None
+    cost_per_solved: float | None = None
+
+
+class StageTime(Record):
+    stage: str
+    total_s: float
+    mean_s: float
+
+
+class PassAtK(Record):
+    """The unbiased pass@k, averaged over the tasks that have at least k samples."""
+
+    k: int
+    value: float
+    tasks: int
+
+
+class RunReport(Record):
+    run_id: str
+    root: str
+    suite: str
+    suite_hash: str = ""
+    system: str
+    started_at: datetime | None = None
+    samples: int = 1
+    rate: Rate
+    outcomes: dict[str, int]
+    group_by: Literal["tag", "suite", "kind"] = "tag"
+    groups: list[GroupRow] = []
+    usage: UsageTotals
+    stages: list[StageTime]
+    pass_at_k: list[PassAtK] = []
+    tasks: list[TaskRow]
+    notes: list[str] = []
+
+
+Change = Literal["fixed", "broken", "still failing", "still passing", "not comparable"]
+
+
+class RunHeader(Record):
+    """Who a run is, in a comparison or a history."""
+
+    label: str
+    name: str  # the run id, or the folder's last two parts when the id is the folder name
+    run_id: str
+    root: str
+    suite: str
+    suite_hash: str
+    system: str
+    started_at: datetime | None = None
+    rate: Rate
+
+
+class PairStats(Record):
+    """One later run against the baseline, over the tasks both graded."""
+
+    baseline: str
+    other: str
+    tasks: int
+    baseline_passed: int
+    other_passed: int
+    fixed: int
+    broken: int
+    still_failing: int
+    still_passing: int
+    not_comparable: int
+    mcnemar_p: float
+    difference: float
+    ci_low: float
+    ci_high: float
+
+
+class TaskComparison(Record):
+    task_id: str
+    outcomes: list[Outcome | None]  # one per run, None when the run has no row for the task
+    changes: list[Change]  # one per run after the baseline
+
+
+class Comparison(Record):
+    runs: list[RunHeader]
+    pairs: list[PairStats]
+    tasks: list[TaskComparison]
+    notes: list[str] = []
+    max_regressions: int = 0
+
+    @property
+    def regressed(self) -> bool:
+        return any(pair.broken > self.max_regressions for pair in self.pairs)
+
+
+class HistoryPoint(Record):
+    suite: str
+    system: str
+    run_id: str
+    root: str  # relative to the history folder
+    started_at: datetime
+    suite_hash: str
+    rate: Rate
+
+
+class History(Record):
+    root: str
+    points: list[HistoryPoint]  # oldest first
+    notes: list[str] = []
+
+    def series(self) -> dict[tuple[str, str], list[HistoryPoint]]:
+        """(suite, system) -> its runs, oldest first."""
+        grouped: dict[tuple[str, str], list[HistoryPoint]] = {}
+        for point in self.points:
+            grouped.setdefault((point.suite, point.system), []).append(point)
+        return grouped

@@ -1,0 +1,275 @@
+"""`resq report`: one run folder → a RunReport (pass rate with its interval, outcomes, groups, cost, time, pass@k).
+
+Reads only the run folder (run.json + results.jsonl) and, for tags and kinds, the suite's task.yaml files when the
+suite can still be found; without them the report says so and goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import ResqError
+from ..models import Outcome, Record, Result, RunManifest, TestStatus
+from ..results import RunPaths, read_manifest, read_results
+from .records import (STAGES, GroupRow, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
+from .stats import pass_at_k, wilson_interval
+
+PASS_AT_K_CANDIDATES = (1, 2, 3, 5, 10, 20, 50, 100)
+
+
+class TaskInfo(Record):
+    kind: str = "unknown"
+    tags: list[str] = []
+
+
+class LoadedRun(Record):
+    """A run folder read back: the row that counts for each (task, sample), every row, and task metadata."""
+
+    root: Path
+    manifest: RunManifest | None
+    rows: list[Result]
+    all_rows: list[Result]
+    task_order: list[str]
+    info: dict[str, TaskInfo]
+    notes: list[str] = []
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id if self.manifest else self.root.name
+
+    @property
+    def suite(self) -> str:
+        """The suite's name (its folder's name), however the run was given it."""
+        return Path(self.manifest.suite).name if self.manifest else "unknown"
+
+    @property
+    def name(self) -> str:
+        """The run id, or the folder's last two parts when the id is just the folder name (runs/<date>/<system>)."""
+        return "/".join(self.root.parts[-2:]) if self.run_id == self.root.name else self.run_id
+
+    @property
+    def suite_hash(self) -> str:
+        return self.manifest.suite_hash if self.manifest else ""
+
+    @property
+    def system(self) -> str:
+        spec = self.manifest.system if self.manifest else (self.all_rows[0].system if self.all_rows else None)
+        if spec is None:
+            return "unknown"
+        return spec.name + (f"[{spec.config_hash}]" if spec.config else "")
+
+    def rows_of(self, task_id: str) -> list[Result]:
+        return [row for row in self.rows if row.task_id == task_id]
+
+
+def load_run(root: Path, with_suite: bool = True) -> LoadedRun:
+    """with_suite=False skips loading the suite (tags and kinds), which a history of many runs does not need."""
+    paths = RunPaths(Path(root))
+    if not paths.results.is_file():
+        raise ResqError(f"{root}: not a run folder (no results.jsonl); give a folder written by `resq run`")
+    manifest = read_manifest(paths)
+    all_rows = read_results(paths.results)
+    notes = [] if manifest else [f"{paths.manifest} is missing: suite, system and tags are unknown"]
+    rows = counted_rows(all_rows)
+    seen = list(dict.fromkeys(row.task_id for row in rows))
+    order = list(manifest.task_ids) if manifest else []
+    order += sorted(task_id for task_id in seen if task_id not in order)
+    missing = [task_id for task_id in order if task_id not in seen]
+    if missing:
+        notes.append(f"{len(missing)} task(s) of the run have no result yet ({', '.join(missing[:5])}"
+                     f"{', ...' if len(missing) > 5 else ''}): resume the run to finish them")
+    info, suite_notes = suite_info(manifest) if with_suite else ({}, [])
+    rows.sort(key=lambda r: (order.index(r.task_id), r.sample))
+    return LoadedRun(root=paths.root, manifest=manifest, rows=rows, all_rows=all_rows,
+                     task_order=[t for t in order if t in seen], info=info, notes=notes + suite_notes)
+
+
+def counted_rows(rows: list[Result]) -> list[Result]:
+    """Per (task, sample): the last final row, or, when every attempt hit the infrastructure, the last row."""
+    chosen: dict[tuple[str, int], Result] = {}
+    for row in rows:
+        key = (row.task_id, row.sample)
+        if row.outcome.is_final or key not in chosen or not chosen[key].outcome.is_final:
+            chosen[key] = row
+    return list(chosen.values())
+
+
+def suite_info(manifest: RunManifest | None) -> tuple[dict[str, TaskInfo], list[str]]:
+    """Tags and kinds from the suite's task.yaml files, with a note when the suite is gone or has changed."""
+    if manifest is None:
+        return {}, []
+    from ..tasks import load_suite, suite_hash
+
+    try:
+        tasks = load_suite(manifest.suite_path if manifest.suite_path and Path(manifest.suite_path).is_dir()
+                           else manifest.suite)
+    except ResqError as exc:
+        return {}, [f"suite '{manifest.suite}' not loaded ({exc}); tags and kinds are unknown"]
+    ran = [tf for tf in tasks if tf.task.id in set(manifest.task_ids)]
+    notes = []
+    if ran and suite_hash(ran) != manifest.suite_hash:
+        notes.append(f"suite '{manifest.suite}' has changed since this run: tags and kinds are today's")
+    return {tf.task.id: TaskInfo(kind=tf.task.kind, tags=tf.task.tags) for tf in tasks}, notes
+
+
+def rate_of(rows: Iterable[Result]) -> Rate:
+    graded = [row for row in rows if row.outcome is not Outcome.infra_error]
+    passed = sum(row.outcome is Outcome.passed for row in graded)
+    low, high = wilson_interval(passed, len(graded))
+    return Rate(graded=len(graded), passed=passed, rate=passed / len(graded) if graded else 0.0,
+                ci_low=low, ci_high=high)
+
+
+def build_report(run: LoadedRun, by: str = "tag") -> RunReport:
+    outcomes = Counter(row.outcome.value for row in run.rows)
+    notes = list(run.notes)
+    if outcomes.get(Outcome.infra_error.value):
+        notes.append(f"{outcomes[Outcome.infra_error.value]} evaluation(s) ended in infra_error: they say nothing "
+                     "about the system and are left out of the pass rate")
+    return RunReport(
+        run_id=run.run_id, root=str(run.root), suite=run.suite, suite_hash=run.suite_hash, system=run.system,
+        started_at=run.manifest.started_at if run.manifest else None,
+        samples=max((row.sample + 1 for row in run.rows), default=1), rate=rate_of(run.rows),
+        outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome}, group_by=by,
+        groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
+        pass_at_k=pass_at_k_table(run), tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
+
+
+def groups(run: LoadedRun, by: str) -> list[GroupRow]:
+    members: dict[str, list[str]] = {}
+    for task_id in run.task_order:
+        info = run.info.get(task_id)
+        if by == "suite":
+            keys = [run.suite]
+        elif by == "kind":
+            keys = [info.kind if info else "unknown"]
+        elif by == "tag":
+            keys = (info.tags or ["(no tag)"]) if info else ["(unknown)"]
+        else:
+            raise ResqError(f"--by {by}: choose tag, suite or kind")
+        for key in keys:
+            members.setdefault(key, []).append(task_id)
+    return [GroupRow(group=key, tasks=len(ids), rate=rate_of(r for t in ids for r in run.rows_of(t)))
+            for key, ids in sorted(members.items())]
+
+
+def usage_totals(run: LoadedRun) -> UsageTotals:
+    totals = UsageTotals(solved=sum(row.outcome is Outcome.passed for row in run.rows))
+    for row in run.all_rows:
+        totals.prompt_tokens += row.usage.prompt_tokens
+        totals.completion_tokens += row.usage.completion_tokens
+        totals.calls += row.usage.calls
+        totals.cost_usd += row.usage.cost_usd
+    if totals.solved:
+        totals.tokens_per_solved = (totals.prompt_tokens + totals.completion_tokens) / totals.solved
+        totals.cost_per_solved = totals.cost_usd / totals.solved
+    return totals
+
+
+def stage_times(rows: list[Result]) -> list[StageTime]:
+    times = []
+    for stage in STAGES:
+        total = sum(getattr(row.timings, stage) for row in rows)
+        times.append(StageTime(stage=stage, total_s=total, mean_s=total / len(rows) if rows else 0.0))
+    return times
+
+
+def pass_at_k_table(run: LoadedRun) -> list[PassAtK]:
+    """pass@k for every k up to the largest sample count; a task counts for k when it has n >= k graded samples."""
+    counts = []
+    for task_id in run.task_order:
+        graded = [row for row in run.rows_of(task_id) if row.outcome is not Outcome.infra_error]
+        counts.append((len(graded), sum(row.outcome is Outcome.passed for row in graded)))
+    most = max((n for n, _ in counts), default=0)
+    if most < 2:
+        return []
+    table = []
+    for k in sorted({k for k in PASS_AT_K_CANDIDATES if k <= most} | {most}):
+        eligible = [(n, c) for n, c in counts if n >= k]
+        value = sum(pass_at_k(n, c, k) for n, c in eligible) / len(eligible)
+        table.append(PassAtK(k=k, value=value, tasks=len(eligible)))
+    return table
+
+
+def task_row(run: LoadedRun, task_id: str) -> TaskRow:
+    rows = run.rows_of(task_id)
+    first = rows[0]
+    info = run.info.get(task_id, TaskInfo())
+    logs = RunPaths(run.root).task_logs(task_id, first.attempt, first.sample)
+    return TaskRow(
+        task_id=task_id, kind=info.kind, tags=info.tags, outcome=first.outcome,
+        outcomes=[row.outcome for row in rows], samples_passed=sum(row.outcome is Outcome.passed for row in rows),
+        tests_passed=sum(status is TestStatus.passed for status in first.tests.values()),
+        tests_total=len(first.tests), reason=first.reason, seconds=sum(first.timings.model_dump().values()),
+        tokens=sum(row.usage.prompt_tokens + row.usage.completion_tokens for row in rows),
+        cost_usd=sum(row.usage.cost_usd for row in rows),
+        patch_log=_relative_if_exists(logs / "patch.diff", run.root),
+        test_log=_relative_if_exists(logs / "test_output.txt", run.root))
+
+
+def _relative_if_exists(path: Path, root: Path) -> str | None:
+    return path.relative_to(root).as_posix() if path.is_file() else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Terminal rendering
+
+
+def render_report(report: RunReport) -> list:
+    from rich.table import Table
+
+    rate = report.rate
+    head = Table(title=f"{report.suite} · {report.system} · {report.run_id}", show_header=False)
+    head.add_row("pass rate", f"{rate.rate:.1%}  ({rate.passed}/{rate.graded}; 95 % CI {rate.ci_low:.1%} – "
+                              f"{rate.ci_high:.1%}, Wilson)")
+    head.add_row("outcomes", ", ".join(f"{name} {count}" for name, count in report.outcomes.items()))
+    usage = report.usage
+    head.add_row("tokens", f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion in {usage.calls} "
+                           f"call(s); per solved task: {_maybe(usage.tokens_per_solved, '{:.0f}')}")
+    head.add_row("cost", f"${usage.cost_usd:.4f}; per solved task: {_maybe(usage.cost_per_solved, '${:.4f}')}")
+    head.add_row("time per stage", ", ".join(f"{s.stage} {s.total_s:.1f}s" for s in report.stages))
+    parts = [head, _groups_table(report), _tasks_table(report)]
+    if report.pass_at_k:
+        table = Table(title=f"pass@k (unbiased estimator, up to {report.samples} samples)")
+        for column in ("k", "pass@k", "tasks with n ≥ k"):
+            table.add_column(column)
+        for row in report.pass_at_k:
+            table.add_row(str(row.k), f"{row.value:.1%}", str(row.tasks))
+        parts.append(table)
+    parts += [f"[yellow]note:[/] {note}" for note in report.notes]
+    return parts
+
+
+def _groups_table(report: RunReport):
+    from rich.table import Table
+
+    table = Table(title=f"by {report.group_by}")
+    for column in (report.group_by, "tasks", "passed", "pass rate", "95 % CI"):
+        table.add_column(column)
+    for group in report.groups:
+        rate = group.rate
+        table.add_row(group.group, str(group.tasks), f"{rate.passed}/{rate.graded}", f"{rate.rate:.1%}",
+                      f"{rate.ci_low:.1%} – {rate.ci_high:.1%}")
+    return table
+
+
+def _tasks_table(report: RunReport):
+    from rich.table import Table
+
+    from .summary import OUTCOME_STYLE
+
+    table = Table(title="tasks")
+    for column in ("task", "outcome", "samples passed", "tests passed", "seconds", "tokens"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for row in report.tasks:
+        table.add_row(row.task_id, f"[{OUTCOME_STYLE[row.outcome]}]{row.outcome.value}[/]",
+                      f"{row.samples_passed}/{len(row.outcomes)}", f"{row.tests_passed}/{row.tests_total}",
+                      f"{row.seconds:.1f}", str(row.tokens), row.reason[:100])
+    return table
+
+
+def _maybe(value: float | None, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)

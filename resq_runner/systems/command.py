@@ -1,0 +1,156 @@
+"""`command`: any agent CLI, run in the workspace container (default) or on the host against a checkout.
+
+The agent gets the instruction in a file and these environment variables:
+    RESQ_INSTRUCTION_FILE   the instruction (outside the repository, so it never lands in the patch)
+    RESQ_TASK_ID            the task's id
+    RESQ_WORKSPACE          the repository to edit (also the working directory)
+    RESQ_AGENT_DIR          the files of --agent-dir, when given
+plus the host variables named by --agent-env (API keys: passed by name, never written anywhere).
+The patch is the git diff of the work tree against the snapshot commit afterwards, new files included, so an
+agent that commits its work is graded the same as one that does not.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import ResqError
+from ..models import SystemOutput, TaskView, Usage
+from .base import WORKSPACE_UID, Workspace
+
+IN_CONTAINER = "/tmp/resq"
+OUTPUT_CAP = 1024 * 1024
+
+
+class CommandSystem:
+    name = "command"
+
+    def __init__(self, agent_cmd: str = "", on_host: str = "", agent_timeout_s: str = "1800", agent_dir: str = "",
+                 agent_env: str = "", agent_memory_mb: str = ""):
+        if not agent_cmd.strip():
+            raise ResqError("the command system needs --agent-cmd 'COMMAND' (run in the task's workspace)")
+        self.command = agent_cmd
+        self.on_host = on_host.lower() in ("1", "true", "yes")
+        self.timeout_s = float(agent_timeout_s)
+        self.agent_dir = Path(agent_dir) if agent_dir else None
+        if self.agent_dir is not None and not self.agent_dir.is_dir():
+            raise ResqError(f"--agent-dir {agent_dir}: not a directory")
+        self.passed_env = [name for name in agent_env.split(",") if name]
+        missing = [name for name in self.passed_env if name not in os.environ]
+        if missing:
+            raise ResqError(f"--agent-env names variables that are not set: {', '.join(missing)}; export them first")
+        self.memory_mb = int(agent_memory_mb) if agent_memory_mb else None
+
+    def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput:
+        started = time.perf_counter()
+        if self.on_host:
+            code, output, timed_out, patch = self._on_host(task, workspace)
+        else:
+            code, output, timed_out, patch = self._in_container(task, workspace)
+        output = self._redact(output)
+        if workspace.log_dir is not None:
+            (workspace.log_dir / "agent_output.txt").write_text(output)
+        usage = Usage(wall_s=time.perf_counter() - started)
+        if timed_out:
+            return SystemOutput(patch=patch, usage=usage,
+                                error=f"agent command timed out after {self.timeout_s:g}s (see agent_output.txt)")
+        if code != 0 and not patch.strip():
+            return SystemOutput(usage=usage, error=f"agent command exited {code} and changed nothing: "
+                                                   f"{_last_line(output)}")
+        return SystemOutput(patch=patch, usage=usage)
+
+    # --- in the workspace container -----------------------------------------------------------------------
+
+    def _in_container(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str]:
+        base = _head(workspace)
+        workspace.run(f"mkdir -p {IN_CONTAINER}/agent")  # as the workspace user, so the agent can write beside
+        files = {f"{IN_CONTAINER}/instruction.md": task.instruction.encode()}
+        if self.agent_dir is not None:
+            files.update({f"{IN_CONTAINER}/agent/{p.relative_to(self.agent_dir)}": p.read_bytes()
+                          for p in sorted(self.agent_dir.rglob("*")) if p.is_file()})
+        workspace.sandbox.put_files(files, mode=0o755, uid=WORKSPACE_UID)
+        env = self._environment(task, f"{IN_CONTAINER}/instruction.md", workspace.root,
+                                f"{IN_CONTAINER}/agent" if self.agent_dir else "")
+        # `timeout` inside the container: a docker exec has no deadline of its own, and the agent's children die too
+        script = (f"timeout -k 10 {self.timeout_s:g} sh -c {shlex.quote(self.command)} "
+                  f"> {IN_CONTAINER}/output.txt 2>&1; echo $? > {IN_CONTAINER}/exit_code")
+        exec_id = workspace.start(script, environment=env)
+        deadline = time.monotonic() + self.timeout_s + 30  # `timeout` ends it first; this guards a stuck engine
+        while workspace.running(exec_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        code_text = (workspace.sandbox.read_file(f"{IN_CONTAINER}/exit_code") or b"124").decode().strip()
+        output = (workspace.sandbox.read_file(f"{IN_CONTAINER}/output.txt", limit=64 * OUTPUT_CAP) or b"")
+        code = int(code_text) if code_text.lstrip("-").isdigit() else 1
+        return code, _cap(output.decode("utf-8", "replace")), code in (124, 137), workspace.diff(base)
+
+    # --- on the host -----------------------------------------------------------------------------------------
+
+    def _on_host(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str]:
+        with tempfile.TemporaryDirectory(prefix="resq-agent-") as tmp:
+            checkout = Path(tmp) / "repo"
+            shutil.copytree(workspace.source_dir(), checkout, symlinks=True)
+            instruction = Path(tmp) / "instruction.md"
+            instruction.write_text(task.instruction)
+            env = {**os.environ, **self._environment(task, str(instruction), str(checkout),
+                                                       str(self.agent_dir.resolve()) if self.agent_dir else "")}
+            base = _git(checkout, "rev-parse", "HEAD").strip()
+            proc = subprocess.Popen(["sh", "-c", self.command], cwd=checkout, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self._limits)
+            timed_out = False
+            try:
+                output, _ = proc.communicate(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                output, _ = proc.communicate()
+                timed_out = True
+            _git(checkout, "add", "-A")
+            patch = _git(checkout, "diff", "--cached", "--binary", base)
+            return proc.returncode, _cap(output.decode("utf-8", "replace")), timed_out, patch
+
+    def _limits(self) -> None:
+        if self.memory_mb:
+            size = self.memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    # --- shared ----------------------------------------------------------------------------------------------
+
+    def _environment(self, task: TaskView, instruction: str, workspace: str, agent_dir: str) -> dict[str, str]:
+        env = {"RESQ_INSTRUCTION_FILE": instruction, "RESQ_TASK_ID": task.id, "RESQ_WORKSPACE": workspace}
+        if agent_dir:
+            env["RESQ_AGENT_DIR"] = agent_dir
+        env.update({name: os.environ[name] for name in self.passed_env})
+        return env
+
+    def _redact(self, text: str) -> str:
+        for name in self.passed_env:
+            value = os.environ.get(name, "")
+            if len(value) >= 4:
+                text = text.replace(value, f"[{name} redacted]")
+        return text
+
+
+def _head(workspace: Workspace) -> str:
+    code, out = workspace.run("git rev-parse HEAD")
+    return out.strip() if code == 0 else "HEAD"
+
+
+def _git(checkout: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, check=True).stdout
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= OUTPUT_CAP else text[:OUTPUT_CAP // 2] + "\n[... output cut ...]\n" + \
+        text[-OUTPUT_CAP // 2:]
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "(no output)"

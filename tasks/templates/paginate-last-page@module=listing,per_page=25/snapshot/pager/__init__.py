@@ -1,0 +1,1 @@
+"""Splitting result lists into pages for the web views."""

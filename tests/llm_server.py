@@ -1,0 +1,120 @@
+"""A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol, replaying scripted answers.
+
+Scripts are keyed by task id (read from the `Task id: X` line the llm system puts in its first user message).
+Each step is one of:
+    {"content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}   an answer
+    {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
+    {"hang": 30}                                                                   no answer for that many seconds
+    {"content": ..., "delay": 0.5}                                                 an answer after a pause
+The last step repeats once a script is used up. Every request is recorded, with the most that were being answered at
+once (a hung request stops counting when it starts hanging: its client gives up at its own timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_TASK = re.compile(r"Task id: (\S+)")
+
+
+class ScriptedLLM:
+    def __init__(self, scripts: dict[str, list[dict]], api_key: str = ""):
+        self.scripts, self.api_key = scripts, api_key
+        self.requests: list[dict] = []
+        self.positions: dict[str, int] = {}
+        self.in_flight = self.max_in_flight = self.hung = 0
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> "ScriptedLLM":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._released.set()  # hung requests end now
+        self._server.shutdown()
+        self._server.server_close()
+
+    def calls_for(self, task_id: str) -> list[dict]:
+        return [r for r in self.requests if r["task"] == task_id]
+
+    def _next_step(self, task: str) -> dict:
+        with self._lock:
+            script = self.scripts.get(task) or [{"status": 404}]
+            position = self.positions.get(task, 0)
+            self.positions[task] = position + 1
+            return script[min(position, len(script) - 1)]
+
+    def _handler(self):
+        llm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                text = "\n".join(m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user")
+                match = _TASK.search(text)
+                task = match.group(1) if match else ""
+                with llm._lock:
+                    llm.in_flight += 1
+                    llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
+                    llm.requests.append({"task": task, "path": self.path, "body": body,
+                                         "authorization": self.headers.get("Authorization", "")})
+                try:
+                    self._answer(task, body)
+                finally:
+                    with llm._lock:
+                        llm.in_flight -= 1
+
+            def _answer(self, task: str, body: dict) -> None:
+                if self.path != "/v1/chat/completions":
+                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                if llm.api_key and self.headers.get("Authorization") != f"Bearer {llm.api_key}":
+                    return self._send(401, {"error": {"message": "invalid api key"}})
+                step = llm._next_step(task)
+                if "hang" in step:
+                    with llm._lock:  # abandoned by the client at its timeout, so no longer counted in flight
+                        llm.in_flight -= 1
+                        llm.hung += 1
+                    llm._released.wait(step["hang"])
+                    with llm._lock:
+                        llm.in_flight += 1
+                    return
+                llm._released.wait(step.get("delay", 0))
+                if "status" in step:
+                    headers = {"Retry-After": step["retry_after"]} if "retry_after" in step else {}
+                    return self._send(step["status"], {"error": {"message": "scripted error"}}, headers)
+                usage = dict(step.get("usage", {}))
+                usage.setdefault("total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
+                self._send(200, {
+                    "id": "chatcmpl-scripted", "object": "chat.completion", "model": body.get("model", ""),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": step["content"]}}],
+                    "usage": usage})
+
+            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (its timeout)
+
+        return Handler

@@ -1,0 +1,61 @@
+"""Images: the base is bootstrapped with no registry, tags are content hashes, unchanged inputs never rebuild."""
+
+import os
+import secrets
+import shutil
+import pytest
+
+from conftest import resq
+from resq_runner import environments
+from resq_runner.errors import SetupError
+
+
+def test_base_image_bootstraps_from_nothing(docker_client):
+    """Builds the base from Debian packages under a throwaway tag, so a broken bootstrap cannot hide behind a
+    cached image; then checks it has python3, git and the non-root user."""
+    tag = f"resq-base-check:{secrets.token_hex(4)}"
+    try:
+        proc = resq("env", "build", "--base-tag", tag, "--no-pull", timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        assert "bootstrapping" in proc.stderr
+        out = docker_client.containers.run(tag, ["sh", "-c", "python3 --version; git --version; id resq"],
+                                           remove=True, network_mode="none").decode()
+        assert "Python 3." in out and "git version" in out and "uid=1000(resq)" in out
+    finally:
+        if docker_client.images.list(name=tag):
+            docker_client.images.remove(tag, force=True)
+
+
+def test_unchanged_environment_is_not_rebuilt(docker_client, python_env):
+    again = environments.ensure_environment(docker_client, "python", log=lambda m: pytest.fail(f"rebuilt: {m}"))
+    assert again == python_env
+    out = docker_client.containers.run(python_env.tag, ["python", "-m", "pytest", "--version"], remove=True,
+                                       network_mode="none").decode()
+    assert "pytest 8.4.2" in out
+
+
+def test_changed_definition_changes_the_tag(tmp_path, monkeypatch):
+    defs = tmp_path / "environments"
+    shutil.copytree(environments.definitions_dir(), defs)
+    monkeypatch.setenv("RESQ_ENVIRONMENTS", str(defs))
+    before = environments.environment_tag("python")
+    file = defs / "python" / "environment.yaml"
+    file.write_text(file.read_text().replace("pytest==8.4.2", "pytest==8.4.1"))
+    assert environments.environment_tag("python") != before
+
+
+def test_missing_mmdebstrap_is_one_clear_line(docker_client, tmp_path, monkeypatch):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    os.symlink(shutil.which("apt-get"), bare / "apt-get")
+    monkeypatch.setenv("PATH", str(bare))
+    with pytest.raises(SetupError, match=r"mmdebstrap is not installed: run `apt-get install -y mmdebstrap`"):
+        environments.ensure_base(docker_client, tag=f"resq-base-check:{secrets.token_hex(4)}", allow_pull=False,
+                                 log=lambda _m: None)
+
+
+def test_unreachable_daemon_is_one_clear_line(tmp_path):
+    proc = resq("env", "build", "python", cwd=tmp_path, env={"DOCKER_HOST": "tcp://127.0.0.1:9"}, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: cannot reach the Docker daemon: start it (for example `service docker start`) or set DOCKER_HOST"]
