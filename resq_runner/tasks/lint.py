@@ -51,8 +51,8 @@ def lint_task(tf: TaskFolder) -> list[LintProblem]:
     files = _file_problems(tf)
     problems = [_problem(tf, file, message) for file, message in files]
     missing = {file for file, _ in files}
-    if tf.task.hidden_tests in missing:
-        return problems
+    if tf.task.hidden_tests in missing or tf.task.template is not None:
+        return problems  # a template's files are Jinja text: its expanded instances are what gets checked
     hidden = hidden_files(tf)
     problems += [_problem(tf, TASK_FILE, m) for m in _environment_problems(tf)]
     problems += [_problem(tf, TASK_FILE, f"instruction quotes the hidden test {name}: {line!r}; describe the "
