@@ -47,7 +47,8 @@ def resq(*args: str, cwd: Path = PROJECT, check: bool = False, timeout: float = 
 
 
 def containers_of(client, run_id: str) -> list:
-    return client.containers.list(all=True, filters={"label": f"resq.run={run_id}"})
+    # sparse: no inspect per container, which raced with the run removing its containers (404 mid-list)
+    return client.containers.list(all=True, sparse=True, filters={"label": f"resq.run={run_id}"})
 
 
 @pytest.fixture
