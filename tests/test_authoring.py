@@ -143,3 +143,23 @@ def test_new_from_pypi_records_the_sdist_hash(tmp_path):
     assert snapshot == {"kind": "pypi", "name": "xmltodict", "version": "1.0.4",
                         "sha256": hashlib.sha256(sdist.read_bytes()).hexdigest()}
     assert (task / ".work" / "xmltodict.py").is_file()
+
+
+def test_new_from_a_git_commit_checks_out_that_commit_alone(tmp_path):
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    (origin / "lib.py").write_text("VERSION = 1\n")
+    subprocess.run(["git", "init", "-q"], cwd=origin, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=origin, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=origin, check=True)
+    first = subprocess.run(["git", "rev-parse", "HEAD"], cwd=origin, capture_output=True, text=True).stdout.strip()
+    (origin / "lib.py").write_text("VERSION = 2  # the solution, later in history\n")
+    subprocess.run([*git, "commit", "-qam", "two"], cwd=origin, check=True)
+
+    proc = resq("tasks", "new", str(tmp_path / "s"), "from-git", "--snapshot", f"git:{origin}@{first}")
+    assert proc.returncode == 0, proc.stderr
+    work = tmp_path / "s" / "from-git" / ".work"
+    assert (work / "lib.py").read_text() == "VERSION = 1\n"
+    log = subprocess.run(["git", "log", "--all", "--format=%s"], cwd=work, capture_output=True, text=True).stdout
+    assert log.splitlines() == ["snapshot"]  # no later history to leak the solution

@@ -75,3 +75,18 @@ def test_node_reporter_reports_a_real_run(docker_client):
         "test/a.test.js::group": TestStatus.failed,  # a suite is listed only when it fails
         "test/broken.test.js": TestStatus.failed,
     }
+
+
+def test_node_environment_has_debians_node_and_the_hosts_apt_sources(docker_client):
+    node = environments.ensure_environment(docker_client, "node", log=lambda _m: None)
+    script = ("node --version; dpkg-query -W -f='${Version}\\n' nodejs; "
+              "cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null")
+    with Sandbox(docker_client, node.tag, "test-node-environment", "test", command=["sh", "-c", script],
+                 workdir="/") as sandbox:
+        sandbox.start()
+        sandbox.wait(60)
+        lines = sandbox.logs().splitlines()
+    assert lines[1].startswith(lines[0].removeprefix("v") + "+dfsg")  # Debian's nodejs, from apt in the build
+    normalise = {" ".join(line.replace("/ ", " ").split()) for line in lines[2:] if line.startswith("deb ")}
+    host = {" ".join(line.replace("/ ", " ").split()) for line in environments.host_apt_sources().splitlines()}
+    assert normalise == host
