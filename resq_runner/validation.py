@@ -110,6 +110,7 @@ def _evaluate_all(client: docker.DockerClient, tasks: list[TaskFolder], envs: di
                 getattr(found[tf.task.id], name).append(result)
         except BaseException:
             stop.set()
+            remove_run_containers(client, run_id)  # running evaluations end with their containers; the pool closes
             raise
     return found
 
