@@ -118,6 +118,11 @@ def _evaluate_all(client: docker.DockerClient, tasks: list[TaskFolder], envs: di
 def workspace_leaks(client: docker.DockerClient, tf: TaskFolder, image: ImageRef, run_id: str) -> list[str]:
     """Hidden test files whose content is in the task image's /workspace (what a system's workspace starts as),
     and hidden test lines quoted by the instruction."""
+    hidden = hidden_files(tf)
+    leaks = [f"the instruction quotes hidden test {name}: {line!r}"
+             for name, line in instruction_leaks(tf.task.instruction, hidden)]
+    if tf.task.snapshot is None:
+        return leaks  # a challenge has no workspace
     listing = ("cd /workspace && find . -path ./.git -prune -o -type f -print0 | xargs -0 -r sha256sum")
     with Sandbox(client, image.tag, run_id, "validate", command=["sh", "-c", listing],
                  limits=Limits(network=False)) as sandbox:
@@ -130,12 +135,8 @@ def workspace_leaks(client: docker.DockerClient, tf: TaskFolder, image: ImageRef
     for line in output.splitlines():
         digest, _, path = line.partition("  ")
         visible.setdefault(digest, path.removeprefix("./"))
-    hidden = hidden_files(tf)
-    leaks = [f"hidden test {name} is visible in the workspace as {visible[digest]}"
-             for name, content in hidden.items() if (digest := hashlib.sha256(content).hexdigest()) in visible]
-    leaks += [f"the instruction quotes hidden test {name}: {line!r}"
-              for name, line in instruction_leaks(tf.task.instruction, hidden)]
-    return leaks
+    return [f"hidden test {name} is visible in the workspace as {visible[digest]}"
+            for name, content in hidden.items() if (digest := hashlib.sha256(content).hexdigest()) in visible] + leaks
 
 
 def judge(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int) -> TaskValidity:

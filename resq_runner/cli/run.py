@@ -38,10 +38,12 @@ class ProgressListener:
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
               help="Independent attempts per task (for pass@k in `resq report`).")
+@click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
+              "(RES-Q's modified_files), where a task has them.")
 @system_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, system_options: dict) -> None:
+        samples: int, oracle_context: bool, system_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
@@ -49,7 +51,8 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
 
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
-                         only=list(only), retries=retries, samples=samples)
+                         only=list(only), retries=retries, samples=samples,
+                         oracle_context=oracle_context)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

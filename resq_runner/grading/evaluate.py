@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import secrets
 import time
@@ -9,24 +10,22 @@ from pathlib import Path
 
 import docker
 
-from ..errors import InfraError
+from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox
 from ..tasks import hidden_files
-from .reports import ReportError, decide, parse_junit, parse_node_report
+from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 
 GRADER_VERSION = "1"
 HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
 HARNESS = HARNESS_DIR / "grade.py"
 NODE_REPORTER = "/resq/tools/node_reporter.mjs"
 # framework -> (flags asking the runner for a structured report at {report}, the report's file suffix)
-REPORT_FLAGS = {
-    "pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml"),
-    "node": (f"--test-reporter={NODE_REPORTER} --test-reporter-destination={{report}}", ".jsonl"),
-}
+REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml"), "script": ("", ".json"),
+                "log": ("", ".log"),
+                "node": (f"--test-reporter={NODE_REPORTER} --test-reporter-destination={{report}}", ".jsonl")}
 # Node reads options only before its file arguments, so its flags go right after `--test` instead of at the end.
 FLAGS_AFTER = {"node": "--test"}
-REPORT_PARSERS = {"pytest": parse_junit, "node": parse_node_report}
 # Files the test user must be able to read (root-owned, world-readable), by framework.
 TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 OUTPUT_LIMIT = 4 * 1024 * 1024
@@ -41,12 +40,20 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
         "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
-        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
+        "report_is_output": task.tests.framework == "log",
+        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
     }
-    files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
-             "/resq/harness/grade.py": HARNESS.read_bytes()}
-    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden_files(tf).items()})
+    files = {"/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/in/patch.diff": patch.encode()}
+    hidden = hidden_files(tf)
+    if task.tests.framework == "script":
+        script = hidden.pop(task.tests.script).decode("utf-8", "replace")
+        secret = secrets.token_hex(16)
+        spec["script"] = {"source": "/resq/in/script.py", "name": f"resq_test_{secrets.token_hex(8)}.py",
+                          "secret": secret}
+        files["/resq/in/script.py"] = deleted_when_started(insert_secret(script, secret, tf)).encode()
+    files["/resq/in/spec.json"] = _json(spec)
+    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
     sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits,
@@ -88,12 +95,57 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     tests: dict[str, TestStatus] = {}
     if report is not None:
         try:
-            tests = REPORT_PARSERS[task.tests.framework](report)
+            tests = _parse_report(task.tests, report)
         except ReportError as exc:
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn)
+
+
+def _parse_report(tests, report: bytes) -> dict[str, TestStatus]:
+    if tests.framework == "script":
+        return parse_script_report(report)
+    if tests.framework == "node":
+        return parse_node_report(report)
+    if tests.framework == "log":
+        from .logs import parse_log
+
+        return parse_log(report.decode("utf-8", "replace"), tests.log_parser)
+    return parse_junit(report)
+
+
+def insert_secret(script: str, secret: str, tf: TaskFolder | None = None) -> str:
+    """The script with `print(<secret>)` placed just before its success exit (RES-Q's convention: the first line
+    calling `sys.exit(0)` or `sys.exit(exit_code)`), so a patch that ends the process early cannot pass."""
+    lines = script.split("\n")
+    for number, line in enumerate(lines):
+        if "sys.exit(0)" in line or "sys.exit(exit_code)" in line:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.insert(number, f"{indent}print({secret!r}, flush=True)")
+            return "\n".join(lines)
+    where = f"{tf.root / 'task.yaml'}: " if tf else ""
+    raise TaskError(f"{where}the test script has no `sys.exit(0)` (or `sys.exit(exit_code)`) success exit where "
+                    "the grader can place its secret; add one")
+
+
+def deleted_when_started(script: str) -> str:
+    """The script removes its own file as its first statement (after a docstring and __future__ imports), before
+    it imports any of the repository's code: patched code can then not read the secret back from the file."""
+    try:
+        body = ast.parse(script).body
+    except SyntaxError:
+        body = []
+    skip = 0
+    for statement in body:
+        is_docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and \
+            isinstance(statement.value.value, str) and skip == 0
+        if not (is_docstring or (isinstance(statement, ast.ImportFrom) and statement.module == "__future__")):
+            break
+        skip = statement.end_lineno
+    lines = script.split("\n")
+    lines.insert(skip, "__import__('os').unlink(__file__)")
+    return "\n".join(lines)
 
 
 def _json(value) -> bytes:

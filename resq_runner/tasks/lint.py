@@ -53,6 +53,8 @@ def lint_task(tf: TaskFolder) -> list[LintProblem]:
     missing = {file for file, _ in files}
     if tf.task.hidden_tests in missing or tf.task.template is not None:
         return problems  # a template's files are Jinja text: its expanded instances are what gets checked
+    if tf.task.snapshot is None:
+        return problems + _challenge_problems(tf)
     hidden = hidden_files(tf)
     problems += [_problem(tf, TASK_FILE, m) for m in _environment_problems(tf)]
     problems += [_problem(tf, TASK_FILE, f"instruction quotes the hidden test {name}: {line!r}; describe the "
@@ -200,17 +202,24 @@ def _file_problems(tf: TaskFolder) -> list[tuple[str, str]]:
     found = []
     try:
         snapshot = tf.task.snapshot
-        if snapshot.kind in ("dir", "bundle") and not inside(tf, snapshot.path, suite_wide=True).exists():
+        if snapshot is not None and snapshot.kind in ("dir", "bundle") and \
+                not inside(tf, snapshot.path, suite_wide=True).exists():
             found.append((TASK_FILE, f"snapshot.path '{snapshot.path}' does not exist"))
         if not inside(tf, tf.task.hidden_tests).is_dir():
             found.append((tf.task.hidden_tests, "hidden tests folder is missing; create it and put the tests in it"))
-        if not inside(tf, tf.task.gold_patch).is_file():
+        if tf.task.snapshot is not None and not inside(tf, tf.task.gold_patch).is_file():
             found.append((tf.task.gold_patch, "gold patch file is missing"))
     except ResqError as exc:
         found.append((TASK_FILE, str(exc)))
     if "TODO" in tf.task.instruction:
         found.append((TASK_FILE, "instruction still has the scaffold's TODO: write it as an issue would"))
     return found
+
+
+def _challenge_problems(tf: TaskFolder) -> list[LintProblem]:
+    """A task without a repository (a challenge): only its instruction can leak what grades it."""
+    return [_problem(tf, TASK_FILE, f"instruction quotes the hidden test {name}: {line!r}; describe the behaviour "
+                     "instead") for name, line in instruction_leaks(tf.task.instruction, hidden_files(tf))]
 
 
 def _environment_problems(tf: TaskFolder) -> list[str]:
