@@ -57,7 +57,8 @@ def run(spec, status):
     os.chmod(spec["report_dir"], 0o733)
     command = spec["command"]
     if spec["report_flag"]:
-        command += " " + spec["report_flag"].format(report=report)
+        command = with_report_flag(command, spec["report_flag"].format(report=report),
+                                   spec.get("report_flag_after", ""))
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
         tests_started = time.monotonic()
@@ -89,6 +90,16 @@ def run_script(spec, status):
     with open(os.path.join(spec["private"], "report"), "w") as report:
         json.dump({"exit_code": code, "secret_printed": seen, "timed_out": timed_out}, report)
     status["report_found"] = True
+
+
+def with_report_flag(command, flag, after):
+    """The flag at the end of the command, or right after the first `after` word (runners that stop reading
+    options at their first file argument, like `node --test`)."""
+    words = command.split(" ")
+    if after and after in words:
+        at = words.index(after) + 1
+        return " ".join(words[:at] + [flag] + words[at:])
+    return command + " " + flag
 
 
 def apply_patch(patch, workspace, uid):

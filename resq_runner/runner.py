@@ -295,13 +295,7 @@ class Pipeline:
         return result
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
-        if tf.task.snapshot is None:
-            return environment  # a challenge: the program runs in the environment itself
-        workspace = materialize(tf, environments.cache_dir())
-        return environments.ensure_task_image(
-            self.client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-            pip_requirements=tf.task.environment.pip_requirements,
-            python_version=environments.load_definition(tf.task.environment.name).python_version)
+        return task_image(self.client, tf, environment)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
@@ -326,6 +320,17 @@ class Pipeline:
                                                           pids=self.limits.pids, network=not offline.enabled()))
         sandbox.start()
         return sandbox
+
+
+def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+    """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
+    if tf.task.snapshot is None:
+        return environment  # a challenge: the program runs in the environment itself
+    workspace = materialize(tf, environments.cache_dir())
+    return environments.ensure_task_image(
+        client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+        pip_requirements=tf.task.environment.pip_requirements,
+        python_version=environments.load_definition(tf.task.environment.name).python_version)
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

@@ -14,12 +14,20 @@ from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox
 from ..tasks import hidden_files
-from .reports import ReportError, decide, parse_junit, parse_script_report
+from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 
 GRADER_VERSION = "1"
-HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
+HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
+HARNESS = HARNESS_DIR / "grade.py"
+NODE_REPORTER = "/resq/tools/node_reporter.mjs"
+# framework -> (flags asking the runner for a structured report at {report}, the report's file suffix)
 REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml"), "script": ("", ".json"),
-                "log": ("", ".log")}
+                "log": ("", ".log"),
+                "node": (f"--test-reporter={NODE_REPORTER} --test-reporter-destination={{report}}", ".jsonl")}
+# Node reads options only before its file arguments, so its flags go right after `--test` instead of at the end.
+FLAGS_AFTER = {"node": "--test"}
+# Files the test user must be able to read (root-owned, world-readable), by framework.
+TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 
@@ -34,6 +42,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
         "report_is_output": task.tests.framework == "log",
+        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
     }
     files = {"/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/in/patch.diff": patch.encode()}
     hidden = hidden_files(tf)
@@ -51,6 +60,9 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
                       command=["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"])
     try:
         sandbox.put_files(files, mode=0o600)
+        tools = TOOLS.get(task.tests.framework, {})
+        if tools:
+            sandbox.put_files({path: source.read_bytes() for path, source in tools.items()}, mode=0o644)
         sandbox.start()
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
@@ -95,6 +107,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
 def _parse_report(tests, report: bytes) -> dict[str, TestStatus]:
     if tests.framework == "script":
         return parse_script_report(report)
+    if tests.framework == "node":
+        return parse_node_report(report)
     if tests.framework == "log":
         from .logs import parse_log
 

@@ -142,7 +142,7 @@ def task_hash(tf: TaskFolder) -> str:
         digest.update((gold_program(tf) or "").encode())
     elif snapshot.kind == "git":
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
-    elif snapshot.kind == "pypi":
+    elif snapshot.kind in ("pypi", "deb"):
         digest.update(snapshot.sha256.encode())
     else:
         digest.update(tree_hash(inside(tf, snapshot.path, suite_wide=True)).encode())
