@@ -19,10 +19,12 @@ import docker
 from . import __version__, environments
 from .errors import InfraError, ResqError
 from .grading import GRADER_VERSION, evaluate
+from .grading.evaluate import eval_sandbox
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
+from .sandbox_pool import ContainerPool
 from .systems import System, Workspace, make_system
 from .tasks import gold_patch, load_suite, suite_hash, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
@@ -37,6 +39,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    pool: int | None = None  # eval containers made ahead of need; None: max(2, jobs); 0: none
 
 
 class Listener:
@@ -64,15 +67,30 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     listener.started(paths, len(tasks), len(tasks) - len(todo))
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                             for name in sorted({tf.task.environment.name for tf in todo})}
-    pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    pool = _container_pool(client, manifest.run_id, options, todo, environments_by_name)
+    pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
     try:
         for result in _run_pool(pipeline, todo, environments_by_name, options):
             journal.append(result)
             listener.finished_task(result)
     finally:
+        if pool:
+            pool.close()
         remove_run_containers(client, manifest.run_id)
     final = final_results(read_results(paths.results))
     return paths, [final[(tf.task.id, 0)] for tf in tasks if (tf.task.id, 0) in final]
+
+
+def _container_pool(client: docker.DockerClient, run_id: str, options: RunOptions, todo: list[TaskFolder],
+                    envs: dict[str, ImageRef]) -> ContainerPool | None:
+    """Eval containers created ahead, for the task images the run will need in the order it needs them."""
+    size = max(2, options.jobs) if options.pool is None else options.pool
+    if size <= 0 or not todo:
+        return None
+    pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
+    pool.expect(environments.task_image_tag(envs[tf.task.environment.name], snapshot_hash(tf), tf.task.setup)
+                for tf in todo)
+    return pool
 
 
 def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, RunManifest]:
@@ -129,9 +147,9 @@ class Pipeline:
     """Everything one task goes through; safe to call from several worker threads."""
 
     def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
-                 limits: Limits):
+                 limits: Limits, pool: ContainerPool | None = None):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
-        self.paths, self.limits = paths, limits
+        self.paths, self.limits, self.pool = paths, limits, pool
 
     def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event) -> Result:
         started_at, timings = now_utc(), Timings()
@@ -151,7 +169,8 @@ class Pipeline:
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
-                evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+                evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits,
+                                      pool=self.pool)
                 verdict = evaluation.verdict
                 _copy_eval_timings(evaluation, timings)
         except (InfraError, ResqError) as exc:

@@ -57,12 +57,12 @@ class Sandbox:
 
     def __init__(self, client: docker.DockerClient, image: str, run_id: str, role: str, *, command: list[str],
                  limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
-                 environment: dict[str, str] | None = None):
+                 environment: dict[str, str] | None = None, labels: dict[str, str] | None = None):
         self.client = client
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
-                labels={RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
+                labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
                 network_mode="bridge" if limits.network else "none",
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
                 pids_limit=limits.pids,
@@ -115,6 +115,33 @@ class Sandbox:
             if member is None or not member.isfile():
                 return None
             return tar.extractfile(member).read()
+
+    def read_tree(self, path: str, limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
+        """The regular files directly or deeper under a folder, by path relative to it, in one engine call.
+
+        Links and other special files are left out, and so is a file larger than `limit`; reading stops after
+        twice `limit` bytes, keeping the files that arrived whole.
+        """
+        try:
+            stream, _stat = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return {}
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise InfraError(f"cannot copy {path} out of the container: {exc}") from exc
+        data = bytearray()
+        for chunk in stream:
+            data += chunk
+            if len(data) > 2 * limit:
+                break
+        files: dict[str, bytes] = {}
+        try:
+            with tarfile.open(fileobj=io.BytesIO(bytes(data))) as tar:
+                for member in tar:
+                    if member.isfile() and member.size <= limit and "/" in member.name:
+                        files[member.name.split("/", 1)[1]] = tar.extractfile(member).read()
+        except (tarfile.TarError, EOFError):
+            pass  # a transfer cut at the limit: keep the files read before the cut
+        return files
 
     def logs(self, limit: int = 1024 * 1024) -> str:
         text = self._engine(self.container.logs, stdout=True, stderr=True).decode("utf-8", "replace")

@@ -12,6 +12,7 @@ import docker
 from ..errors import InfraError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox
+from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
 from .reports import ReportError, decide, parse_junit
 
@@ -20,10 +21,20 @@ HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
 REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")}
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
+EVAL_COMMAND = ["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"]
+PRIVATE = "/resq/private"
+
+
+def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
+                 labels: dict[str, str] | None = None) -> Sandbox:
+    """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
+    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels)
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
-             log_dir: Path, limits: Limits = Limits(), uid: int = 1000) -> Evaluation:
+             log_dir: Path, limits: Limits = Limits(), uid: int = 1000,
+             pool: ContainerPool | None = None) -> Evaluation:
+    """With a pool, the container comes from it (made earlier with the same settings) and goes back to be removed."""
     task = tf.task
     report_flag, suffix = REPORT_FLAGS[task.tests.framework]
     spec = {
@@ -37,21 +48,23 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden_files(tf).items()})
 
     started = time.perf_counter()
-    sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits,
-                      command=["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"])
+    sandbox = pool.take(image.tag) if pool else eval_sandbox(client, image.tag, run_id, limits)
     try:
         sandbox.put_files(files, mode=0o600)
         sandbox.start()
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
         collected = time.perf_counter()
-        status_bytes = sandbox.read_file("/resq/private/status.json")
-        report = sandbox.read_file("/resq/private/report")
-        output = sandbox.read_file("/resq/private/test_output.txt") or b""
-        harness_log = sandbox.logs()
+        private = sandbox.read_tree(PRIVATE)  # one engine call for status, report and output
+        status_bytes, report = private.get("status.json"), private.get("report")
+        output = private.get("test_output.txt", b"")
+        harness_log = "" if status_bytes is not None else sandbox.logs()
     finally:
         torn = time.perf_counter()
-        sandbox.remove()
+        if pool:
+            pool.release(sandbox)
+        else:
+            sandbox.remove()
     done = time.perf_counter()
 
     log_dir.mkdir(parents=True, exist_ok=True)
