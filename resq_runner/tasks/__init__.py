@@ -17,6 +17,7 @@ from ..errors import TaskError
 from ..models import Task, TaskFolder, TaskView
 
 TASK_FILE = "task.yaml"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, when present, is ~10x faster
 
 
 def resolve_suite(spec: str | Path) -> Path:
@@ -49,7 +50,7 @@ def load_suite(spec: str | Path, only: list[str] | None = None) -> list[TaskFold
 def load_task(folder: Path, suite: str) -> TaskFolder:
     file = folder / TASK_FILE
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TaskError(f"{file}: cannot read: {_one_line(exc)}") from exc
     if not isinstance(data, dict):
