@@ -186,12 +186,26 @@ def bench_overhead(b: Bench) -> dict:
         from resq_runner.sandbox import remove_run_containers
         remove_run_containers(b.client, run_id)
     out = {"reps": reps, "bare_docker_run_s": median(bare), "resq_evaluate_s": median(plain),
+           "result_parse_s": result_parse_seconds(b.work / "logs" / "plain0" / "report.xml", tf),
            "diff_s": median(plain) - median(bare), "ratio": median(plain) / median(bare),
            "stages_s": {key: median([s[key] for s in stages]) for key in stages[0]}}
     if pooled:
         out.update({"resq_evaluate_pool_s": median(pooled), "pool_diff_s": median(pooled) - median(bare),
                     "pool_ratio": median(pooled) / median(bare)})
     return out
+
+
+def result_parse_seconds(report: Path, tf) -> float:
+    """JUnit report to verdict on the host: part of evaluate()'s wall time, after its timed stages."""
+    from resq_runner.grading import decide, parse_junit
+    from resq_runner.models import HarnessStatus
+
+    data, runs = report.read_bytes(), []
+    for _ in range(20):
+        clock = time.perf_counter()
+        decide(HarnessStatus(applied=True, test_exit=0, report_found=True), parse_junit(data), tf.task.success)
+        runs.append(time.perf_counter() - clock)
+    return median(runs)
 
 
 def make_pool(b: Bench, run_id: str):
@@ -202,7 +216,7 @@ def make_pool(b: Bench, run_id: str):
         return None  # the code being measured has no pool
     from resq_runner.sandbox import Limits
 
-    return ContainerPool(lambda tag: eval_sandbox(b.client, tag, run_id, Limits()), size=1)
+    return ContainerPool(lambda tag, labels: eval_sandbox(b.client, tag, run_id, Limits(), labels), size=1)
 
 
 def wait_for_idle(pool, tag: str, timeout_s: float = 30) -> None:
@@ -390,7 +404,8 @@ def print_table(results: dict) -> None:
         if "resq_evaluate_pool_s" in o:
             add("eval overhead, warm pool", f"{o['resq_evaluate_pool_s']:.3f} s",
                 f"+{o['pool_diff_s']:.3f} s, x{o['pool_ratio']:.2f} over bare docker run")
-        add("eval stages (median s)", ", ".join(f"{k} {v:.3f}" for k, v in o["stages_s"].items()))
+        add("eval stages (median s)", ", ".join(f"{k} {v:.3f}" for k, v in o["stages_s"].items()),
+            f"then JUnit parse + verdict on the host {o['result_parse_s'] * 1000:.2f} ms")
     if t := results.get("throughput"):
         for key, row in t.items():
             for name in ("pool", "no_pool"):
@@ -422,6 +437,9 @@ def print_table(results: dict) -> None:
             add("swebench run_instance (tiny)", f"{w['run_instance_s']:.2f} s (resolved={w['resolved']})",
                 f"resq {w['resq_evaluate_s']:.3f} s: x{w['swebench_over_resq']:.1f}; its clean-up {w['cleanup_s']:.2f} s")
             add("swebench import", f"{w['import_s']:.2f} s", f"its process peak RSS {w['rss_mib']:.0f} MiB")
+    loads = [f"{name} {section['load_1min_at_end']:.1f}" for name, section in results.items()
+             if isinstance(section, dict) and "load_1min_at_end" in section]
+    add("machine load (1-min average)", f"start {results['machine']['load_1min_at_start']:.1f}", ", ".join(loads))
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     for name, value, baseline in rows:
@@ -447,6 +465,7 @@ def main() -> None:
                 results[name] = bench_swebench(bench, results.get("overhead", {}))
             else:
                 results[name] = globals()[f"bench_{name}"](bench)
+            results[name]["load_1min_at_end"] = os.getloadavg()[0]  # other users of the machine add noise
     finally:
         for tag in bench.throwaway_images:
             try:
