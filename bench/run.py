@@ -344,7 +344,8 @@ def bench_footprint(b: Bench, throughput: dict, cache: dict) -> dict:
         out["rss_j4_mib"] = throughput["j4"]["pool"]["rss_mib"]
         out["rss_j4_minus_j1_mib"] = out["rss_j4_mib"] - out["rss_j1_mib"]
         out["leftover_containers_after_runs"] = sum(
-            cfg["leftover_containers"] for row in throughput.values() for key, cfg in row.items() if key != "host")
+            cfg["leftover_containers"] for row in throughput.values() if isinstance(row, dict)
+            for key, cfg in row.items() if key != "host")
     return out
 
 
@@ -405,10 +406,11 @@ def print_table(results: dict) -> None:
             add("eval overhead, warm pool", f"{o['resq_evaluate_pool_s']:.3f} s",
                 f"+{o['pool_diff_s']:.3f} s, x{o['pool_ratio']:.2f} over bare docker run")
         add("eval stages (median s)", ", ".join(f"{k} {v:.3f}" for k, v in o["stages_s"].items()),
-            f"then JUnit parse + verdict on the host {o['result_parse_s'] * 1000:.2f} ms")
+            f"then JUnit parse + verdict on the host {o['result_parse_s'] * 1000:.2f} ms" if "result_parse_s" in o
+            else "")
     if t := results.get("throughput"):
         for key, row in t.items():
-            for name in ("pool", "no_pool"):
+            for name in ("pool", "no_pool") if isinstance(row, dict) else ():
                 if name in row:
                     r = row[name]
                     add(f"throughput {key} {name}", f"{r['tasks_per_min']:.1f} tasks/min ({r['passed']}/{r['tasks']})",
@@ -466,6 +468,8 @@ def main() -> None:
             else:
                 results[name] = globals()[f"bench_{name}"](bench)
             results[name]["load_1min_at_end"] = os.getloadavg()[0]  # other users of the machine add noise
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2))  # a later section's failure keeps these
     finally:
         for tag in bench.throwaway_images:
             try:

@@ -88,8 +88,12 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
     if size <= 0 or not todo:
         return None
     pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
-    pool.expect(environments.task_image_tag(envs[tf.task.environment.name], snapshot_hash(tf), tf.task.setup)
-                for tf in todo)
+    hashes: dict[tuple[str, str], str] = {}  # tasks sharing a snapshot folder hash it once
+    for tf in todo:
+        snapshot = tf.task.snapshot
+        key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
+        hashes.setdefault(key, snapshot_hash(tf))
+        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
     return pool
 
 
