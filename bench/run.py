@@ -165,7 +165,7 @@ def bench_overhead(b: Bench) -> dict:
     reps = 5 if b.quick else 15
     bare, plain, pooled, stages = [], [], [], []
     try:
-        for index in range(reps):
+        for index in range(reps):  # back to back, so each difference is taken under the same machine load
             bare.append(bare_docker_eval(image.tag, inputs))
             clock = time.perf_counter()
             evaluation = evaluate(b.client, image, tf, gold_patch(tf), run_id, b.work / "logs" / f"plain{index}")
@@ -174,25 +174,62 @@ def bench_overhead(b: Bench) -> dict:
             stages.append(evaluation.model_dump(exclude={"verdict"}))
             if pool is not None:
                 pool.expect([image.tag])
-                wait_for_idle(pool, image.tag)
+                wait_until_settled(pool, image.tag)
                 clock = time.perf_counter()
                 evaluation = evaluate(b.client, image, tf, gold_patch(tf), run_id, b.work / "logs" / f"pool{index}",
                                       pool=pool)
                 pooled.append(time.perf_counter() - clock)
                 assert evaluation.verdict.outcome.value == "passed", evaluation.verdict
+                wait_until_settled(pool, image.tag, idle=0)
     finally:
         if pool is not None:
             pool.close()
         from resq_runner.sandbox import remove_run_containers
         remove_run_containers(b.client, run_id)
+    paired = [p - q for p, q in zip(plain, bare)]
     out = {"reps": reps, "bare_docker_run_s": median(bare), "resq_evaluate_s": median(plain),
            "result_parse_s": result_parse_seconds(b.work / "logs" / "plain0" / "report.xml", tf),
-           "diff_s": median(plain) - median(bare), "ratio": median(plain) / median(bare),
+           "engine_calls_s": engine_call_seconds(b, image.tag, reps),
+           "diff_s": median(paired), "ratio": median([p / q for p, q in zip(plain, bare)]),
            "stages_s": {key: median([s[key] for s in stages]) for key in stages[0]}}
     if pooled:
-        out.update({"resq_evaluate_pool_s": median(pooled), "pool_diff_s": median(pooled) - median(bare),
-                    "pool_ratio": median(pooled) / median(bare)})
+        out.update({"resq_evaluate_pool_s": median(pooled),
+                    "pool_diff_s": median([p - q for p, q in zip(pooled, bare)]),
+                    "pool_ratio": median([p / q for p, q in zip(pooled, bare)])})
     return out
+
+
+def engine_call_seconds(b: Bench, image: str, reps: int) -> dict:
+    """Each engine call of one evaluation, on a container whose command does nothing (`true`)."""
+    from resq_runner.sandbox import Sandbox, remove_run_containers
+
+    run_id, calls = f"bench-calls-{secrets.token_hex(3)}", {}
+    try:
+        for _ in range(reps):
+            clock, marks = time.perf_counter(), {}
+
+            def mark(name):
+                nonlocal clock
+                marks[name] = time.perf_counter() - clock
+                clock = time.perf_counter()
+
+            sandbox = Sandbox(b.client, image, run_id, "eval", command=["true"])
+            mark("create")
+            sandbox.put_files({"/resq/in/spec.json": b"{}"})
+            mark("put_files (archive in)")
+            sandbox.start()
+            mark("start")
+            sandbox.wait(60)
+            mark("wait (incl. state)")
+            sandbox.read_tree("/resq")
+            mark("read_tree (archive out)")
+            sandbox.remove()
+            mark("remove")
+            for name, seconds in marks.items():
+                calls.setdefault(name, []).append(seconds)
+    finally:
+        remove_run_containers(b.client, run_id)
+    return {name: median(values) for name, values in calls.items()}
 
 
 def result_parse_seconds(report: Path, tf) -> float:
@@ -219,9 +256,10 @@ def make_pool(b: Bench, run_id: str):
     return ContainerPool(lambda tag, labels: eval_sandbox(b.client, tag, run_id, Limits(), labels), size=1)
 
 
-def wait_for_idle(pool, tag: str, timeout_s: float = 30) -> None:
+def wait_until_settled(pool, tag: str, idle: int = 1, timeout_s: float = 30) -> None:
+    """A warm pool: `idle` containers ready and no removal in progress, so only the evaluation is timed."""
     deadline = time.monotonic() + timeout_s
-    while pool.idle(tag) == 0 and time.monotonic() < deadline:
+    while (pool.idle(tag) != idle or pool.backlog()) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -402,6 +440,8 @@ def print_table(results: dict) -> None:
     if o := results.get("overhead"):
         add("eval overhead (tiny task)", f"{o['resq_evaluate_s']:.3f} s",
             f"bare docker run {o['bare_docker_run_s']:.3f} s: +{o['diff_s']:.3f} s, x{o['ratio']:.2f}")
+        if "engine_calls_s" in o:
+            add("engine calls of one eval (median s)", ", ".join(f"{k} {v:.3f}" for k, v in o["engine_calls_s"].items()))
         if "resq_evaluate_pool_s" in o:
             add("eval overhead, warm pool", f"{o['resq_evaluate_pool_s']:.3f} s",
                 f"+{o['pool_diff_s']:.3f} s, x{o['pool_ratio']:.2f} over bare docker run")

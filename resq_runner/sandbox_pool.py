@@ -35,6 +35,7 @@ class ContainerPool:
         self._creating: Counter[str] = Counter()
         self._failed: set[str] = set()  # images whose creation failed (often: not built yet); retried on take
         self._used: deque[Sandbox] = deque()
+        self._removing = 0
         self._closed = False
         self._worker = threading.Thread(target=self._work, name="resq-pool", daemon=True)
         self._worker.start()
@@ -70,6 +71,11 @@ class ContainerPool:
         with self._cond:
             return len(self._idle.get(image, ()))
 
+    def backlog(self) -> int:
+        """Used containers not yet removed (the one being removed included)."""
+        with self._cond:
+            return len(self._used) + self._removing
+
     def close(self) -> None:
         """Stop making containers and remove every idle and used one."""
         with self._cond:
@@ -102,10 +108,13 @@ class ContainerPool:
                     self._creating[item] += 1
                 else:
                     self._used.popleft()
+                    self._removing += 1
             if kind == "create":
                 self._create_idle(item)
             else:
                 item.remove()
+                with self._cond:
+                    self._removing -= 1
 
     def _next_job(self):
         """Creating comes first (an evaluation may be waiting for it); removing fills the gaps."""
