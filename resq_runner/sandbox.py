@@ -143,6 +143,10 @@ class Sandbox:
             pass  # a transfer cut at the limit: keep the files read before the cut
         return files
 
+    def stdout(self) -> str:
+        """Everything the container's main process wrote to stdout (stderr left out), read from its log."""
+        return self._engine(self.container.logs, stdout=True, stderr=False).decode("utf-8", "replace")
+
     def logs(self, limit: int = 1024 * 1024) -> str:
         text = self._engine(self.container.logs, stdout=True, stderr=True).decode("utf-8", "replace")
         return text if len(text) <= limit else text[:limit] + "\n[... output cut ...]\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 import time
@@ -18,10 +20,12 @@ from .reports import ReportError, decide, parse_junit
 
 GRADER_VERSION = "1"
 HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
+BOOT = HARNESS.with_name("boot.py")  # runs grade.py, then prints its private files (see harness/boot.py)
+BOOT_MARK = "--- resq private files ---"
 REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")}
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
-EVAL_COMMAND = ["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"]
+EVAL_COMMAND = ["/usr/bin/python3", "-I", "/resq/harness/boot.py", "/resq/harness/grade.py", "/resq/in/spec.json"]
 PRIVATE = "/resq/private"
 
 
@@ -44,7 +48,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
     }
     files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
-             "/resq/harness/grade.py": HARNESS.read_bytes()}
+             "/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/harness/boot.py": BOOT.read_bytes()}
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden_files(tf).items()})
 
     started = time.perf_counter()
@@ -55,7 +59,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
         collected = time.perf_counter()
-        private = sandbox.read_tree(PRIVATE)  # one engine call for status, report and output
+        private = _private_files(sandbox)
         status_bytes, report = private.get("status.json"), private.get("report")
         output = private.get("test_output.txt", b"")
         harness_log = "" if status_bytes is not None else sandbox.logs()
@@ -92,6 +96,22 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn)
+
+
+def _private_files(sandbox: Sandbox) -> dict[str, bytes]:
+    """Status, report and output as boot.py printed them; copied out of the container if its log has no block."""
+    try:
+        log = sandbox.stdout()
+    except InfraError:
+        log = ""  # a logging driver that cannot be read back
+    parts = log.rsplit(BOOT_MARK, 2)
+    if len(parts) == 3:
+        try:
+            blocks = json.loads("".join(parts[1].split()))
+            return {name: base64.b64decode(text) for name, text in blocks.items()}
+        except (ValueError, binascii.Error, AttributeError):
+            pass
+    return sandbox.read_tree(PRIVATE)
 
 
 def _json(value) -> bytes:
