@@ -1,11 +1,16 @@
-"""The eval container's command: run grade.py, then write what it left in the private folder to stdout.
+"""The eval container's command: receive the inputs on stdin, run grade.py, print what it left for the runner.
 
-The runner reads those files from the container's log instead of copying them out of its file system, which saves
-the engine one more mount of the container's layers per evaluation (the costliest call after `start` on engines
-with a FUSE storage driver). Only root processes hold the container's stdout (the tests' output goes through a
-pipe into test_output.txt), so the block cannot be written by the code under test. Standard library only.
+1. The inputs (spec, patch, hidden tests, grade.py) arrive as a tar on stdin, written root-owned and 0600.
+2. grade.py runs exactly as if started on its own.
+3. The files grade.py left in the private folder are printed to stdout between two marks.
 
-Usage: python3 -I boot.py GRADE.py SPEC.json
+So the runner neither copies files into the container nor out of it: both would make the engine mount the
+container's layers once more per evaluation, the costliest engine call after `start` (and much costlier with a
+FUSE storage driver). Only root processes hold the container's stdin and stdout (the tests' output goes through a
+pipe into test_output.txt), so the code under test can neither read the inputs early nor forge the block.
+Standard library only. The runner passes this file's text with `python3 -I -c`.
+
+Usage: python3 -I boot.py GRADE.py SPEC.json   (with the inputs tar on stdin)
 """
 
 import base64
@@ -13,8 +18,15 @@ import json
 import os
 import runpy
 import sys
+import tarfile
 
 MARK = "--- resq private files ---"
+
+
+def receive(stream):
+    trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        tar.extractall("/", **trusted)
 
 
 def emit(private):
@@ -34,6 +46,7 @@ def emit(private):
 
 
 def main(grade, spec_path):
+    receive(sys.stdin.buffer)
     with open(spec_path) as source:
         private = json.load(source)["private"]
     sys.argv = [grade, spec_path]

@@ -6,6 +6,7 @@ Every container carries the label `resq.run=<run_id>`, so whatever a crash leave
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
 import time
 from dataclasses import dataclass
@@ -57,12 +58,14 @@ class Sandbox:
 
     def __init__(self, client: docker.DockerClient, image: str, run_id: str, role: str, *, command: list[str],
                  limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
-                 environment: dict[str, str] | None = None, labels: dict[str, str] | None = None):
+                 environment: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                 stdin: bool = False):
         self.client = client
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
-                labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role}, init=True, detach=True,
+                labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role}, init=True,
+                stdin_open=stdin, detach=not stdin,  # not detached: stdin closes when the sender is done
                 network_mode="bridge" if limits.network else "none",
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
                 pids_limit=limits.pids,
@@ -84,6 +87,19 @@ class Sandbox:
 
     def start(self) -> None:
         self._engine(self.container.start)
+
+    def start_with_input(self, data: bytes) -> None:
+        """Start, hand `data` to the main process's stdin, then close it (the sandbox needs stdin=True)."""
+        sock = self._engine(self.client.api.attach_socket, self.container.id, params={"stdin": 1, "stream": 1})
+        try:
+            self.start()
+            raw = getattr(sock, "_sock", sock)
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            raise InfraError(f"cannot hand the inputs to the container: {exc}") from exc
+        finally:
+            sock.close()
 
     def wait(self, timeout_s: float) -> Exit:
         """Wait for the main process; past the deadline the container is killed and the exit says so."""

@@ -51,3 +51,28 @@ def test_tests_printing_a_forged_block_do_not_change_the_grade(docker_client, py
     assert BOOT_MARK in (logs / "test_output.txt").read_text()  # the forgery ran, and landed in the test output
     assert b"<testsuite" in (logs / "report.xml").read_bytes()
     assert containers_of(docker_client, out.name) == []
+
+
+INPUTS_PROBE = '''
+import os
+
+import pytest
+
+
+def test_the_graders_inputs_are_out_of_reach():
+    assert os.getuid() == 1000
+    for path in ("/resq/in/spec.json", "/resq/in/patch.diff", "/resq/harness/grade.py"):
+        with pytest.raises(PermissionError):
+            open(path, "rb")
+'''
+
+
+def test_inputs_handed_over_on_stdin_stay_root_only(docker_client, python_env, demo_copy, tmp_path, cleanup_run):
+    task = "parse-grouped-amounts"  # its success rule: every reported test must pass
+    (demo_copy / task / "hidden" / "tests" / "test_inputs_hidden.py").write_text(INPUTS_PROBE)
+    out = tmp_path / f"run-inputs-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[task], retries=0))
+    assert result.tests["tests/test_inputs_hidden.py::test_the_graders_inputs_are_out_of_reach"] == "passed"
+    assert result.outcome.value == "passed"

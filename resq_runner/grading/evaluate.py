@@ -13,26 +13,26 @@ import docker
 
 from ..errors import InfraError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
-from ..sandbox import Limits, Sandbox
+from ..sandbox import Limits, Sandbox, make_tar
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
 from .reports import ReportError, decide, parse_junit
 
 GRADER_VERSION = "1"
 HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
-BOOT = HARNESS.with_name("boot.py")  # runs grade.py, then prints its private files (see harness/boot.py)
+BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
 BOOT_MARK = "--- resq private files ---"
 REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")}
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
-EVAL_COMMAND = ["/usr/bin/python3", "-I", "/resq/harness/boot.py", "/resq/harness/grade.py", "/resq/in/spec.json"]
+EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 PRIVATE = "/resq/private"
 
 
 def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
                  labels: dict[str, str] | None = None) -> Sandbox:
     """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
-    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels)
+    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels, stdin=True)
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
@@ -48,14 +48,13 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
     }
     files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
-             "/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/harness/boot.py": BOOT.read_bytes()}
+             "/resq/harness/grade.py": HARNESS.read_bytes()}
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden_files(tf).items()})
 
     started = time.perf_counter()
     sandbox = pool.take(image.tag) if pool else eval_sandbox(client, image.tag, run_id, limits)
     try:
-        sandbox.put_files(files, mode=0o600)
-        sandbox.start()
+        sandbox.start_with_input(make_tar(files, mode=0o600))
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
         collected = time.perf_counter()
