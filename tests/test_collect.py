@@ -76,3 +76,18 @@ def test_inputs_handed_over_on_stdin_stay_root_only(docker_client, python_env, d
                                              only=[task], retries=0))
     assert result.tests["tests/test_inputs_hidden.py::test_the_graders_inputs_are_out_of_reach"] == "passed"
     assert result.outcome.value == "passed"
+
+
+def test_a_test_run_past_its_deadline_still_reports_through_the_log(docker_client, python_env, demo_copy, tmp_path,
+                                                                  cleanup_run):
+    task = "parse-grouped-amounts"
+    (demo_copy / task / "hidden" / "tests" / "test_sleep_hidden.py").write_text(
+        "import time\n\n\ndef test_sleeps():\n    time.sleep(600)\n")
+    task_file = demo_copy / task / "task.yaml"
+    task_file.write_text(task_file.read_text().replace("timeout_s: 120", "timeout_s: 3"))
+    out = tmp_path / f"run-deadline-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[task], retries=0))
+    assert result.outcome.value == "timed_out"
+    assert containers_of(docker_client, out.name) == []
