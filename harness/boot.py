@@ -2,7 +2,7 @@
 
 1. The inputs (spec, patch, hidden tests, grade.py) arrive as a tar on stdin, written root-owned and 0600.
 2. grade.py runs exactly as if started on its own.
-3. The files grade.py left in the private folder are printed to stdout between two marks.
+3. The regular files grade.py left in the private folder are printed to stdout between two marks.
 
 So the runner neither copies files into the container nor out of it: both would make the engine mount the
 container's layers once more per evaluation, the costliest engine call after `start` (and much costlier with a
@@ -30,8 +30,9 @@ def receive(stream):
 
 
 def emit(private):
+    """Every regular file grade.py left in the private folder (status.json, report, test_output.txt, ...)."""
     files = {}
-    for name in ("status.json", "report", "test_output.txt"):
+    for name in sorted(os.listdir(private)) if os.path.isdir(private) else []:
         path = os.path.join(private, name)
         if os.path.isfile(path) and not os.path.islink(path):
             with open(path, "rb") as source:
