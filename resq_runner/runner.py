@@ -21,10 +21,12 @@ from .errors import InfraError, ResqError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .grading.retrieval import retrieval
+from .grading.evaluate import eval_sandbox
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
+from .sandbox_pool import ContainerPool
 from .systems import System, Workspace, make_system
 from .tasks import gold_patch, gold_program, load_suite, suite_hash, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
@@ -42,6 +44,7 @@ class RunOptions:
     oracle_context: bool = False
     samples: int = 1
     budget: object | None = None  # a budget.BudgetGate: tasks it does not admit are skipped_budget
+    pool: int | None = None  # eval containers made ahead of need; None: max(2, jobs); 0: none
 
 
 class Listener:
@@ -79,7 +82,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
         for tf in {tf.task.id: tf for tf, _ in todo}.values():
             materialize(tf, environments.cache_dir())
-    pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name)
+    pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
     pipeline.oracle_context = options.oracle_context
     pipeline.budget = options.budget
     earlier = {key: result.outcome for key, result in done.items()}
@@ -88,6 +92,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
             journal.append(result)
             listener.finished_task(result)
     finally:
+        if pool:
+            pool.close()
         remove_run_containers(client, manifest.run_id)
     rows = read_results(paths.results)
     final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
@@ -99,6 +105,24 @@ def _record_notes(paths: RunPaths, notes: list[str]) -> None:
     if notes:
         with open(paths.root / "system_notes.txt", "a") as handle:
             handle.writelines(f"{note}\n" for note in notes)
+
+
+def _container_pool(client: docker.DockerClient, run_id: str, options: RunOptions, todo: list[TaskFolder],
+                    envs: dict[str, ImageRef]) -> ContainerPool | None:
+    """Eval containers created ahead, for the task images the run will need in the order it needs them."""
+    size = max(2, options.jobs) if options.pool is None else options.pool
+    if size <= 0 or not todo:
+        return None
+    pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
+    hashes: dict[tuple[str, str], str] = {}  # tasks sharing a snapshot folder hash it once
+    for tf in todo:
+        snapshot = tf.task.snapshot
+        if snapshot is None:
+            continue  # a challenge runs in the environment image with a harness of its own
+        key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
+        hashes.setdefault(key, snapshot_hash(tf))
+        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+    return pool
 
 
 def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, RunManifest]:
@@ -219,9 +243,9 @@ class Pipeline:
     oracle_context = False
 
     def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
-                 limits: Limits):
+                 limits: Limits, pool: ContainerPool | None = None):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
-        self.paths, self.limits = paths, limits
+        self.paths, self.limits, self.pool = paths, limits, pool
         self.budget = None
 
     def abort(self) -> None:
@@ -278,7 +302,7 @@ class Pipeline:
     def _evaluate(self, tf: TaskFolder, image: ImageRef, output: SystemOutput, log_dir: Path) -> Evaluation:
         if tf.task.kind == "challenge":
             return evaluate_challenge(self.client, image, tf, output, self.run_id, log_dir, self.limits)
-        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits, pool=self.pool)
 
     def run_within_budget(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
                           sample: int = 0) -> Result:

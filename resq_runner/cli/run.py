@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
 from .extras import prepare_run, run_extra_options
 from .systems import system_config, system_options
+
+if TYPE_CHECKING:
+    from rich.progress import Progress  # imported when `resq run` runs: `resq --help` stays fast
 
 
 class ProgressListener:
@@ -48,6 +51,8 @@ class ProgressListener:
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
         samples: int, oracle_context: bool, system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import json
 import secrets
 import time
@@ -12,7 +14,8 @@ import docker
 
 from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
-from ..sandbox import Limits, Sandbox
+from ..sandbox import Limits, Sandbox, make_tar
+from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
 from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 
@@ -28,12 +31,24 @@ REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")
 FLAGS_AFTER = {"node": "--test"}
 # Files the test user must be able to read (root-owned, world-readable), by framework.
 TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
+BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
+BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
+EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
+PRIVATE = "/resq/private"
+
+
+def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
+                 labels: dict[str, str] | None = None) -> Sandbox:
+    """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
+    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels, stdin=True)
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
-             log_dir: Path, limits: Limits = Limits(), uid: int = 1000) -> Evaluation:
+             log_dir: Path, limits: Limits = Limits(), uid: int = 1000,
+             pool: ContainerPool | None = None) -> Evaluation:
+    """With a pool, the container comes from it (made earlier with the same settings) and goes back to be removed."""
     task = tf.task
     report_flag, suffix = REPORT_FLAGS[task.tests.framework]
     spec = {
@@ -56,24 +71,24 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
-    sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits,
-                      command=["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"])
+    sandbox = pool.take(image.tag) if pool else eval_sandbox(client, image.tag, run_id, limits)
     try:
-        sandbox.put_files(files, mode=0o600)
         tools = TOOLS.get(task.tests.framework, {})
-        if tools:
-            sandbox.put_files({path: source.read_bytes() for path, source in tools.items()}, mode=0o644)
-        sandbox.start()
+        inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
+        sandbox.start_with_input(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}))
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
         collected = time.perf_counter()
-        status_bytes = sandbox.read_file("/resq/private/status.json")
-        report = sandbox.read_file("/resq/private/report")
-        output = sandbox.read_file("/resq/private/test_output.txt") or b""
-        harness_log = sandbox.logs()
+        private = _private_files(sandbox)
+        status_bytes, report = private.get("status.json"), private.get("report")
+        output = private.get("test_output.txt", b"")
+        harness_log = "" if status_bytes is not None else sandbox.logs()
     finally:
         torn = time.perf_counter()
-        sandbox.remove()
+        if pool:
+            pool.release(sandbox)
+        else:
+            sandbox.remove()
     done = time.perf_counter()
 
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +162,22 @@ def deleted_when_started(script: str) -> str:
     lines = script.split("\n")
     lines.insert(skip, "__import__('os').unlink(__file__)")
     return "\n".join(lines)
+
+
+def _private_files(sandbox: Sandbox) -> dict[str, bytes]:
+    """Status, report and output as boot.py printed them; copied out of the container if its log has no block."""
+    try:
+        log = sandbox.stdout()
+    except InfraError:
+        log = ""  # a logging driver that cannot be read back
+    parts = log.rsplit(BOOT_MARK, 2)
+    if len(parts) == 3:
+        try:
+            blocks = json.loads("".join(parts[1].split()))
+            return {name: base64.b64decode(text) for name, text in blocks.items()}
+        except (ValueError, binascii.Error, AttributeError):
+            pass
+    return sandbox.read_tree(PRIVATE)
 
 
 def _json(value) -> bytes:

@@ -13,13 +13,15 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from ..errors import TaskError
 from ..models import TaskFolder
 from ..offline import is_local_location, refuse_if_offline
 from . import inside, tree_hash
+
+if TYPE_CHECKING:
+    import git  # GitPython is imported where a snapshot is fetched: hashing and cached work trees never need it
 
 COMMIT_ENV = {
     "GIT_AUTHOR_NAME": "resq", "GIT_AUTHOR_EMAIL": "resq@localhost", "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
@@ -61,6 +63,8 @@ def materialize(tf: TaskFolder, cache: Path) -> Path:
 
 
 def commit_tree(work: Path, message: str) -> git.Repo:
+    import git
+
     repo = git.Repo.init(work)
     with repo.git.custom_environment(**COMMIT_ENV):
         repo.git.add("-A", "--force")
@@ -69,6 +73,8 @@ def commit_tree(work: Path, message: str) -> git.Repo:
 
 
 def _fetch(tf: TaskFolder, work: Path) -> None:
+    import git
+
     snapshot = tf.task.snapshot
     try:
         if snapshot.kind == "dir":
