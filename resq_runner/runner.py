@@ -38,6 +38,9 @@ class RunOptions:
     retries: int = 2
     limits: Limits = Limits()
     samples: int = 1
+    executor: str = "local"  # or "ray": see cluster.py
+    address: str = "auto"
+    ship_images: bool = False
 
 
 class Listener:
@@ -56,6 +59,7 @@ def new_run_id(system: str) -> str:
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
     tasks = load_suite(options.suite, options.only or None)
+    execute = _executor(options)  # a cluster is joined and checked before the run writes anything
     system = make_system(options.system)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
@@ -72,7 +76,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                             for name in sorted({tf.task.environment.name for tf, _ in todo})}
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
     try:
-        for result in _run_pool(pipeline, todo, environments_by_name, options):
+        for result in execute(pipeline, todo, environments_by_name, options):
             journal.append(result)
             listener.finished_task(result)
     finally:
@@ -108,6 +112,14 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
         task_ids=[tf.task.id for tf in tasks])
     write_manifest(paths, manifest)
     return paths, manifest
+
+
+def _executor(options: RunOptions):
+    if options.executor == "ray":
+        from .cluster import RayExecutor
+
+        return RayExecutor.connect(options.address, ship_images=options.ship_images)
+    return _run_pool
 
 
 def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],

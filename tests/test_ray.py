@@ -1,0 +1,146 @@
+"""`resq run --executor ray` on a real Ray cluster of several nodes on this machine, through the real Docker engine.
+
+The cluster is started by this module (ray.cluster_utils: one process per node) and stopped with its shutdown(),
+which kills exactly the processes it started. Its head node has no `docker` resource; worker nodes are added and
+removed as the tests need them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT, containers_of, resq
+from resq_runner.models import Outcome, RunManifest
+from resq_runner.results import read_results
+
+if os.environ.get("CI"):
+    import ray.cluster_utils  # CI installs the ray extra: a missing Ray is a failure there, not a skip
+else:
+    pytest.importorskip("ray.cluster_utils", reason="the ray extra is not installed: pip install -e '.[ray]'")
+
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node without Docker; tests add worker nodes with `docker: 1`. Environment set before any start."""
+    from ray.cluster_utils import Cluster
+
+    scratch = Path(tempfile.mkdtemp(prefix="resq-ray-", dir="/tmp"))  # short: Ray's socket paths are length-bound
+    (scratch / "ray").mkdir()
+    saved = {name: os.environ.get(name) for name in [*RAY_ENV, "RAY_TMPDIR"]}
+    os.environ.update(RAY_ENV, RAY_TMPDIR=str(scratch))  # the address file goes here, not into the shared /tmp/ray
+    started = None
+    try:
+        started = Cluster(initialize_head=True, head_node_args=dict(
+            num_cpus=1, gcs_server_port=free_port(), temp_dir=str(scratch / "ray"), include_dashboard=False))
+        yield started
+    finally:
+        if started is not None:
+            started.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def add_docker_node(cluster):
+    return cluster.add_node(num_cpus=1, resources={"docker": 1})
+
+
+def ray_run(cluster, out: Path, *extra: str, suite: Path = PROJECT / "tasks" / "demo") -> list:
+    return ["run", str(suite), "--system", "gold", "--executor", "ray", "--address", cluster.address,
+            "--out", str(out), *extra]
+
+
+def run_id(out: Path) -> str:
+    return RunManifest.model_validate_json((out / "run.json").read_text()).run_id
+
+
+def final_rows(out: Path) -> dict:
+    rows = [r for r in read_results(out / "results.jsonl") if r.outcome.is_final]
+    assert len(rows) == len({r.task_id for r in rows}), "a task has more than one final row"
+    return {r.task_id: r for r in rows}
+
+
+def test_cluster_without_a_docker_node_is_one_clear_error(cluster, tmp_path):
+    out = tmp_path / "out"
+    proc = resq(*ray_run(cluster, out), timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no node with the 'docker' resource" in errors[0], proc.stderr
+    assert not out.exists()  # checked before the run wrote anything
+
+
+def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_path, docker_client, python_env,
+                                                                  cleanup_run):
+    doomed = add_docker_node(cluster)
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "resq_runner", *ray_run(cluster, out)], cwd=PROJECT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_running_container(docker_client, out, driver)  # on the only node with Docker
+        cluster.remove_node(doomed, allow_graceful=False)
+        cleanup_run.append(run_id(out))
+        add_docker_node(cluster)  # where the lost evaluation and the rest of the run go
+        stdout, stderr = driver.communicate(timeout=420)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, stderr
+    rows = final_rows(out)
+    assert {task: row.outcome for task, row in rows.items()} == {
+        "add-invoice-discount": Outcome.passed, "fix-allocate-remainder": Outcome.passed,
+        "parse-grouped-amounts": Outcome.passed}
+    assert all((Path(row.log_dir) / "test_output.txt").exists() for row in rows.values())
+    assert containers_of(docker_client, run_id(out)) == []  # the dead node's container was swept too
+
+
+def wait_for_running_container(docker_client, out: Path, driver: subprocess.Popen, timeout_s: float = 300):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert driver.poll() is None, driver.communicate()[1]
+        if (out / "run.json").exists():
+            if any(c.status == "running" for c in containers_of(docker_client, run_id(out))):
+                return
+        time.sleep(0.2)
+    raise AssertionError("no evaluation container started on the cluster")
+
+
+def test_gold_on_two_docker_nodes_equals_a_local_run(cluster, tmp_path, docker_client, python_env, cleanup_run):
+    while len(cluster.worker_nodes) < 2:
+        add_docker_node(cluster)
+    on_cluster, local = tmp_path / "cluster", tmp_path / "local"
+    proc = resq(*ray_run(cluster, on_cluster), timeout=420)
+    assert proc.returncode == 0, proc.stderr
+    cleanup_run.append(run_id(on_cluster))
+    resq("run", str(PROJECT / "tasks" / "demo"), "--system", "gold", "-j", "2", "--out", str(local), check=True)
+    cleanup_run.append(run_id(local))
+    cluster_rows, local_rows = final_rows(on_cluster), final_rows(local)
+    assert {row.outcome for row in cluster_rows.values()} == {Outcome.passed}
+    assert set(cluster_rows) == set(local_rows) == {"add-invoice-discount", "fix-allocate-remainder",
+                                                     "parse-grouped-amounts"}
+    for task, row in cluster_rows.items():
+        assert (row.outcome, row.tests, row.fail_to_pass, row.pass_to_pass) == (
+            local_rows[task].outcome, local_rows[task].tests, local_rows[task].fail_to_pass,
+            local_rows[task].pass_to_pass)
+        assert row.image_digest.startswith("sha256:")
+        assert (Path(row.log_dir) / "report.xml").exists()
+    assert containers_of(docker_client, run_id(on_cluster)) == []
