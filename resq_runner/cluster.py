@@ -188,7 +188,7 @@ def _keep_logs(reply: NodeReply, paths: RunPaths) -> Result:
         if log_dir.resolve() in target.parents:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-    return result.model_copy(update={"log_dir": str(log_dir)})
+    return result.model_copy(update={"log_dir": str(log_dir), "node": reply.node})
 
 
 def _ship_images(client: docker.DockerClient, todo: list[tuple[TaskFolder, int]],

@@ -288,6 +288,7 @@ class Result(Record):
     started_at: datetime
     finished_at: datetime
     log_dir: str = ""
+    node: str = ""  # the Ray node that graded it (--executor ray); empty for a local run
 
 
 class RunManifest(Record):

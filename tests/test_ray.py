@@ -7,7 +7,9 @@ removed as the tests need them.
 
 from __future__ import annotations
 
+import io
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -16,11 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from conftest import PROJECT, containers_of, resq
-from resq_runner.models import Outcome, RunManifest
+from resq_runner import environments
+from resq_runner.cluster import load_shipped_image, save_image
+from resq_runner.models import ImageRef, Outcome, RunManifest
 from resq_runner.results import read_results
+from resq_runner.sandbox import make_tar
+from resq_runner.tasks import load_suite
+from resq_runner.tasks.snapshots import snapshot_hash
 
 if os.environ.get("CI"):
     import ray.cluster_utils  # CI installs the ray extra: a missing Ray is a failure there, not a skip
@@ -48,7 +56,8 @@ def cluster():
     started = None
     try:
         started = Cluster(initialize_head=True, head_node_args=dict(
-            num_cpus=1, gcs_server_port=free_port(), temp_dir=str(scratch / "ray"), include_dashboard=False))
+            num_cpus=1, gcs_server_port=free_port(), temp_dir=str(scratch / "ray"), include_dashboard=False,
+            object_store_memory=512 * 1024 * 1024))  # room for a shipped task image (~300 MB)
         yield started
     finally:
         if started is not None:
@@ -99,7 +108,7 @@ def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_pa
         wait_for_running_container(docker_client, out, driver)  # on the only node with Docker
         cluster.remove_node(doomed, allow_graceful=False)
         cleanup_run.append(run_id(out))
-        add_docker_node(cluster)  # where the lost evaluation and the rest of the run go
+        rescue = add_docker_node(cluster)  # where the lost evaluation and the rest of the run go
         stdout, stderr = driver.communicate(timeout=420)
     finally:
         if driver.poll() is None:
@@ -110,6 +119,8 @@ def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_pa
         "add-invoice-discount": Outcome.passed, "fix-allocate-remainder": Outcome.passed,
         "parse-grouped-amounts": Outcome.passed}
     assert all((Path(row.log_dir) / "test_output.txt").exists() for row in rows.values())
+    graded_by = {row.node for row in rows.values()}
+    assert rescue.node_id in graded_by and graded_by <= {doomed.node_id, rescue.node_id}
     assert containers_of(docker_client, run_id(out)) == []  # the dead node's container was swept too
 
 
@@ -142,5 +153,49 @@ def test_gold_on_two_docker_nodes_equals_a_local_run(cluster, tmp_path, docker_c
             local_rows[task].outcome, local_rows[task].tests, local_rows[task].fail_to_pass,
             local_rows[task].pass_to_pass)
         assert row.image_digest.startswith("sha256:")
+        assert row.node in {node.node_id for node in cluster.worker_nodes}
         assert (Path(row.log_dir) / "report.xml").exists()
     assert containers_of(docker_client, run_id(on_cluster)) == []
+
+
+def test_shipped_images_grade_on_the_cluster_with_the_drivers_image(cluster, tmp_path, docker_client, python_env,
+                                                                     cleanup_run):
+    while len(cluster.worker_nodes) < 1:
+        add_docker_node(cluster)
+    out = tmp_path / "out"
+    proc = resq(*ray_run(cluster, out, "--ship-images", "--task", "parse-grouped-amounts"), timeout=420)
+    assert proc.returncode == 0, proc.stderr
+    cleanup_run.append(run_id(out))
+    task = load_suite(PROJECT / "tasks" / "demo", ["parse-grouped-amounts"])[0]
+    tag = environments.task_image_tag(python_env, snapshot_hash(task), task.task.setup)
+    row = final_rows(out)["parse-grouped-amounts"]
+    assert row.outcome is Outcome.passed
+    assert row.image_digest == docker_client.images.get(tag).id
+
+
+def test_a_shipped_image_is_loaded_only_where_its_id_is_missing(docker_client, tmp_path):
+    """A node's engine: the tarball is fetched and loaded when the image id is absent, and the tag is pointed at it
+    when the node built an image of its own under that tag."""
+    tag = f"resq-test-ship:{secrets.token_hex(4)}"
+    shipped = build_tiny_image(docker_client, tag, "shipped")
+    tarball = save_image(docker_client, shipped)
+    docker_client.images.remove(shipped.id, force=True)
+    fetched: list[int] = []
+    try:
+        own = build_tiny_image(docker_client, tag, "built on the node")  # same tag, another image
+        load_shipped_image(docker_client, shipped, lambda: fetched.append(1) or tarball)
+        assert docker_client.images.get(tag).id == shipped.id and fetched == [1]
+        load_shipped_image(docker_client, shipped, lambda: fetched.append(1) or tarball)
+        assert fetched == [1]  # present now: nothing fetched again
+    finally:
+        for image_id in (shipped.id, own.id):
+            try:
+                docker_client.images.remove(image_id, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+
+
+def build_tiny_image(client, tag: str, content: str) -> ImageRef:
+    context = make_tar({"Dockerfile": b"FROM scratch\nCOPY content /content\n", "content": content.encode()})
+    image, _ = client.images.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True)
+    return ImageRef(tag=tag, id=image.id)
