@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -81,6 +82,7 @@ class RayExecutor:
         """Joins the cluster and checks it can run evaluations at all, before the run writes anything."""
         ray = _import_ray()
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        _check_reachable(address)
         try:
             ray.init(address=address, logging_level="ERROR", log_to_driver=False)
         except Exception as exc:  # Ray raises ConnectionError, ValueError or RuntimeError depending on the cause
@@ -176,6 +178,18 @@ class _Schedule:
             time.sleep(min(2 ** job.attempt, 10))
             self._submit(job.task, job.sample, job.attempt + 1)
         yield result
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable HOST:PORT for minutes; a refused connection is worth one line at once."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise SetupError(f"nothing answers at the Ray address '{address}' ({exc.strerror or exc}): start the head "
+                         "with `ray start --head --port=PORT` there, or fix --address") from exc
 
 
 def _keep_logs(reply: NodeReply, paths: RunPaths) -> Result:

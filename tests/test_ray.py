@@ -199,3 +199,13 @@ def build_tiny_image(client, tag: str, content: str) -> ImageRef:
     context = make_tar({"Dockerfile": b"FROM scratch\nCOPY content /content\n", "content": content.encode()})
     image, _ = client.images.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True)
     return ImageRef(tag=tag, id=image.id)
+
+
+def test_an_address_where_nothing_answers_is_one_clear_error(tmp_path):
+    out = tmp_path / "out"
+    proc = resq("run", str(PROJECT / "tasks" / "demo"), "--system", "gold", "--executor", "ray", "--address",
+                f"127.0.0.1:{free_port()}", "--out", str(out), timeout=120)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: nothing answers at the Ray address"), proc.stderr
+    assert not out.exists()
