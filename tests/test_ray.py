@@ -139,9 +139,12 @@ def test_gold_on_two_docker_nodes_equals_a_local_run(cluster, tmp_path, docker_c
     while len(cluster.worker_nodes) < 2:
         add_docker_node(cluster)
     on_cluster, local = tmp_path / "cluster", tmp_path / "local"
-    proc = resq(*ray_run(cluster, on_cluster), timeout=420)
-    assert proc.returncode == 0, proc.stderr
+    resq(*ray_run(cluster, on_cluster, "--task", "parse-grouped-amounts"), check=True, timeout=420)
     cleanup_run.append(run_id(on_cluster))
+    first = final_rows(on_cluster)["parse-grouped-amounts"]
+    proc = resq(*ray_run(cluster, on_cluster), timeout=420)  # the same --out: resumes, as a local run does
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming: 1 task(s) already done" in proc.stderr
     resq("run", str(PROJECT / "tasks" / "demo"), "--system", "gold", "-j", "2", "--out", str(local), check=True)
     cleanup_run.append(run_id(local))
     cluster_rows, local_rows = final_rows(on_cluster), final_rows(local)
@@ -155,7 +158,15 @@ def test_gold_on_two_docker_nodes_equals_a_local_run(cluster, tmp_path, docker_c
         assert row.image_digest.startswith("sha256:")
         assert row.node in {node.node_id for node in cluster.worker_nodes}
         assert (Path(row.log_dir) / "report.xml").exists()
+    assert cluster_rows["parse-grouped-amounts"] == first  # not graded again
+    assert len(read_results(on_cluster / "results.jsonl")) == 3
     assert containers_of(docker_client, run_id(on_cluster)) == []
+
+
+def test_plain_resq_never_imports_ray():
+    probe = "import sys, resq_runner.cli, resq_runner.runner; print('ray' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_shipped_images_grade_on_the_cluster_with_the_drivers_image(cluster, tmp_path, docker_client, python_env,
