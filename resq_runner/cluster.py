@@ -43,6 +43,7 @@ NODE_LOSS_RETRIES = 2  # Ray runs an evaluation again this many times when its w
 POLL_S = 5.0
 IMAGE_MARGIN_S = 1800.0  # a node's first evaluation may build its base, environment and task images
 NO_DOCKER_GRACE_S = 120.0  # how long the run waits for a node with Docker to come back before it gives up
+GRACE_VARIABLE = "RESQ_RAY_NO_DOCKER_GRACE_S"  # overrides it
 SWEEP_TIMEOUT_S = 60.0
 
 
@@ -117,6 +118,7 @@ class _Schedule:
         self.shipped = _ship_images(pipeline.client, todo, envs) if ship_images else {}
         self.pending: dict = {}
         self.stall_s = max((tf.task.timeout_s for tf, _ in todo), default=0) + STARTUP_MARGIN_S + IMAGE_MARGIN_S
+        self.grace_s = float(os.environ.get(GRACE_VARIABLE, NO_DOCKER_GRACE_S))
 
     def results(self) -> Iterator[Result]:
         ray = _import_ray()
@@ -133,9 +135,9 @@ class _Schedule:
                     continue
                 if ray.cluster_resources().get(DOCKER_RESOURCE):
                     docker_seen = now
-                elif now - docker_seen > NO_DOCKER_GRACE_S:
+                elif now - docker_seen > self.grace_s:
                     raise ResqError(f"no node with the '{DOCKER_RESOURCE}' resource has been left in the cluster "
-                                    f"for {NO_DOCKER_GRACE_S:.0f} s; {len(self.pending)} evaluation(s) unfinished: "
+                                    f"for {self.grace_s:.0f} s; {len(self.pending)} evaluation(s) unfinished: "
                                     "start a node with Docker and run the same command again to resume")
                 if now - progress > self.stall_s:
                     progress = now

@@ -57,6 +57,7 @@ def cluster():
     try:
         started = Cluster(initialize_head=True, head_node_args=dict(
             num_cpus=1, gcs_server_port=free_port(), temp_dir=str(scratch / "ray"), include_dashboard=False,
+            dashboard_port=free_port(), dashboard_agent_listen_port=free_port(),  # not the fixed defaults
             object_store_memory=512 * 1024 * 1024))  # room for a shipped task image (~300 MB)
         yield started
     finally:
@@ -98,18 +99,56 @@ def test_cluster_without_a_docker_node_is_one_clear_error(cluster, tmp_path):
     assert not out.exists()  # checked before the run wrote anything
 
 
-def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_path, docker_client, python_env,
-                                                                  cleanup_run):
+def test_losing_every_docker_node_ends_with_a_clear_error_and_the_run_resumes(cluster, tmp_path, docker_client,
+                                                                             python_env, cleanup_run):
+    remove_workers(cluster)
     doomed = add_docker_node(cluster)
     out = tmp_path / "out"
-    driver = subprocess.Popen([sys.executable, "-m", "resq_runner", *ray_run(cluster, out)], cwd=PROJECT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = start_driver(cluster, out, env={"RESQ_RAY_NO_DOCKER_GRACE_S": "5"})
+    try:
+        wait_for_running_container(docker_client, out, driver)
+        cleanup_run.append(run_id(out))
+        cluster.remove_node(doomed, allow_graceful=False)
+        _, stderr = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 2
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no node with the 'docker' resource has been left" in errors[0], stderr
+    before = read_results(out / "results.jsonl")
+    assert len(before) < 3
+    add_docker_node(cluster)
+    proc = resq(*ray_run(cluster, out), timeout=420)
+    assert proc.returncode == 0, proc.stderr
+    assert set(final_rows(out)) == {"add-invoice-discount", "fix-allocate-remainder", "parse-grouped-amounts"}
+    assert read_results(out / "results.jsonl")[:len(before)] == before  # nothing written earlier was touched
+    assert containers_of(docker_client, run_id(out)) == []
+
+
+def remove_workers(cluster) -> None:
+    for node in list(cluster.worker_nodes):
+        cluster.remove_node(node, allow_graceful=False)
+
+
+def start_driver(cluster, out: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "resq_runner", *ray_run(cluster, out)], cwd=PROJECT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_path, docker_client, python_env,
+                                                                  cleanup_run):
+    remove_workers(cluster)
+    doomed = add_docker_node(cluster)
+    out = tmp_path / "out"
+    driver = start_driver(cluster, out)
     try:
         wait_for_running_container(docker_client, out, driver)  # on the only node with Docker
         cluster.remove_node(doomed, allow_graceful=False)
         cleanup_run.append(run_id(out))
         rescue = add_docker_node(cluster)  # where the lost evaluation and the rest of the run go
-        stdout, stderr = driver.communicate(timeout=420)
+        _, stderr = driver.communicate(timeout=420)
     finally:
         if driver.poll() is None:
             driver.kill()
@@ -129,7 +168,8 @@ def wait_for_running_container(docker_client, out: Path, driver: subprocess.Pope
     while time.monotonic() < deadline:
         assert driver.poll() is None, driver.communicate()[1]
         if (out / "run.json").exists():
-            if any(c.status == "running" for c in containers_of(docker_client, run_id(out))):
+            # the low-level listing: containers.list() inspects each one and fails on one removed meanwhile
+            if docker_client.api.containers(filters={"label": f"resq.run={run_id(out)}", "status": "running"}):
                 return
         time.sleep(0.2)
     raise AssertionError("no evaluation container started on the cluster")
