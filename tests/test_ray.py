@@ -184,7 +184,7 @@ def test_gold_on_two_docker_nodes_equals_a_local_run(cluster, tmp_path, docker_c
     first = final_rows(on_cluster)["parse-grouped-amounts"]
     proc = resq(*ray_run(cluster, on_cluster), timeout=420)  # the same --out: resumes, as a local run does
     assert proc.returncode == 0, proc.stderr
-    assert "resuming: 1 task(s) already done" in proc.stderr
+    assert "resuming: 1 task(s) already done" in " ".join(proc.stderr.split())  # the console wraps long lines
     resq("run", str(PROJECT / "tasks" / "demo"), "--system", "gold", "-j", "2", "--out", str(local), check=True)
     cleanup_run.append(run_id(local))
     cluster_rows, local_rows = final_rows(on_cluster), final_rows(local)
