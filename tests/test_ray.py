@@ -107,12 +107,10 @@ def test_losing_every_docker_node_ends_with_a_clear_error_and_the_run_resumes(cl
     driver = start_driver(cluster, out, env={"RESQ_RAY_NO_DOCKER_GRACE_S": "5"})
     try:
         wait_for_running_container(docker_client, out, driver)
-        cleanup_run.append(run_id(out))
         cluster.remove_node(doomed, allow_graceful=False)
         _, stderr = driver.communicate(timeout=300)
     finally:
-        if driver.poll() is None:
-            driver.kill()
+        stop_driver(driver, out, cleanup_run)
     assert driver.returncode == 2
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no node with the 'docker' resource has been left" in errors[0], stderr
@@ -137,6 +135,15 @@ def start_driver(cluster, out: Path, env: dict[str, str] | None = None) -> subpr
                             env={**os.environ, **(env or {})})
 
 
+def stop_driver(driver: subprocess.Popen, out: Path, cleanup_run: list[str]) -> None:
+    """Kills a driver the test gave up on, and has the run's containers removed whatever happened."""
+    if driver.poll() is None:
+        driver.kill()
+        driver.wait()
+    if (out / "run.json").exists():
+        cleanup_run.append(run_id(out))
+
+
 def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_path, docker_client, python_env,
                                                                   cleanup_run):
     remove_workers(cluster)
@@ -146,12 +153,10 @@ def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_pa
     try:
         wait_for_running_container(docker_client, out, driver)  # on the only node with Docker
         cluster.remove_node(doomed, allow_graceful=False)
-        cleanup_run.append(run_id(out))
         rescue = add_docker_node(cluster)  # where the lost evaluation and the rest of the run go
         _, stderr = driver.communicate(timeout=420)
     finally:
-        if driver.poll() is None:
-            driver.kill()
+        stop_driver(driver, out, cleanup_run)
     assert driver.returncode == 0, stderr
     rows = final_rows(out)
     assert {task: row.outcome for task, row in rows.items()} == {
@@ -160,7 +165,7 @@ def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_pa
     assert all((Path(row.log_dir) / "test_output.txt").exists() for row in rows.values())
     graded_by = {row.node for row in rows.values()}
     assert rescue.node_id in graded_by and graded_by <= {doomed.node_id, rescue.node_id}
-    assert containers_of(docker_client, run_id(out)) == []  # the dead node's container was swept too
+    assert containers_of(docker_client, run_id(out)) == []  # none left, the dead node's included
 
 
 def wait_for_running_container(docker_client, out: Path, driver: subprocess.Popen, timeout_s: float = 300):
