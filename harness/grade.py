@@ -5,6 +5,8 @@
 3. Lay the hidden tests over the repository (root-owned, read-only to the tests).
 4. Run the test command as the unprivileged user, asking the framework for a structured report at a random path
    in a folder the tests may write to but not list; kill every process of that user at the deadline.
+   A RES-Q style test script (spec "script") is copied in under a random name only now, and its report is
+   written by this harness: the exit code and whether the script printed the per-run secret.
 5. Copy the report into a root-only folder and write status.json there: nothing the tests run can touch either.
 
 Usage: python3 -I grade.py SPEC.json
@@ -45,14 +47,44 @@ def run(spec, status):
     if note:
         status["note"] = note
         return
+    if spec.get("script"):
+        run_script(spec, status)
+        return
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    command = spec["command"] + " " + spec["report_flag"].format(report=report)
-    with open(os.path.join(spec["private"], "test_output.txt"), "wb") as output:
-        code, timed_out = run_as(uid, command, workspace, output, spec["timeout_s"], spec["output_limit"])
+    command = spec["command"]
+    if spec["report_flag"]:
+        command += " " + spec["report_flag"].format(report=report)
+    output_path = os.path.join(spec["private"], "test_output.txt")
+    with open(output_path, "wb") as output:
+        code, timed_out, _seen = run_as(uid, command, workspace, output, spec["timeout_s"], spec["output_limit"])
     status["test_exit"], status["timed_out"] = code, timed_out
-    status["report_found"] = keep_report(report, os.path.join(spec["private"], "report"))
+    if spec.get("report_is_output"):
+        shutil.copyfile(output_path, os.path.join(spec["private"], "report"))
+        status["report_found"] = True
+    else:
+        status["report_found"] = keep_report(report, os.path.join(spec["private"], "report"))
+
+
+def run_script(spec, status):
+    """A test script that passes only if it exits 0 and prints the secret placed before its success exit."""
+    script = spec["script"]
+    target = os.path.join(spec["workspace"], script["name"])
+    if os.path.lexists(target):
+        os.unlink(target)
+    shutil.copyfile(script["source"], target)
+    os.chmod(target, 0o644)
+    command = spec["command"].replace("{script}", script["name"])
+    with open(os.path.join(spec["private"], "test_output.txt"), "wb") as output:
+        code, timed_out, seen = run_as(spec["uid"], command, spec["workspace"], output, spec["timeout_s"],
+                                       spec["output_limit"], watch=script["secret"].encode())
+    if os.path.lexists(target):
+        os.unlink(target)
+    status["test_exit"], status["timed_out"] = code, timed_out
+    with open(os.path.join(spec["private"], "report"), "w") as report:
+        json.dump({"exit_code": code, "secret_printed": seen, "timed_out": timed_out}, report)
+    status["report_found"] = True
 
 
 def apply_patch(patch, workspace, uid):
@@ -111,17 +143,22 @@ def inject_hidden(hidden, workspace):
     return ""
 
 
-def run_as(uid, command, cwd, output, timeout_s, output_limit):
+def run_as(uid, command, cwd, output, timeout_s, output_limit, watch=b""):
+    """Run as the test user until exit or deadline; returns (exit code, timed out, whether `watch` was printed)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/home/resq", "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=demote(uid, new_group=True))
     deadline = time.monotonic() + timeout_s
     written, timed_out = 0, False
+    seen, tail = False, b""
     os.set_blocking(proc.stdout.fileno(), False)
     while True:
         chunk = proc.stdout.read(65536)
         if chunk:
+            if watch and not seen:
+                seen = watch in tail + chunk
+                tail = (tail + chunk)[-len(watch):]
             if written < output_limit:
                 output.write(chunk[: output_limit - written])
             written += len(chunk)
@@ -136,7 +173,7 @@ def run_as(uid, command, cwd, output, timeout_s, output_limit):
     code = proc.wait()
     if written > output_limit:
         output.write(b"\n[resq: output cut at %d bytes of %d]\n" % (output_limit, written))
-    return (None if timed_out else code), timed_out
+    return (None if timed_out else code), timed_out, seen
 
 
 def kill_user(uid):

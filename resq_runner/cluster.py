@@ -36,7 +36,6 @@ from .models import ImageRef, Outcome, Record, Result, SystemSpec, TaskFolder, n
 from .results import RunPaths
 from .sandbox import Limits, connect, remove_run_containers
 from .tasks import task_hash
-from .tasks.snapshots import materialize, snapshot_hash
 
 DOCKER_RESOURCE = "docker"
 NODE_LOSS_RETRIES = 2  # Ray runs an evaluation again this many times when its worker or node dies
@@ -56,6 +55,7 @@ class NodeJob(Record):
     run_id: str
     system: SystemSpec
     limits: Limits
+    oracle_context: bool = False
     environment: ImageRef | None = None  # set with shipped images: the task image's tag is derived from it
     shipped: ImageRef | None = None  # the task image the driver shipped, which must grade this task
 
@@ -96,42 +96,52 @@ class RayExecutor:
                              f"--address=HEAD:PORT --resources='{{\"{DOCKER_RESOURCE}\": 2}}'`")
         return cls(address, ship_images)
 
-    def __call__(self, pipeline, todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],
-                 options) -> Iterator[Result]:
+    def __call__(self, pipeline, todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef], options,
+                 earlier: dict[tuple[str, int], Outcome] | None = None) -> Iterator[Result]:
         ray = _import_ray()
         try:
-            yield from _Schedule(pipeline, todo, envs, options, self.ship_images).results()
+            yield from _Schedule(pipeline, todo, envs, options, self.ship_images, earlier).results()
         finally:
             _sweep_nodes(pipeline.run_id)
             ray.shutdown()
 
 
 class _Schedule:
-    """The driver's loop: submit every evaluation, collect them as they finish, retry infra errors."""
+    """The driver's loop: submit every evaluation, collect them as they finish, retry infra errors.
+
+    As in the local pool, a later part of a challenge is submitted only once its earlier parts (same sample) passed,
+    and gets a `blocked` row as soon as one of them ended otherwise.
+    """
 
     def __init__(self, pipeline, todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef], options,
-                 ship_images: bool):
+                 ship_images: bool, earlier: dict[tuple[str, int], Outcome] | None):
         ray = _import_ray()
         self.pipeline, self.todo, self.envs, self.options = pipeline, todo, envs, options
         self.remote = ray.remote(evaluate_on_node).options(
             num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=NODE_LOSS_RETRIES, retry_exceptions=False)
-        self.shipped = _ship_images(pipeline.client, todo, envs) if ship_images else {}
+        self.shipped = _ship_images(pipeline, todo, envs) if ship_images else {}
         self.pending: dict = {}
+        self.outcomes = dict(earlier or {})
+        self.waiting = [(tf, sample) for tf, sample in todo if _earlier_parts(tf)]
+        self.scheduled = {tf.task.id for tf, _ in todo}
         self.stall_s = max((tf.task.timeout_s for tf, _ in todo), default=0) + STARTUP_MARGIN_S + IMAGE_MARGIN_S
         self.grace_s = float(os.environ.get(GRACE_VARIABLE, NO_DOCKER_GRACE_S))
 
     def results(self) -> Iterator[Result]:
         ray = _import_ray()
         for tf, sample in self.todo:
-            self._submit(tf, sample, 1)
+            if not _earlier_parts(tf):
+                self._submit(tf, sample, 1)
         progress, docker_seen = time.monotonic(), time.monotonic()
         try:
+            yield from self._release()
             while self.pending:
                 ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=POLL_S)
                 now = time.monotonic()
                 if ready:
                     progress = now
                     yield from self._collect(ready)
+                    yield from self._release()
                     continue
                 if ray.cluster_resources().get(DOCKER_RESOURCE):
                     docker_seen = now
@@ -142,6 +152,7 @@ class _Schedule:
                 if now - progress > self.stall_s:
                     progress = now
                     yield from self._give_up_waiting()
+                    yield from self._release()
         except BaseException:
             for ref in self.pending:
                 ray.cancel(ref, force=True)
@@ -151,6 +162,7 @@ class _Schedule:
         image, blob = self.shipped.get(tf.task.id, (None, None))
         job = NodeJob(task=tf, sample=sample, attempt=attempt, run_id=self.pipeline.run_id,
                       system=self.pipeline.spec, limits=self.pipeline.limits, shipped=image,
+                      oracle_context=getattr(self.pipeline, "oracle_context", False),
                       environment=self.envs.get(tf.task.environment.name) if image else None)
         # The blob travels inside a list so Ray does not fetch it to the node unless the node lacks the image.
         self.pending[self.remote.remote(job, [blob] if blob is not None else [])] = job
@@ -179,7 +191,38 @@ class _Schedule:
         if result.outcome is Outcome.infra_error and job.attempt <= self.options.retries:
             time.sleep(min(2 ** job.attempt, 10))
             self._submit(job.task, job.sample, job.attempt + 1)
+        else:
+            self.outcomes[(job.task.task.id, job.sample)] = result.outcome
         yield result
+
+    def _release(self) -> Iterator[Result]:
+        """Later parts whose earlier parts all passed are submitted; those with one that did not are blocked (and
+        so, in turn, are parts that come after a blocked one)."""
+        blocked_any = True
+        while blocked_any:
+            blocked_any = False
+            for tf, sample in list(self.waiting):
+                parts = _earlier_parts(tf)
+                states = [self.outcomes.get((part, sample)) for part in parts]
+                failed = next((part for part, state in zip(parts, states) if state not in (None, Outcome.passed)),
+                              None)
+                unscheduled = [part for part, state in zip(parts, states)
+                               if state is None and part not in self.scheduled]
+                if failed or unscheduled:
+                    self.waiting.remove((tf, sample))
+                    part = failed or unscheduled[0]
+                    state = self.outcomes[(part, sample)].value if failed else "not run"
+                    result = self.pipeline.blocked_result(tf, sample, part, state)
+                    self.outcomes[(tf.task.id, sample)] = result.outcome
+                    blocked_any = True
+                    yield result
+                elif all(state is Outcome.passed for state in states):
+                    self.waiting.remove((tf, sample))
+                    self._submit(tf, sample, 1)
+
+
+def _earlier_parts(tf: TaskFolder) -> list[str]:
+    return tf.task.challenge.after if tf.task.challenge else []
 
 
 def _check_reachable(address: str) -> None:
@@ -207,18 +250,16 @@ def _keep_logs(reply: NodeReply, paths: RunPaths) -> Result:
     return result.model_copy(update={"log_dir": str(log_dir), "node": reply.node})
 
 
-def _ship_images(client: docker.DockerClient, todo: list[tuple[TaskFolder, int]],
+def _ship_images(pipeline, todo: list[tuple[TaskFolder, int]],
                  envs: dict[str, ImageRef]) -> dict[str, tuple[ImageRef, object]]:
-    """Builds each task image here once and puts its `docker save` tarball in the object store."""
+    """Builds each task's image here once (as Pipeline does) and puts its `docker save` tarball in the object store."""
     ray = _import_ray()
     blobs: dict[str, object] = {}
     shipped: dict[str, tuple[ImageRef, object]] = {}
     for tf, _ in todo:
-        image = environments.ensure_task_image(client, envs[tf.task.environment.name],
-                                               materialize(tf, environments.cache_dir()), snapshot_hash(tf),
-                                               tf.task.setup, log=lambda _m: None)
+        image = pipeline._task_image(tf, envs[tf.task.environment.name])  # the very image a local run would use
         if image.id not in blobs:
-            blobs[image.id] = ray.put(save_image(client, image))
+            blobs[image.id] = ray.put(save_image(pipeline.client, image))
         shipped[tf.task.id] = (image, blobs[image.id])
     return shipped
 
@@ -263,6 +304,7 @@ def evaluate_on_node(job: NodeJob, blob: list) -> NodeReply:
             environment = _node_environment(client, job, blob)
             pipeline = Pipeline(client, make_system(job.system), job.system, job.run_id, RunPaths(Path(scratch)),
                                 job.limits)
+            pipeline.oracle_context = job.oracle_context
         except (InfraError, ResqError, docker.errors.DockerException) as exc:
             return NodeReply(result=failed_result(job, f"node {node[:12]}: {_one_line(exc)}"), node=node)
         result = pipeline.run_task(job.task, environment, job.attempt, threading.Event(), job.sample)

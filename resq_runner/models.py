@@ -13,7 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -75,18 +75,40 @@ Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapsho
 
 
 class EnvironmentRef(Record):
-    """Which image definition (a folder of environments/) a task runs in."""
+    """Which image definition (a folder of environments/) a task runs in, plus the task's own pip requirements
+    (wheels fetched on the host, installed offline into the task image)."""
 
     name: str = "python"
+    pip_requirements: list[str] = []
 
 
 class TestSpec(Record):
-    """How the hidden tests run. `framework` picks the structured report the grader asks the runner for."""
+    """How the hidden tests run. `framework` picks the structured report the grader asks the runner for.
+
+    - pytest: JUnit XML at a random path outside the repository.
+    - script: a RES-Q style test script (`script`, a file of the hidden folder, run as `{script}` in `command`);
+      the grader inserts a per-run random secret before the script's success exit, and the script passes only if
+      it exits 0 and printed that secret. Its test id is `test_script`.
+    - log: the test output parsed by one of the swebench package's log parsers (`log_parser`, a repository key of
+      its parser map); needs the optional extra `resq-runner[swebench]`. Printed output can be forged, so use it
+      only where the tests cannot write JUnit.
+    """
 
     __test__ = False  # not a pytest class
 
-    framework: Literal["pytest"] = "pytest"
+    framework: Literal["pytest", "script", "log"] = "pytest"
     command: str
+    script: str | None = None
+    log_parser: str | None = None
+
+    @model_validator(mode="after")
+    def _framework_fields(self) -> "TestSpec":
+        if self.framework == "script" and (not self.script or "{script}" not in self.command):
+            raise ValueError("framework 'script' needs `script` (a file of the hidden folder) and a command "
+                             "containing {script}")
+        if self.framework == "log" and not self.log_parser:
+            raise ValueError("framework 'log' needs `log_parser` (a repository key of swebench's parser map)")
+        return self
 
 
 class Success(Record):
@@ -94,6 +116,25 @@ class Success(Record):
 
     fail_to_pass: list[str] = []
     pass_to_pass: list[str] = []
+
+
+class Challenge(Record):
+    """A challenge task: the system returns a program; its stdout on the input is compared with `expected`.
+
+    The program runs as `python3 solution.py` in a folder holding `input.txt` (a copy of `input_file`, a file of the
+    task folder), which is also its standard input. `compare`: exact (byte for byte), strip (surrounding
+    whitespace ignored), numeric (the stripped output is one number equal to the expected one). A later part of a
+    multi-part problem is its own task naming the earlier ones in `after`: the system sees it only once each of
+    them passed in the same run; otherwise it is graded failed with status `blocked`.
+    """
+
+    input_file: str | None = None
+    expected: str
+    compare: Literal["exact", "strip", "numeric"] = "strip"
+    language: Literal["python"] = "python"
+    part: int = 1
+    after: list[str] = []
+    gold_program: str = "gold.py"
 
 
 DEFAULT_PROTECTED = ["tests/**", "test/**", "**/conftest.py", "conftest.py", "pytest.ini", "tox.ini"]
@@ -122,13 +163,15 @@ class Task(Record):
 
     schema_version: int = SCHEMA_VERSION
     id: str
-    kind: Literal["repo-edit"] = "repo-edit"
+    kind: Literal["repo-edit", "challenge"] = "repo-edit"
     instruction: str
-    snapshot: Snapshot
+    snapshot: Snapshot | None = None
     environment: EnvironmentRef = EnvironmentRef()
     setup: list[str] = []
     hidden_tests: str = "hidden"
-    tests: TestSpec
+    tests: TestSpec | None = None
+    challenge: Challenge | None = None
+    oracle_context: str | None = None
     success: Success = Success()
     protected: list[str] = Field(default_factory=lambda: list(DEFAULT_PROTECTED))
     gold_patch: str = "gold.patch"
@@ -144,14 +187,35 @@ class Task(Record):
             raise ValueError("must be a non-empty name without '/' that does not start with '.' or '_'")
         return value
 
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> "Task":
+        if self.kind == "repo-edit" and (self.snapshot is None or self.tests is None):
+            raise ValueError("a repo-edit task needs `snapshot` and `tests`")
+        if self.kind == "challenge" and self.challenge is None:
+            raise ValueError("a challenge task needs `challenge` (expected answer, compare mode, input file)")
+        if self.kind == "repo-edit" and self.challenge is not None:
+            raise ValueError("`challenge` is only for tasks of kind 'challenge'")
+        return self
+
 
 class TaskView(Record):
-    """What a system is allowed to see of a task: never hidden tests, never the gold patch."""
+    """What a system is allowed to see of a task: never hidden tests, never the gold patch, never the expected
+    answer of a challenge."""
 
     id: str
     kind: str
     instruction: str
     tags: list[str] = []
+    language: str | None = None
+    oracle_context: list[OracleFile] | None = None
+
+
+class OracleFile(Record):
+    """A file the reference solution edits, as it is before the edit (RES-Q's `modified_files`): given to systems
+    only when the run asks for oracle context (`resq run --oracle-context`)."""
+
+    path: str
+    content: str
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -188,9 +252,12 @@ class Usage(Record):
 
 
 class SystemOutput(Record):
-    """What a system hands back: a unified diff (possibly empty) or an error."""
+    """What a system hands back: a unified diff (possibly empty) or an error. For a challenge task: `program`
+    (Python source, run by the grader), or, from systems that only answer, `answer` (compared as is)."""
 
     patch: str = ""
+    program: str | None = None
+    answer: str | None = None
     usage: Usage = Usage()
     log: str | None = None
     error: str | None = None
@@ -245,6 +312,28 @@ class TestStatus(str, Enum):
     missing = "missing"
 
 
+ChallengeStatus = Literal["correct", "wrong_output", "runtime_error", "syntax_error", "timeout", "blocked"]
+
+
+class ChallengeVerdict(Record):
+    """How a challenge program fared; `status` tells the failure kinds apart (the outcome only says failed)."""
+
+    status: ChallengeStatus
+    expected: str = ""
+    got: str = ""
+    exit_code: int | None = None
+    stderr_tail: str = ""
+
+
+class ChallengeRun(Record):
+    """status.json written by harness/challenge.py inside the eval container."""
+
+    syntax_error: str = ""
+    exit_code: int | None = None
+    timed_out: bool = False
+    stdout_cut: bool = False
+
+
 class Verdict(Record):
     """The grader's decision for one evaluation."""
 
@@ -253,6 +342,7 @@ class Verdict(Record):
     tests: dict[str, TestStatus] = {}
     fail_to_pass: dict[str, TestStatus] = {}
     pass_to_pass: dict[str, TestStatus] = {}
+    challenge: ChallengeVerdict | None = None
 
 
 class Timings(Record):
@@ -281,6 +371,7 @@ class Result(Record):
     tests: dict[str, TestStatus] = {}
     fail_to_pass: dict[str, TestStatus] = {}
     pass_to_pass: dict[str, TestStatus] = {}
+    challenge: ChallengeVerdict | None = None
     usage: Usage = Usage()
     timings: Timings = Timings()
     image_digest: str = ""

@@ -17,14 +17,15 @@ from pathlib import Path
 import docker
 
 from . import __version__, environments
-from .errors import InfraError, ResqError
+from .errors import InfraError, ResqError, TaskError
 from .grading import GRADER_VERSION, evaluate
+from .grading.challenge import blocked, evaluate_challenge
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .systems import System, Workspace, make_system
-from .tasks import gold_patch, load_suite, suite_hash, task_hash, task_view
+from .tasks import gold_patch, gold_program, load_suite, suite_hash, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
 
 
@@ -37,6 +38,7 @@ class RunOptions:
     only: list[str] = field(default_factory=list)
     retries: int = 2
     limits: Limits = Limits()
+    oracle_context: bool = False
     samples: int = 1
     executor: str = "local"  # or "ray": see cluster.py
     address: str = "auto"
@@ -58,7 +60,9 @@ def new_run_id(system: str) -> str:
 
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
-    tasks = load_suite(options.suite, options.only or None)
+    tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
+        load_suite(options.suite)
+    _check_graders(tasks)
     execute = _executor(options)  # a cluster is joined and checked before the run writes anything
     system = make_system(options.system)
     client = connect()
@@ -75,8 +79,10 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                             for name in sorted({tf.task.environment.name for tf, _ in todo})}
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
+    pipeline.oracle_context = options.oracle_context
+    earlier = {key: result.outcome for key, result in done.items()}
     try:
-        for result in execute(pipeline, todo, environments_by_name, options):
+        for result in execute(pipeline, todo, environments_by_name, options, earlier):
             journal.append(result)
             listener.finished_task(result)
     finally:
@@ -122,10 +128,46 @@ def _executor(options: RunOptions):
     return _run_pool
 
 
+def _with_earlier_parts(tasks: list[TaskFolder], only: list[str]) -> list[TaskFolder]:
+    """The tasks asked for, plus the earlier parts of any later part among them (it is shown only after them)."""
+    by_id = {tf.task.id: tf for tf in tasks}
+    unknown = [task_id for task_id in only if task_id not in by_id]
+    if unknown:
+        suite = tasks[0].root.parent
+        raise TaskError(f"{suite}: no task named {', '.join(unknown)} (see `resq tasks list {suite}`)")
+    wanted, queue = set(), list(only)
+    while queue:
+        task_id = queue.pop()
+        if task_id in by_id and task_id not in wanted:
+            wanted.add(task_id)
+            queue.extend(_earlier_parts(by_id[task_id]))
+    return [tf for tf in tasks if tf.task.id in wanted]
+
+
+def _check_graders(tasks: list[TaskFolder]) -> None:
+    """Fail before any work when a task needs an optional grader that is not installed."""
+    parsers = {tf.task.tests.log_parser for tf in tasks if tf.task.tests and tf.task.tests.framework == "log"}
+    if parsers:
+        from .grading.logs import log_parser
+
+        for name in parsers:
+            log_parser(name)
+
+
+def _earlier_parts(tf: TaskFolder) -> list[str]:
+    return tf.task.challenge.after if tf.task.challenge else []
+
+
 def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],
-              options: RunOptions):
-    """Yields results in completion order; infra errors are retried with backoff, then reported as such."""
+              options: RunOptions, earlier: dict[tuple[str, int], Outcome] | None = None):
+    """Yields results in completion order; infra errors are retried with backoff, then reported as such.
+
+    A later part of a challenge waits for its earlier parts (of the same sample): it runs once they all passed,
+    and is graded `blocked` (without the system seeing it) as soon as one of them ends otherwise.
+    """
     stop = threading.Event()
+    outcomes = dict(earlier or {})
+    waiting = [(tf, sample) for tf, sample in todo if _earlier_parts(tf)]
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="resq") as pool:
         pending: dict[Future, tuple[TaskFolder, int, int]] = {}
 
@@ -133,9 +175,28 @@ def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: di
             future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop, sample)
             pending[future] = (tf, sample, attempt)
 
+        def release():
+            for tf, sample in list(waiting):
+                parts = _earlier_parts(tf)
+                states = [outcomes.get((part, sample)) for part in parts]
+                failed = next((part for part, state in zip(parts, states) if state not in (None, Outcome.passed)),
+                              None)
+                unscheduled = [part for part, state in zip(parts, states) if state is None and part not in scheduled]
+                if failed or unscheduled:
+                    waiting.remove((tf, sample))
+                    part = failed or unscheduled[0]
+                    state = outcomes[(part, sample)].value if failed else "not run"
+                    yield pipeline.blocked_result(tf, sample, part, state)
+                elif all(state is Outcome.passed for state in states):
+                    waiting.remove((tf, sample))
+                    submit(tf, sample, 1)
+
+        scheduled = {tf.task.id for tf, _sample in todo}
         for tf, sample in todo:
-            submit(tf, sample, 1)
+            if not _earlier_parts(tf):
+                submit(tf, sample, 1)
         try:
+            yield from release()
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -144,7 +205,10 @@ def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: di
                     if result.outcome is Outcome.infra_error and attempt <= options.retries:
                         time.sleep(min(2 ** attempt, 10))
                         submit(tf, sample, attempt + 1)
+                    else:
+                        outcomes[(tf.task.id, sample)] = result.outcome
                     yield result
+                yield from release()
         except BaseException:
             stop.set()
             for future in pending:
@@ -155,6 +219,8 @@ def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: di
 
 class Pipeline:
     """Everything one task goes through; safe to call from several worker threads."""
+
+    oracle_context = False
 
     def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
                  limits: Limits):
@@ -185,7 +251,7 @@ class Pipeline:
             if output.error:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
-                evaluation = evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+                evaluation = self._evaluate(tf, image, output, log_dir)
                 verdict = evaluation.verdict
                 _copy_eval_timings(evaluation, timings)
         except (InfraError, ResqError) as exc:
@@ -194,25 +260,45 @@ class Pipeline:
             verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
         digest = image.id if image else ""
         thash = task_hash(tf)
+        submitted = output.patch if output.program is None else output.program
         return Result(
             run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, sample=sample, attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
-            pass_to_pass=verdict.pass_to_pass, usage=output.usage, timings=timings, image_digest=digest,
-            cache_key=cache_key(thash, output.patch, digest, GRADER_VERSION), started_at=started_at,
-            finished_at=now_utc(), log_dir=str(log_dir))
+            pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
+            image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
+            started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir))
+
+    def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
+        verdict = blocked(tf.task.challenge, earlier, outcome)
+        now = now_utc()
+        return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
+                      sample=sample, outcome=verdict.outcome, reason=verdict.reason, challenge=verdict.challenge,
+                      started_at=now, finished_at=now)
+
+    def _evaluate(self, tf: TaskFolder, image: ImageRef, output: SystemOutput, log_dir: Path) -> Evaluation:
+        if tf.task.kind == "challenge":
+            return evaluate_challenge(self.client, image, tf, output, self.run_id, log_dir, self.limits)
+        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+        if tf.task.snapshot is None:
+            return environment  # a challenge: the program runs in the environment itself
         workspace = materialize(tf, environments.cache_dir())
-        return environments.ensure_task_image(self.client, environment, workspace, snapshot_hash(tf),
-                                              tf.task.setup, log=lambda _m: None)
+        return environments.ensure_task_image(
+            self.client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+            pip_requirements=tf.task.environment.pip_requirements,
+            python_version=environments.load_definition(tf.task.environment.name).python_version)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
                               source_dir=lambda: materialize(tf, environments.cache_dir()))
+        view = task_view(tf, self.oracle_context)
         try:
+            if getattr(self.system, "needs_gold", False) and tf.task.kind == "challenge":
+                return self.system.solve(view, workspace, gold_patch="", gold_program=gold_program(tf))
             if getattr(self.system, "needs_gold", False):
-                return self.system.solve(task_view(tf), workspace, gold_patch=gold_patch(tf))
-            return self.system.solve(task_view(tf), workspace)
+                return self.system.solve(view, workspace, gold_patch=gold_patch(tf))
+            return self.system.solve(view, workspace)
         except (InfraError, ResqError):
             raise
         except Exception as exc:  # a system's own bug is its outcome, not the run's end

@@ -29,6 +29,11 @@ def test_junit_ids_are_pytest_node_ids():
     }
 
 
+def test_inherited_tests_are_named_where_they_run():
+    attrib = {"classname": "tests.test_tlru.TLRUCacheTest", "file": "tests/__init__.py", "name": "test_clear"}
+    assert junit_test_id(attrib) == "tests/test_tlru.py::TLRUCacheTest::test_clear"
+
+
 def test_ids_without_file_attribute_use_classname():
     assert junit_test_id({"classname": "suite.a", "name": "t"}) == "suite.a::t"
 

@@ -1,5 +1,6 @@
 """Templates: deterministic expansion, strict parameters, robustness figures."""
 
+import json
 import shutil
 from datetime import datetime, timezone
 
@@ -110,3 +111,25 @@ def test_robustness_figures_match_hand_computed_values():
 def test_instance_ids_round_trip():
     assert parse_instance_id("t@a=1,b=x.y") == ("t", {"a": "1", "b": "x.y"})
     assert parse_instance_id("plain") is None
+
+
+def test_report_robustness_on_a_real_run_with_known_outcomes(suite, tmp_path):
+    """The gold patch is deliberately wrong where module=util, so exactly that instance fails."""
+    template = suite / "paginate-last-page"
+    task_file = template / "task.yaml"
+    task_file.write_text(task_file.read_text().replace("module: [pages, listing, util]", "module: [pages, util]")
+                         .replace("per_page: [5, 10, 25]", "per_page: [5]"))
+    gold = template / "gold.patch"
+    gold.write_text(gold.read_text().replace(
+        "+    return max(1, -(-total // per_page))",
+        "{% if module == 'util' %}+    return total // per_page + 1{% else %}+    return max(1, -(-total // per_page)){% endif %}"))
+    resq("tasks", "expand", str(suite), check=True)
+    out = tmp_path / "run"
+    resq("run", str(suite), "--system", "gold", "--out", str(out), "-j", "2", check=True)
+    report = json.loads(resq("report", str(out), "--json", check=True).stdout)
+    (pager,) = report["robustness"]["templates"]
+    assert (pager["passed"], pager["total"], pager["solved_all"]) == (1, 2, False)
+    assert [(v["parameter"], v["value"], v["failed"], v["total"]) for v in pager["breaking_values"]] == [
+        ("module", "util", 1, 1), ("per_page", "5", 1, 2)]
+    assert report["robustness"]["solved_all_rate"] == 0.0
+    assert report["robustness"]["instance_pass_rate"] == 0.5

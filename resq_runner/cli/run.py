@@ -38,6 +38,8 @@ class ProgressListener:
 @click.option("--retries", default=2, show_default=True, help="Retries of a task that hit an infrastructure error.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1),
               help="Independent attempts per task (for pass@k in `resq report`).")
+@click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
+              "(RES-Q's modified_files), where a task has them.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: a pool of -j workers here; ray: one Ray task per evaluation on a cluster's Docker nodes.")
 @click.option("--address", default="auto", show_default=True, help="--executor ray: the cluster's HOST:PORT or auto.")
@@ -46,7 +48,8 @@ class ProgressListener:
 @system_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, executor: str, address: str, ship_images: bool, system_options: dict) -> None:
+        samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool,
+        system_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
@@ -54,8 +57,8 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
 
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
-                         only=list(only), retries=retries, samples=samples, executor=executor, address=address,
-                         ship_images=ship_images)
+                         only=list(only), retries=retries, samples=samples,
+                         oracle_context=oracle_context, executor=executor, address=address, ship_images=ship_images)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

@@ -217,22 +217,34 @@ def download_wheels(requirements: list[str], python_version: str) -> list[Path]:
 # Task images
 
 
-def task_image_tag(environment: ImageRef, snapshot_hash: str, setup: list[str]) -> str:
-    return f"resq-task:{_hash(environment.tag, snapshot_hash, json.dumps(setup))}"
+def task_image_tag(environment: ImageRef, snapshot_hash: str, setup: list[str],
+                   pip_requirements: list[str] = ()) -> str:
+    extra = [json.dumps(list(pip_requirements))] if pip_requirements else []
+    return f"resq-task:{_hash(environment.tag, snapshot_hash, json.dumps(setup), *extra)}"
 
 
 def ensure_task_image(client: docker.DockerClient, environment: ImageRef, workspace: Path, snapshot_hash: str,
-                      setup: list[str], *, uid: int = 1000, log=print) -> ImageRef:
-    """The environment plus the repository (a git work tree with one commit) at /workspace, setup already run."""
-    tag = task_image_tag(environment, snapshot_hash, setup)
+                      setup: list[str], *, uid: int = 1000, log=print, pip_requirements: list[str] = (),
+                      python_version: str = "3.11") -> ImageRef:
+    """The environment plus the repository (a git work tree with one commit) at /workspace, the task's own pip
+    requirements installed offline from wheels fetched on the host, setup already run."""
+    tag = task_image_tag(environment, snapshot_hash, setup, pip_requirements)
     existing = _existing(client, tag)
     if existing:
         return existing
-    lines = [f"FROM {environment.tag}", f"COPY --chown={uid}:{uid} workspace /workspace", "WORKDIR /workspace"]
+    lines = [f"FROM {environment.tag}"]
+    files: dict = {}
+    if pip_requirements:
+        for wheel in download_wheels(list(pip_requirements), python_version):
+            files[f"wheels/{wheel.name}"] = wheel.read_bytes()
+        requirements = " ".join(f"'{r}'" for r in pip_requirements)
+        lines += ["COPY wheels /tmp/wheels",
+                  f"RUN pip install --no-index --find-links /tmp/wheels {requirements} && rm -rf /tmp/wheels"]
+    lines += [f"COPY --chown={uid}:{uid} workspace /workspace", "WORKDIR /workspace"]
     lines += [f"RUN {command}" for command in setup]
     if setup:
         lines.append(f"RUN chown -R {uid}:{uid} /workspace && git status --porcelain >/dev/null")
-    files = {"Dockerfile": ("\n".join(lines) + "\n").encode()}
+    files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
     for path in sorted(workspace.rglob("*")):
         if path.is_file() or path.is_symlink():
             files[f"workspace/{path.relative_to(workspace).as_posix()}"] = path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import secrets
 import time
@@ -9,15 +10,16 @@ from pathlib import Path
 
 import docker
 
-from ..errors import InfraError
+from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox
 from ..tasks import hidden_files
-from .reports import ReportError, decide, parse_junit
+from .reports import ReportError, decide, parse_junit, parse_script_report
 
 GRADER_VERSION = "1"
 HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
-REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml")}
+REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml"), "script": ("", ".json"),
+                "log": ("", ".log")}
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 
@@ -31,10 +33,18 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
+        "report_is_output": task.tests.framework == "log",
     }
-    files = {"/resq/in/spec.json": _json(spec), "/resq/in/patch.diff": patch.encode(),
-             "/resq/harness/grade.py": HARNESS.read_bytes()}
-    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden_files(tf).items()})
+    files = {"/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/in/patch.diff": patch.encode()}
+    hidden = hidden_files(tf)
+    if task.tests.framework == "script":
+        script = hidden.pop(task.tests.script).decode("utf-8", "replace")
+        secret = secrets.token_hex(16)
+        spec["script"] = {"source": "/resq/in/script.py", "name": f"resq_test_{secrets.token_hex(8)}.py",
+                          "secret": secret}
+        files["/resq/in/script.py"] = deleted_when_started(insert_secret(script, secret, tf)).encode()
+    files["/resq/in/spec.json"] = _json(spec)
+    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
     sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits,
@@ -73,12 +83,55 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     tests: dict[str, TestStatus] = {}
     if report is not None:
         try:
-            tests = parse_junit(report)
+            tests = _parse_report(task.tests, report)
         except ReportError as exc:
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn)
+
+
+def _parse_report(tests, report: bytes) -> dict[str, TestStatus]:
+    if tests.framework == "script":
+        return parse_script_report(report)
+    if tests.framework == "log":
+        from .logs import parse_log
+
+        return parse_log(report.decode("utf-8", "replace"), tests.log_parser)
+    return parse_junit(report)
+
+
+def insert_secret(script: str, secret: str, tf: TaskFolder | None = None) -> str:
+    """The script with `print(<secret>)` placed just before its success exit (RES-Q's convention: the first line
+    calling `sys.exit(0)` or `sys.exit(exit_code)`), so a patch that ends the process early cannot pass."""
+    lines = script.split("\n")
+    for number, line in enumerate(lines):
+        if "sys.exit(0)" in line or "sys.exit(exit_code)" in line:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.insert(number, f"{indent}print({secret!r}, flush=True)")
+            return "\n".join(lines)
+    where = f"{tf.root / 'task.yaml'}: " if tf else ""
+    raise TaskError(f"{where}the test script has no `sys.exit(0)` (or `sys.exit(exit_code)`) success exit where "
+                    "the grader can place its secret; add one")
+
+
+def deleted_when_started(script: str) -> str:
+    """The script removes its own file as its first statement (after a docstring and __future__ imports), before
+    it imports any of the repository's code: patched code can then not read the secret back from the file."""
+    try:
+        body = ast.parse(script).body
+    except SyntaxError:
+        body = []
+    skip = 0
+    for statement in body:
+        is_docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and \
+            isinstance(statement.value.value, str) and skip == 0
+        if not (is_docstring or (isinstance(statement, ast.ImportFrom) and statement.module == "__future__")):
+            break
+        skip = statement.end_lineno
+    lines = script.split("\n")
+    lines.insert(skip, "__import__('os').unlink(__file__)")
+    return "\n".join(lines)
 
 
 def _json(value) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from ..models import HarnessStatus, Outcome, Success, TestStatus, Verdict
@@ -26,14 +27,31 @@ def parse_junit(xml: bytes) -> dict[str, TestStatus]:
     return statuses
 
 
+SCRIPT_TEST_ID = "test_script"
+
+
+def parse_script_report(report: bytes) -> dict[str, TestStatus]:
+    """A test script's report (written by the harness): it passed only if it exited 0 and printed the secret."""
+    try:
+        data = json.loads(report)
+        passed = data["exit_code"] == 0 and data["secret_printed"] is True
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReportError(f"the test script report is not the harness's JSON ({exc})") from exc
+    return {SCRIPT_TEST_ID: TestStatus.passed if passed else TestStatus.failed}
+
+
 def junit_test_id(attrib: dict[str, str]) -> str:
     name, classname, file = attrib.get("name", ""), attrib.get("classname", ""), attrib.get("file")
     if not file:
         return f"{classname}::{name}" if classname else name
     module = file[:-3].replace("/", ".") if file.endswith(".py") else file
-    inner = classname[len(module):].lstrip(".") if classname.startswith(module) else ""
-    classes = inner.split(".") if inner else []
-    return "::".join([file, *classes, name])
+    if classname == module or classname.startswith(module + "."):
+        inner = classname[len(module):].lstrip(".")
+        return "::".join([file, *(inner.split(".") if inner else []), name])
+    # A test inherited from a class in another file: `file` names where it is defined, the classname where it runs.
+    parts = classname.split(".")
+    split = next((i for i, part in enumerate(parts) if part[:1].isupper()), len(parts))
+    return "::".join(["/".join(parts[:split]) + ".py", *parts[split:], name])
 
 
 def _case_status(case: ET.Element) -> TestStatus:

@@ -97,6 +97,8 @@ def report_page(report: RunReport, out: Path) -> str:
             f"<h2>By {escape(report.group_by)}</h2>", _groups_table(report)]
     if report.pass_at_k:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
+    if report.robustness:
+        body += ["<h2>Robustness across template instances</h2>", _robustness_table(report)]
     body += ["<h2>Time per stage</h2>", _stages_table(report),
              "<h2>Tasks</h2>", _filter_box(), _tasks_table(report, Path(out))]
     return page(f"resq report · {report.suite} · {report.system}", body)
@@ -281,6 +283,15 @@ def _pass_at_k_table(report: RunReport) -> str:
     rows = [f'<tr data-k="{p.k}" data-value="{p.value}"><td>{p.k}</td><td class="num">{_pct(p.value)}</td>'
             f'<td class="num">{p.tasks}</td></tr>' for p in report.pass_at_k]
     return _table("pass-at-k", ["k", "pass@k (unbiased)", "tasks with n ≥ k"], rows)
+
+
+def _robustness_table(report: RunReport) -> str:
+    rows = [f'<tr data-template="{escape(t.template)}" data-passed="{t.passed}" data-total="{t.total}">'
+            f'<td>{escape(t.template)}</td><td class="num">{t.passed}/{t.total}</td>'
+            f'<td>{"yes" if t.solved_all else "no"}</td><td>'
+            + escape(", ".join(f"{v.parameter}={v.value} ({v.failed}/{v.total})" for v in t.breaking_values))
+            + "</td></tr>" for t in report.robustness.templates]
+    return _table("robustness", ["template", "instances passed", "solved in all", "values that broke it"], rows)
 
 
 def _stages_table(report: RunReport) -> str:

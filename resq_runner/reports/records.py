@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from ..models import Outcome, Record
+from .robustness import RobustnessSummary
 
 STAGES = ("image", "system", "eval_start", "eval_run", "eval_collect", "teardown")
 
@@ -90,6 +91,7 @@ class RunReport(Record):
     usage: UsageTotals
     stages: list[StageTime]
     pass_at_k: list[PassAtK] = []
+    robustness: RobustnessSummary | None = None
     tasks: list[TaskRow]
     notes: list[str] = []
 

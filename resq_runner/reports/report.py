@@ -14,6 +14,7 @@ from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
 from ..results import RunPaths, read_manifest, read_results
 from .records import (STAGES, GroupRow, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
+from .robustness import RobustnessSummary, robustness
 from .stats import pass_at_k, wilson_interval
 
 PASS_AT_K_CANDIDATES = (1, 2, 3, 5, 10, 20, 50, 100)
@@ -134,7 +135,8 @@ def build_report(run: LoadedRun, by: str = "tag") -> RunReport:
         samples=max((row.sample + 1 for row in run.rows), default=1), rate=rate_of(run.rows),
         outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome}, group_by=by,
         groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
-        pass_at_k=pass_at_k_table(run), tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
+        pass_at_k=pass_at_k_table(run),
+        robustness=robustness([row for row in counted_rows(run.rows) if row.sample == 0]), tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
 
 
 def groups(run: LoadedRun, by: str) -> list[GroupRow]:
@@ -238,8 +240,23 @@ def render_report(report: RunReport) -> list:
         for row in report.pass_at_k:
             table.add_row(str(row.k), f"{row.value:.1%}", str(row.tasks))
         parts.append(table)
+    if report.robustness:
+        parts.append(_robustness_table(report.robustness))
     parts += [f"[yellow]note:[/] {note}" for note in report.notes]
     return parts
+
+
+def _robustness_table(summary: RobustnessSummary):
+    from rich.table import Table
+
+    table = Table(title=f"robustness across template instances: solved in all instances "
+                        f"{summary.solved_all_rate:.0%} of templates, instances passed {summary.instance_pass_rate:.0%}")
+    for column in ("template", "instances passed", "all?", "values that broke it (failed/with that value)"):
+        table.add_column(column)
+    for t in summary.templates:
+        broke = ", ".join(f"{v.parameter}={v.value} ({v.failed}/{v.total})" for v in t.breaking_values[:6])
+        table.add_row(t.template, f"{t.passed}/{t.total}", "yes" if t.solved_all else "no", broke or "-")
+    return table
 
 
 def _groups_table(report: RunReport):

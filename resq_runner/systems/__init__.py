@@ -15,8 +15,9 @@ from ..errors import ResqError
 from ..models import SystemSpec
 from .base import System, Workspace
 from .builtin import GoldSystem, NoopSystem
+from .replay import ReplaySystem
 
-BUILTIN = {"gold": GoldSystem, "noop": NoopSystem}
+BUILTIN = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
 # Imported only when chosen: the llm system pulls in httpx and tree-sitter.
 LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.systems.command:CommandSystem",
         "predictions": "resq_runner.systems.predictions:PredictionsSystem"}

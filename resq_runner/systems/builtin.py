@@ -12,8 +12,9 @@ class GoldSystem:
     name = "gold"
     needs_gold = True
 
-    def solve(self, task: TaskView, workspace: Workspace, gold_patch: str = "") -> SystemOutput:
-        return SystemOutput(patch=gold_patch)
+    def solve(self, task: TaskView, workspace: Workspace, gold_patch: str = "",
+              gold_program: str | None = None) -> SystemOutput:
+        return SystemOutput(patch=gold_patch, program=gold_program)
 
 
 class NoopSystem:

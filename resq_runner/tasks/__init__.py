@@ -8,13 +8,14 @@ tasks/<suite>/
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import TaskError
-from ..models import Task, TaskFolder, TaskView
+from ..models import OracleFile, Task, TaskFolder, TaskView
 
 TASK_FILE = "task.yaml"
 
@@ -89,6 +90,8 @@ def inside(tf: TaskFolder, relative: str, *, suite_wide: bool = False) -> Path:
 def hidden_files(tf: TaskFolder) -> dict[str, bytes]:
     """Hidden test files keyed by their path inside the repository."""
     hidden = inside(tf, tf.task.hidden_tests)
+    if not hidden.is_dir():
+        return {}
     return {p.relative_to(hidden).as_posix(): p.read_bytes() for p in sorted(hidden.rglob("*")) if p.is_file()}
 
 
@@ -97,8 +100,34 @@ def gold_patch(tf: TaskFolder) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
-def task_view(tf: TaskFolder) -> TaskView:
-    return TaskView(id=tf.task.id, kind=tf.task.kind, instruction=tf.task.instruction, tags=tf.task.tags)
+def gold_program(tf: TaskFolder) -> str | None:
+    """A challenge's reference program, if the task has one."""
+    if tf.task.challenge is None:
+        return None
+    path = inside(tf, tf.task.challenge.gold_program)
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def challenge_input(tf: TaskFolder) -> bytes | None:
+    """The input file a challenge program is run on (None when the challenge has none)."""
+    challenge = tf.task.challenge
+    if challenge is None or challenge.input_file is None:
+        return None
+    return inside(tf, challenge.input_file).read_bytes()
+
+
+def task_view(tf: TaskFolder, oracle_context: bool = False) -> TaskView:
+    language = tf.task.challenge.language if tf.task.challenge else None
+    oracle = None
+    if oracle_context and tf.task.oracle_context:
+        try:
+            oracle = [OracleFile.model_validate(item) for item in
+                      json.loads(inside(tf, tf.task.oracle_context).read_text(encoding="utf-8"))]
+        except (OSError, ValueError) as exc:
+            raise TaskError(f"{tf.root / TASK_FILE}: oracle_context '{tf.task.oracle_context}' is not a JSON list "
+                            f"of {{path, content}} ({_one_line(exc)})") from exc
+    return TaskView(id=tf.task.id, kind=tf.task.kind, instruction=tf.task.instruction, tags=tf.task.tags,
+                    language=language, oracle_context=oracle)
 
 
 def task_hash(tf: TaskFolder) -> str:
@@ -108,7 +137,10 @@ def task_hash(tf: TaskFolder) -> str:
         digest.update(name.encode() + b"\0" + content)
     digest.update(gold_patch(tf).encode())
     snapshot = tf.task.snapshot
-    if snapshot.kind == "git":
+    if snapshot is None:
+        digest.update(challenge_input(tf) or b"")
+        digest.update((gold_program(tf) or "").encode())
+    elif snapshot.kind == "git":
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
     elif snapshot.kind == "pypi":
         digest.update(snapshot.sha256.encode())
@@ -135,10 +167,18 @@ def _check_files(tf: TaskFolder, file: Path) -> None:
     if tf.task.template is not None:
         return  # paths may name parameters; they are checked on the expanded instances
     snapshot = tf.task.snapshot
-    if snapshot.kind in ("dir", "bundle") and not inside(tf, snapshot.path, suite_wide=True).exists():
+    if snapshot is not None and snapshot.kind in ("dir", "bundle") and \
+            not inside(tf, snapshot.path, suite_wide=True).exists():
         raise TaskError(f"{file}: snapshot.path '{snapshot.path}' does not exist; add it or fix the path")
-    if not inside(tf, tf.task.hidden_tests).is_dir():
+    if tf.task.kind == "repo-edit" and not inside(tf, tf.task.hidden_tests).is_dir():
         raise TaskError(f"{file}: hidden_tests folder '{tf.task.hidden_tests}' does not exist; create it")
+    tests = tf.task.tests
+    if tests is not None and tests.framework == "script" and \
+            not (inside(tf, tf.task.hidden_tests) / tests.script).is_file():
+        raise TaskError(f"{file}: tests.script '{tests.script}' is not a file of the hidden folder; add it")
+    challenge = tf.task.challenge
+    if challenge is not None and challenge.input_file is not None and not inside(tf, challenge.input_file).is_file():
+        raise TaskError(f"{file}: challenge.input_file '{challenge.input_file}' does not exist; add it")
 
 
 def _check_unique_ids(tasks: list[TaskFolder]) -> None:

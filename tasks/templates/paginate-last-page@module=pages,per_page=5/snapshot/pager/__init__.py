@@ -1,1 +1,0 @@
-"""Splitting result lists into pages for the web views."""
