@@ -75,8 +75,8 @@ def add_docker_node(cluster):
     return cluster.add_node(num_cpus=1, resources={"docker": 1})
 
 
-def ray_run(cluster, out: Path, *extra: str, suite: Path = PROJECT / "tasks" / "demo") -> list:
-    return ["run", str(suite), "--system", "gold", "--executor", "ray", "--address", cluster.address,
+def ray_run(cluster, out: Path, *extra: str, suite: Path = PROJECT / "tasks" / "demo", system: str = "gold") -> list:
+    return ["run", str(suite), "--system", system, "--executor", "ray", "--address", cluster.address,
             "--out", str(out), *extra]
 
 
@@ -227,6 +227,27 @@ def test_shipped_images_grade_on_the_cluster_with_the_drivers_image(cluster, tmp
     row = final_rows(out)["parse-grouped-amounts"]
     assert row.outcome is Outcome.passed
     assert row.image_digest == docker_client.images.get(tag).id
+
+
+def test_a_later_challenge_part_waits_for_its_earlier_part_on_the_cluster(cluster, tmp_path, docker_client,
+                                                                          python_env, cleanup_run):
+    while len(cluster.worker_nodes) < 2:
+        add_docker_node(cluster)
+    suite = tmp_path / "pecc"
+    resq("import", "pecc", str(PROJECT / "tests" / "data" / "pecc"), "--out", str(suite), "--timeout", "8",
+         check=True)
+    rows = {}
+    for system in ("gold", "noop"):
+        out = tmp_path / system
+        proc = resq(*ray_run(cluster, out, "--task", "aoc-2015-04-p2", suite=suite, system=system), timeout=420)
+        assert proc.returncode == 0, proc.stderr
+        cleanup_run.append(run_id(out))
+        rows[system] = final_rows(out)
+    part1, part2 = rows["gold"]["aoc-2015-04-p1"], rows["gold"]["aoc-2015-04-p2"]
+    assert part1.outcome is part2.outcome is Outcome.passed
+    assert part2.started_at >= part1.finished_at  # shown only once part 1 had passed
+    assert rows["noop"]["aoc-2015-04-p1"].outcome is Outcome.failed
+    assert rows["noop"]["aoc-2015-04-p2"].challenge.status == "blocked"
 
 
 def test_a_shipped_image_is_loaded_only_where_its_id_is_missing(docker_client, tmp_path):
