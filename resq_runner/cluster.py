@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -265,11 +266,11 @@ def _ship_images(pipeline, todo: list[tuple[TaskFolder, int]],
 
 
 def _sweep_nodes(run_id: str) -> None:
-    """Removes the run's containers on every live Docker node (a cancelled evaluation may have left one)."""
+    """Cleans up after the run on every live Docker node (a cancelled or lost evaluation may have left things)."""
     ray = _import_ray()
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    sweep = ray.remote(remove_containers_on_node)
+    sweep = ray.remote(sweep_node)
     refs = [sweep.options(num_cpus=0, max_retries=0,
                           scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
             .remote(run_id) for node in ray.nodes()
@@ -295,7 +296,7 @@ def evaluate_on_node(job: NodeJob, blob: list) -> NodeReply:
     from .systems import make_system
 
     node = _node_id()
-    with tempfile.TemporaryDirectory(prefix="resq-node-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=_scratch_prefix(job.run_id)) as scratch:
         try:
             if not job.task.root.is_dir():
                 raise SetupError(f"{job.task.root}: the suite is not on this node; put it at the same path on "
@@ -344,8 +345,15 @@ def save_image(client: docker.DockerClient, image: ImageRef) -> bytes:
     return b"".join(client.images.get(image.tag).save(named=True))
 
 
-def remove_containers_on_node(run_id: str) -> list[str]:
+def sweep_node(run_id: str) -> list[str]:
+    """The run's containers on this node's engine, and scratch folders of workers killed mid-evaluation."""
+    for folder in Path(tempfile.gettempdir()).glob(_scratch_prefix(run_id) + "*"):
+        shutil.rmtree(folder, ignore_errors=True)
     return remove_run_containers(connect(), run_id)
+
+
+def _scratch_prefix(run_id: str) -> str:
+    return f"resq-node-{run_id}-"
 
 
 class _node_lock:

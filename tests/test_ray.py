@@ -166,6 +166,7 @@ def test_worker_node_killed_mid_run_still_gives_one_row_per_task(cluster, tmp_pa
     graded_by = {row.node for row in rows.values()}
     assert rescue.node_id in graded_by and graded_by <= {doomed.node_id, rescue.node_id}
     assert containers_of(docker_client, run_id(out)) == []  # none left, the dead node's included
+    assert not list(Path(tempfile.gettempdir()).glob(f"resq-node-{run_id(out)}-*"))  # nor its scratch folder
 
 
 def wait_for_running_container(docker_client, out: Path, driver: subprocess.Popen, timeout_s: float = 300):
