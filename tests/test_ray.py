@@ -75,8 +75,9 @@ def add_docker_node(cluster):
     return cluster.add_node(num_cpus=1, resources={"docker": 1})
 
 
-def ray_run(cluster, out: Path, *extra: str, suite: Path = PROJECT / "tasks" / "demo", system: str = "gold") -> list:
-    return ["run", str(suite), "--system", system, "--executor", "ray", "--address", cluster.address,
+def ray_run(cluster, out: Path, *extra: str, suite: Path = PROJECT / "tasks" / "demo", system: str = "gold",
+            address: str | None = None) -> list:
+    return ["run", str(suite), "--system", system, "--executor", "ray", "--address", address or cluster.address,
             "--out", str(out), *extra]
 
 
@@ -220,7 +221,9 @@ def test_shipped_images_grade_on_the_cluster_with_the_drivers_image(cluster, tmp
     while len(cluster.worker_nodes) < 1:
         add_docker_node(cluster)
     out = tmp_path / "out"
-    proc = resq(*ray_run(cluster, out, "--ship-images", "--task", "parse-grouped-amounts"), timeout=420)
+    # `auto`: the address file the cluster wrote under this module's RAY_TMPDIR
+    proc = resq(*ray_run(cluster, out, "--ship-images", "--task", "parse-grouped-amounts", address="auto"),
+                timeout=420)
     assert proc.returncode == 0, proc.stderr
     cleanup_run.append(run_id(out))
     task = load_suite(PROJECT / "tasks" / "demo", ["parse-grouped-amounts"])[0]
