@@ -38,12 +38,14 @@ def main(spec_path):
 
 def run(spec, status):
     workspace, uid = spec["workspace"], spec["uid"]
+    started = time.monotonic()
     ok, log = apply_patch(spec["patch"], workspace, uid)
     status["applied"], status["apply_log"] = ok, log[-20000:]
     if not ok:
         return
     status["restored"] = restore_protected(workspace, spec["protected"], uid)
     note = inject_hidden(spec["hidden"], workspace)
+    status["apply_s"] = time.monotonic() - started
     if note:
         status["note"] = note
         return
@@ -58,7 +60,9 @@ def run(spec, status):
         command += " " + spec["report_flag"].format(report=report)
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
+        tests_started = time.monotonic()
         code, timed_out, _seen = run_as(uid, command, workspace, output, spec["timeout_s"], spec["output_limit"])
+        status["tests_s"] = time.monotonic() - tests_started
     status["test_exit"], status["timed_out"] = code, timed_out
     if spec.get("report_is_output"):
         shutil.copyfile(output_path, os.path.join(spec["private"], "report"))

@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 import docker
 import docker.errors
 
-from . import environments
+from . import environments, offline
 from .errors import InfraError, ResqError, SetupError
 from .grading.evaluate import STARTUP_MARGIN_S
 from .models import ImageRef, Outcome, Record, Result, SystemSpec, TaskFolder, now_utc
@@ -57,6 +57,7 @@ class NodeJob(Record):
     system: SystemSpec
     limits: Limits
     oracle_context: bool = False
+    offline: bool = False
     environment: ImageRef | None = None  # set with shipped images: the task image's tag is derived from it
     shipped: ImageRef | None = None  # the task image the driver shipped, which must grade this task
 
@@ -122,6 +123,8 @@ class _Schedule:
             num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=NODE_LOSS_RETRIES, retry_exceptions=False)
         self.shipped = _ship_images(pipeline, todo, envs) if ship_images else {}
         self.pending: dict = {}
+        self.backlog: list[tuple[TaskFolder, int, int]] = []
+        self.budget = getattr(pipeline, "budget", None)
         self.outcomes = dict(earlier or {})
         self.waiting = [(tf, sample) for tf, sample in todo if _earlier_parts(tf)]
         self.scheduled = {tf.task.id for tf, _ in todo}
@@ -136,7 +139,11 @@ class _Schedule:
         progress, docker_seen = time.monotonic(), time.monotonic()
         try:
             yield from self._release()
-            while self.pending:
+            while self.pending or self.backlog:
+                yield from self._start_waiting()
+                yield from self._release()  # a part whose earlier part the budget skipped is blocked
+                if not self.pending:
+                    continue
                 ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=POLL_S)
                 now = time.monotonic()
                 if ready:
@@ -160,10 +167,32 @@ class _Schedule:
             raise
 
     def _submit(self, tf: TaskFolder, sample: int, attempt: int) -> None:
+        self.backlog.append((tf, sample, attempt))
+
+    def _start_waiting(self) -> Iterator[Result]:
+        """Without a budget everything goes to Ray at once; with one, only as many as the cluster has Docker slots,
+        each admitted by the budget as it starts (as the local pool admits a task when a worker takes it)."""
+        ray = _import_ray()
+        slots = max(1, int(ray.cluster_resources().get(DOCKER_RESOURCE, 1)))
+        limit = slots if self.budget is not None else len(self.pending) + len(self.backlog)
+        while self.backlog and len(self.pending) < limit:
+            tf, sample, attempt = self.backlog.pop(0)
+            refusal = self.budget.admit() if self.budget is not None else None
+            if refusal is None:
+                self._start(tf, sample, attempt)
+                continue
+            result = Result(run_id=self.pipeline.run_id, task_id=tf.task.id, task_hash=task_hash(tf),
+                            system=self.pipeline.spec, sample=sample, attempt=attempt,
+                            outcome=Outcome.skipped_budget, reason=refusal, started_at=now_utc(),
+                            finished_at=now_utc())
+            self.outcomes[(tf.task.id, sample)] = result.outcome
+            yield result
+
+    def _start(self, tf: TaskFolder, sample: int, attempt: int) -> None:
         image, blob = self.shipped.get(tf.task.id, (None, None))
         job = NodeJob(task=tf, sample=sample, attempt=attempt, run_id=self.pipeline.run_id,
                       system=self.pipeline.spec, limits=self.pipeline.limits, shipped=image,
-                      oracle_context=getattr(self.pipeline, "oracle_context", False),
+                      oracle_context=getattr(self.pipeline, "oracle_context", False), offline=offline.enabled(),
                       environment=self.envs.get(tf.task.environment.name) if image else None)
         # The blob travels inside a list so Ray does not fetch it to the node unless the node lacks the image.
         self.pending[self.remote.remote(job, [blob] if blob is not None else [])] = job
@@ -177,6 +206,8 @@ class _Schedule:
                 result = _keep_logs(reply, self.pipeline.paths)
             except ray.exceptions.RayError as exc:
                 result = failed_result(job, f"the cluster lost this evaluation: {_one_line(exc)[:300]}")
+            if self.budget is not None:
+                self.budget.settle(result)
             yield from self._retry_if_infra(job, result)
 
     def _give_up_waiting(self) -> Iterator[Result]:
@@ -185,8 +216,10 @@ class _Schedule:
         stuck, self.pending = self.pending, {}
         for ref, job in stuck.items():
             ray.cancel(ref, force=True)
-            yield from self._retry_if_infra(job, failed_result(
-                job, f"no evaluation came back from the cluster in {self.stall_s:.0f} s; cancelled"))
+            result = failed_result(job, f"no evaluation came back from the cluster in {self.stall_s:.0f} s; cancelled")
+            if self.budget is not None:
+                self.budget.settle(result)
+            yield from self._retry_if_infra(job, result)
 
     def _retry_if_infra(self, job: NodeJob, result: Result) -> Iterator[Result]:
         if result.outcome is Outcome.infra_error and job.attempt <= self.options.retries:
@@ -296,6 +329,8 @@ def evaluate_on_node(job: NodeJob, blob: list) -> NodeReply:
     from .systems import make_system
 
     node = _node_id()
+    if job.offline:
+        offline.enable()
     with tempfile.TemporaryDirectory(prefix=_scratch_prefix(job.run_id)) as scratch:
         try:
             if not job.task.root.is_dir():

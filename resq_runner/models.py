@@ -251,9 +251,21 @@ class Usage(Record):
     wall_s: float = 0.0
 
 
+class ContextFile(Record):
+    """A file a system read or put in its context; lines are 1-based and inclusive, None when unknown."""
+
+    path: str
+    start: int | None = None
+    end: int | None = None
+    tokens: int = 0
+    source: str = ""  # how it was observed: bm25 | opened | transcript | atime
+
+
 class SystemOutput(Record):
     """What a system hands back: a unified diff (possibly empty) or an error. For a challenge task: `program`
-    (Python source, run by the grader), or, from systems that only answer, `answer` (compared as is)."""
+    (Python source, run by the grader), or, from systems that only answer, `answer` (compared as is).
+
+    `context_files` is None when the system does not report what it read (gold, noop, predictions)."""
 
     patch: str = ""
     program: str | None = None
@@ -261,6 +273,7 @@ class SystemOutput(Record):
     usage: Usage = Usage()
     log: str | None = None
     error: str | None = None
+    context_files: list[ContextFile] | None = None
 
 
 class Prediction(BaseModel):
@@ -295,11 +308,18 @@ class Outcome(str, Enum):
     timed_out = "timed_out"
     system_error = "system_error"
     infra_error = "infra_error"
+    skipped_budget = "skipped_budget"
 
     @property
     def is_final(self) -> bool:
-        """infra_error says nothing about the system under test, so it is retried rather than kept."""
-        return self is not Outcome.infra_error
+        """infra_error says nothing about the system under test, so it is retried rather than kept; a task skipped
+        for the run's budget runs when the run is resumed with more budget."""
+        return self not in (Outcome.infra_error, Outcome.skipped_budget)
+
+    @property
+    def is_graded(self) -> bool:
+        """Counts in a pass rate (as a pass or as a failure)."""
+        return self.is_final
 
 
 class TestStatus(str, Enum):
@@ -354,6 +374,26 @@ class Timings(Record):
     eval_run: float = 0.0
     eval_collect: float = 0.0
     teardown: float = 0.0
+    eval_apply: float = 0.0  # inside eval_run: applying the patch, restoring protected files, adding hidden tests
+    eval_tests: float = 0.0  # inside eval_run: the test command alone
+
+    def total(self) -> float:
+        """Wall seconds of the task (eval_apply and eval_tests are parts of eval_run, not added again)."""
+        return self.image + self.system + self.eval_start + self.eval_run + self.eval_collect + self.teardown
+
+
+class Retrieval(Record):
+    """What a system read against what the gold patch touches (files; computed by grading, never shown to it)."""
+
+    gold_files: list[str] = []
+    context_files: list[str] = []
+    edited_files: list[str] = []
+    recall: float | None = None  # gold files read / gold files
+    precision: float | None = None  # gold files read / files read
+    context_tokens: int = 0
+    edit_recall: float | None = None  # gold files edited / gold files
+    edit_precision: float | None = None  # gold files edited / files edited
+    edited_right_files: bool = False  # edited exactly the files the gold patch edits
 
 
 class Result(Record):
@@ -379,6 +419,8 @@ class Result(Record):
     started_at: datetime
     finished_at: datetime
     log_dir: str = ""
+    context_files: list[ContextFile] | None = None
+    retrieval: Retrieval | None = None
     node: str = ""  # the Ray node that graded it (--executor ray); empty for a local run
 
 
@@ -438,6 +480,8 @@ class HarnessStatus(Record):
     timed_out: bool = False
     report_found: bool = False
     note: str = ""
+    apply_s: float = 0.0
+    tests_s: float = 0.0
 
 
 class Evaluation(Record):
@@ -448,3 +492,47 @@ class Evaluation(Record):
     eval_run: float = 0.0
     eval_collect: float = 0.0
     teardown: float = 0.0
+    eval_apply: float = 0.0
+    eval_tests: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Task certificates
+
+
+class CertificateDigests(Record):
+    """What a certificate vouches for; any change makes it stale."""
+
+    task_files: str  # every file of the task folder but certificate.json
+    hidden_tests: str
+    gold_patch: str
+    snapshot: str
+    image_tag: str  # content-hash tag of the task image (its inputs)
+    image_id: str = ""  # the engine's id of that image when certified (informative: rebuilds change it)
+
+
+class CertificateRun(Record):
+    system: str  # gold | noop
+    outcome: Outcome
+    reason: str = ""
+    tests_s: float = 0.0
+
+
+class Certificate(Record):
+    """tasks/<suite>/<task>/certificate.json, written by `resq tasks certify`."""
+
+    schema_version: int = SCHEMA_VERSION
+    task_id: str
+    certified: bool
+    verdict: str  # certified | invalid: REASON | flaky: K of N
+    digests: CertificateDigests
+    lint: list[str] = []
+    runs: list[CertificateRun] = []
+    gold_runs: int = 0
+    gold_passed: int = 0
+    flake_rate: float = 0.0  # gold runs whose outcome differs from the most common one, over all gold runs
+    flaky_tests: list[str] = []  # tests whose status differed between gold runs
+    gold_test_runtime_s: float = 0.0  # mean seconds of the test command over the gold runs
+    date: datetime
+    runner_version: str
+    grader_version: str

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import docker
 
-from . import __version__, environments
+from . import __version__, environments, offline
 from .errors import InfraError, ResqError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
+from .grading.retrieval import retrieval
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import Journal, RunPaths, cache_key, final_results, read_manifest, read_results, write_manifest
@@ -40,6 +41,7 @@ class RunOptions:
     limits: Limits = Limits()
     oracle_context: bool = False
     samples: int = 1
+    budget: object | None = None  # a budget.BudgetGate: tasks it does not admit are skipped_budget
     executor: str = "local"  # or "ray": see cluster.py
     address: str = "auto"
     ship_images: bool = False
@@ -78,8 +80,12 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     listener.started(paths, len(wanted), len(wanted) - len(todo))
     environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                             for name in sorted({tf.task.environment.name for tf, _ in todo})}
+    if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
+        for tf in {tf.task.id: tf for tf, _ in todo}.values():
+            materialize(tf, environments.cache_dir())
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
     pipeline.oracle_context = options.oracle_context
+    pipeline.budget = options.budget
     earlier = {key: result.outcome for key, result in done.items()}
     try:
         for result in execute(pipeline, todo, environments_by_name, options, earlier):
@@ -87,7 +93,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
             listener.finished_task(result)
     finally:
         remove_run_containers(client, manifest.run_id)
-    final = final_results(read_results(paths.results))
+    rows = read_results(paths.results)
+    final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
     return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
 
 
@@ -172,7 +179,8 @@ def _run_pool(pipeline: "Pipeline", todo: list[tuple[TaskFolder, int]], envs: di
         pending: dict[Future, tuple[TaskFolder, int, int]] = {}
 
         def submit(tf: TaskFolder, sample: int, attempt: int) -> None:
-            future = pool.submit(pipeline.run_task, tf, envs[tf.task.environment.name], attempt, stop, sample)
+            future = pool.submit(pipeline.run_within_budget, tf, envs[tf.task.environment.name], attempt, stop,
+                                 sample)
             pending[future] = (tf, sample, attempt)
 
         def release():
@@ -226,6 +234,7 @@ class Pipeline:
                  limits: Limits):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits = paths, limits
+        self.budget = None
 
     def abort(self) -> None:
         remove_run_containers(self.client, self.run_id)
@@ -261,12 +270,15 @@ class Pipeline:
         digest = image.id if image else ""
         thash = task_hash(tf)
         submitted = output.patch if output.program is None else output.program
+        read = output.context_files
+        accounting = None if read is None else retrieval(gold_patch(tf), output.patch, read)
         return Result(
             run_id=self.run_id, task_id=tf.task.id, task_hash=thash, system=self.spec, sample=sample, attempt=attempt,
             outcome=verdict.outcome, reason=verdict.reason, tests=verdict.tests, fail_to_pass=verdict.fail_to_pass,
             pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
             image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
-            started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir))
+            started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir), context_files=read,
+            retrieval=accounting)
 
     def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
         verdict = blocked(tf.task.challenge, earlier, outcome)
@@ -279,6 +291,20 @@ class Pipeline:
         if tf.task.kind == "challenge":
             return evaluate_challenge(self.client, image, tf, output, self.run_id, log_dir, self.limits)
         return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+
+    def run_within_budget(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
+                          sample: int = 0) -> Result:
+        """run_task, unless the run's budget does not admit the task: then a skipped_budget row, nothing run."""
+        if self.budget is None:
+            return self.run_task(tf, environment, attempt, stop, sample)
+        refusal = self.budget.admit()
+        if refusal is not None:
+            return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
+                          sample=sample, attempt=attempt, outcome=Outcome.skipped_budget, reason=refusal,
+                          started_at=now_utc(), finished_at=now_utc())
+        result = self.run_task(tf, environment, attempt, stop, sample)
+        self.budget.settle(result)
+        return result
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
         if tf.task.snapshot is None:
@@ -309,7 +335,7 @@ class Pipeline:
     def _workspace_sandbox(self, image: ImageRef) -> Sandbox:
         sandbox = Sandbox(self.client, image.tag, self.run_id, "workspace", command=["sleep", "infinity"],
                           user="1000:1000", limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory,
-                                                          pids=self.limits.pids, network=True))
+                                                          pids=self.limits.pids, network=not offline.enabled()))
         sandbox.start()
         return sandbox
 
@@ -317,4 +343,5 @@ class Pipeline:
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:
     timings.eval_start, timings.eval_run = evaluation.eval_start, evaluation.eval_run
     timings.eval_collect, timings.teardown = evaluation.eval_collect, evaluation.teardown
+    timings.eval_apply, timings.eval_tests = evaluation.eval_apply, evaluation.eval_tests
 

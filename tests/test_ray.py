@@ -254,6 +254,19 @@ def test_a_later_challenge_part_waits_for_its_earlier_part_on_the_cluster(cluste
     assert rows["noop"]["aoc-2015-04-p2"].challenge.status == "blocked"
 
 
+def test_a_budget_pilot_admits_tasks_on_the_cluster_as_they_start(cluster, tmp_path, docker_client, python_env,
+                                                                   cleanup_run):
+    while len(cluster.worker_nodes) < 2:
+        add_docker_node(cluster)
+    out = tmp_path / "out"
+    proc = resq(*ray_run(cluster, out, "--budget-tokens", "100000", "--pilot", "1", "--yes"), timeout=420)
+    assert proc.returncode == 0, proc.stderr
+    cleanup_run.append(run_id(out))
+    rows = read_results(out / "results.jsonl")
+    assert [r.outcome for r in rows].count(Outcome.skipped_budget) == 2  # the pilot admitted one task of three
+    assert {r.outcome for r in final_rows(out).values()} == {Outcome.passed} and len(final_rows(out)) == 3
+
+
 def test_a_shipped_image_is_loaded_only_where_its_id_is_missing(docker_client, tmp_path):
     """A node's engine: the tarball is fetched and loaded when the image id is absent, and the tag is pointed at it
     when the node built an image of its own under that tag."""
@@ -287,6 +300,6 @@ def test_an_address_where_nothing_answers_is_one_clear_error(tmp_path):
     proc = resq("run", str(PROJECT / "tasks" / "demo"), "--system", "gold", "--executor", "ray", "--address",
                 f"127.0.0.1:{free_port()}", "--out", str(out), timeout=120)
     assert proc.returncode == 2
-    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: nothing answers at the Ray address"), proc.stderr
     assert not out.exists()

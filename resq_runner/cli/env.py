@@ -18,12 +18,20 @@ def env() -> None:
 @click.option("--suite", help="Build the environments this suite's tasks use.")
 @click.option("--base-tag", help="Build only the base image, under this tag (for checking the bootstrap).")
 @click.option("--no-pull", is_flag=True, help="Do not try a registry; bootstrap the base from Debian packages.")
+@click.option("--offline", is_flag=True, help="Refuse every network attempt: images must exist or build from the "
+                                              "local wheel cache.")
 @friendly_errors
-def env_build(names: tuple[str, ...], suite: str | None, base_tag: str | None, no_pull: bool) -> None:
-    """Build environment images (all definitions when no NAME is given). Unchanged images are not rebuilt."""
+def env_build(names: tuple[str, ...], suite: str | None, base_tag: str | None, no_pull: bool, offline: bool) -> None:
+    """Build environment images (all definitions when no NAME is given). Unchanged images are not rebuilt.
+
+    With --suite, also fetch the suite's task snapshots into the cache, so a later `resq run --offline` finds them."""
     from .. import environments
+    from ..offline import enable
     from ..sandbox import connect
     from ..tasks import load_suite
+
+    if offline:
+        enable()
 
     client = connect()
     if base_tag:
@@ -34,7 +42,12 @@ def env_build(names: tuple[str, ...], suite: str | None, base_tag: str | None, n
         environments.ensure_base(client, allow_pull=False, log=console.print)
     wanted = set(names)
     if suite:
-        wanted |= {tf.task.environment.name for tf in load_suite(suite)}
+        from ..tasks.snapshots import materialize
+
+        suite_tasks = load_suite(suite)
+        wanted |= {tf.task.environment.name for tf in suite_tasks}
+        for tf in suite_tasks:
+            materialize(tf, environments.cache_dir())
     for name in sorted(wanted or environments.list_definitions()):
         ref = environments.ensure_environment(client, name, log=console.print)
         show.print(f"{name}: {ref.tag} {ref.id}")

@@ -8,6 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
+from .extras import prepare_run, run_extra_options
 from .systems import system_config, system_options
 
 
@@ -16,7 +17,8 @@ class ProgressListener:
         self.progress, self.task = progress, None
 
     def started(self, paths, total: int, skipped: int) -> None:
-        console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""))
+        console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""),
+                      soft_wrap=True)
         self.task = self.progress.add_task("tasks", total=total, completed=skipped)
 
     def finished_task(self, result) -> None:
@@ -46,10 +48,11 @@ class ProgressListener:
 @click.option("--ship-images", is_flag=True, help="--executor ray: build task images here and ship them to nodes "
                                                   "(default: each node builds them itself).")
 @system_options
+@run_extra_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
         samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool,
-        system_options: dict) -> None:
+        system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
@@ -59,6 +62,7 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
                          only=list(only), retries=retries, samples=samples,
                          oracle_context=oracle_context, executor=executor, address=address, ship_images=ship_images)
+    prepare_run(options, extra_options)  # offline mode, certificates, budget projection (cli/extras.py)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))

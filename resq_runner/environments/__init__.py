@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from ..errors import SetupError
 from ..models import BaseDefinition, EnvironmentDefinition, ImageRef
+from ..offline import enabled as offline, refuse_if_offline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_LABEL = "resq.image"
@@ -74,6 +75,7 @@ def ensure_base(client: docker.DockerClient, *, tag: str | None = None, allow_pu
     existing = _existing(client, tag)
     if existing:
         return existing
+    refuse_if_offline(f"the base image {tag}", "resq env build (or resq env build --suite SUITE)")
     if allow_pull and _try_pull(client, definition.pull, log):
         log(f"building {tag} from the pulled {definition.pull}")
         dockerfile = (f"FROM {definition.pull}\nRUN apt-get update && apt-get install -y --no-install-recommends "
@@ -171,6 +173,9 @@ def ensure_environment(client: docker.DockerClient, name: str, *, log=print) -> 
     existing = _existing(client, tag)
     if existing:
         return existing
+    if definition.apt_packages:
+        refuse_if_offline(f"apt packages {', '.join(definition.apt_packages)} for the environment image {tag}",
+                          f"resq env build {name}")
     log(f"building {tag}")
     files = {"Dockerfile": _environment_dockerfile(base.tag, definition).encode()}
     if definition.pip_requirements:
@@ -199,6 +204,8 @@ def download_wheels(requirements: list[str], python_version: str) -> list[Path]:
     target = cache_dir() / "wheels" / _hash(json.dumps(requirements), python_version)
     done = target / ".complete"
     if not done.exists():
+        refuse_if_offline(f"wheels for {', '.join(requirements)} (Python {python_version}) in {target}",
+                          "resq env build NAME (for the environment that lists them)")
         target.mkdir(parents=True, exist_ok=True)
         abi = "cp" + python_version.replace(".", "")
         command = ["python3", "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--python-version",
@@ -260,7 +267,8 @@ def _build(client: docker.DockerClient, tag: str, files: dict, log, kind: str) -
     output: list[str] = []
     try:
         for chunk in client.api.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
-                                      labels={IMAGE_LABEL: kind}, decode=True, pull=False):
+                                      labels={IMAGE_LABEL: kind}, decode=True, pull=False,
+                                      network_mode="none" if offline() else None):
             if "error" in chunk:
                 raise SetupError(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}")
             output.append(chunk.get("stream", ""))

@@ -88,7 +88,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
-                      eval_collect=torn - collected, teardown=done - torn)
+                      eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
+                      eval_tests=status.tests_s)
 
 
 def _parse_report(tests, report: bytes) -> dict[str, TestStatus]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..models import Outcome
 from .records import Change, Comparison, PairStats, RunHeader, TaskComparison
 from .report import LoadedRun, rate_of
+from .retrieval import delta as retrieval_delta, fmt
 from .stats import mcnemar_exact, paired_bootstrap_ci
 
 BOOTSTRAP_SEED = 0
@@ -45,11 +46,14 @@ def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
     headers = [header(run) for run in runs]
     pairs = [pair_stats(headers[0].label, headers[i].label, [t.changes[i - 1] for t in tasks],
                         [t.outcomes[0] for t in tasks], [t.outcomes[i] for t in tasks]) for i in range(1, len(runs))]
-    return Comparison(runs=headers, pairs=pairs, tasks=tasks, notes=notes, max_regressions=max_regressions)
+    deltas = [retrieval_delta(headers[0].label, headers[i].label, first_samples(runs[0]), first_samples(runs[i]))
+              for i in range(1, len(runs))]
+    return Comparison(runs=headers, pairs=pairs, tasks=tasks, notes=notes, max_regressions=max_regressions,
+                      retrieval=[d for d in deltas if d.tasks])
 
 
 def change(before: Outcome, after: Outcome) -> Change:
-    if Outcome.infra_error in (before, after):
+    if not (before.is_graded and after.is_graded):
         return "not comparable"
     was, now = before is Outcome.passed, after is Outcome.passed
     if was and now:
@@ -125,6 +129,14 @@ def render_comparison(comparison: Comparison) -> list:
         if any(c in ("fixed", "broken") for c in task.changes):
             flips.add_row(task.task_id, *[_styled(c) for c in task.changes])
     parts.append(flips)
+    if comparison.retrieval:
+        deltas = Table(title="retrieval against A (shared tasks with accounting; later minus A)")
+        for column in ("run", "tasks", "Δ recall", "Δ precision", "Δ context tokens", "Δ right files edited"):
+            deltas.add_column(column)
+        for d in comparison.retrieval:
+            deltas.add_row(d.other, str(d.tasks), fmt(d.recall, "{:+.0%}"), fmt(d.precision, "{:+.0%}"),
+                           fmt(d.context_tokens, "{:+.0f}"), fmt(d.edited_right_files, "{:+.0%}"))
+        parts.append(deltas)
     return parts
 
 

@@ -17,7 +17,8 @@ from ..models import Outcome
 from .records import Comparison, History, Rate, RunReport
 
 OUTCOME_COLOURS = {Outcome.passed: "#2e9e4f", Outcome.failed: "#d64545", Outcome.patch_failed: "#a34fc2",
-                   Outcome.timed_out: "#e0a526", Outcome.system_error: "#8a3b12", Outcome.infra_error: "#8c8c8c"}
+                   Outcome.timed_out: "#e0a526", Outcome.system_error: "#8a3b12", Outcome.infra_error: "#8c8c8c",
+                   Outcome.skipped_budget: "#5bc0de"}
 SERIES_COLOURS = ("#2a6fdb", "#d64545", "#2e9e4f", "#e0a526", "#a34fc2", "#1b9aaa", "#8a3b12", "#555555")
 
 CSS = """
@@ -99,7 +100,9 @@ def report_page(report: RunReport, out: Path) -> str:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
     if report.robustness:
         body += ["<h2>Robustness across template instances</h2>", _robustness_table(report)]
-    body += ["<h2>Time per stage</h2>", _stages_table(report),
+    if report.retrieval:
+        body += ["<h2>Retrieval</h2>", _retrieval_table(report)]
+    body += ["<h2>Time per stage</h2>", _stages_table(report), "<h2>Time per phase</h2>", _phases_table(report),
              "<h2>Tasks</h2>", _filter_box(), _tasks_table(report, Path(out))]
     return page(f"resq report · {report.suite} · {report.system}", body)
 
@@ -298,6 +301,29 @@ def _stages_table(report: RunReport) -> str:
     rows = [f'<tr data-stage="{s.stage}"><td>{s.stage}</td><td class="num">{s.total_s:.2f}</td>'
             f'<td class="num">{s.mean_s:.2f}</td></tr>' for s in report.stages]
     return _table("stages", ["stage", "total seconds", "mean seconds per evaluation"], rows)
+
+
+def _retrieval_table(report: RunReport) -> str:
+    r = report.retrieval
+    summary = (f'<tr data-scope="run"><td>all ({r.tasks} tasks)</td><td class="num">{_maybe(r.recall, "{:.0%}")}</td>'
+               f'<td class="num">{_maybe(r.precision, "{:.0%}")}</td><td class="num">{r.context_tokens:.0f}</td>'
+               f'<td class="num">{r.edited_right_files:.0%}</td></tr>')
+    rows = [summary] + [
+        f'<tr data-task="{escape(t.task_id)}"><td>{escape(t.task_id)}</td>'
+        f'<td class="num">{_maybe(t.retrieval_recall, "{:.0%}")}</td>'
+        f'<td class="num">{_maybe(t.retrieval_precision, "{:.0%}")}</td><td class="num">{t.context_tokens}</td>'
+        f'<td class="num">{"yes" if t.edited_right_files else "no"}</td></tr>'
+        for t in report.tasks if t.context_tokens is not None]
+    return _table("retrieval", ["task", "recall", "precision", "context tokens", "right files edited"], rows)
+
+
+def _phases_table(report: RunReport) -> str:
+    rows = [f'<tr data-phase="{s.stage}"><td>{s.stage}</td><td class="num">{s.total_s:.2f}</td>'
+            f'<td class="num">{s.mean_s:.2f}</td></tr>' for s in report.phases]
+    over = report.overhead
+    rows.append(f'<tr data-phase="overhead"><td>harness overhead (total − system − tests)</td>'
+                f'<td class="num">{over.total_s:.2f}</td><td class="num">{over.mean_s:.2f}</td></tr>')
+    return _table("phases", ["phase", "total seconds", "mean seconds per task"], rows)
 
 
 def _pairs_table(comparison: Comparison) -> str:

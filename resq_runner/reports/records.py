@@ -42,6 +42,12 @@ class TaskRow(Record):
     cost_usd: float = 0.0
     patch_log: str | None = None  # relative to the run folder, when the file exists
     test_log: str | None = None
+    overhead_s: float = 0.0  # the harness's seconds for this task: total − system − tests
+    retrieval_recall: float | None = None  # retrieval accounting of the first sample, when the system reports it
+    retrieval_precision: float | None = None
+    context_tokens: int | None = None
+    edited_right_files: bool | None = None
+    certificate: str | None = None  # current | stale | invalid | none (None: the suite was not loaded)
 
 
 class GroupRow(Record):
@@ -68,6 +74,26 @@ class StageTime(Record):
     mean_s: float
 
 
+class RetrievalSummary(Record):
+    """Retrieval accounting over the tasks whose system reported what it read (means over those tasks)."""
+
+    tasks: int = 0
+    recall: float | None = None
+    precision: float | None = None
+    context_tokens: float = 0.0  # mean per task
+    edited_right_files: float = 0.0  # share of tasks whose patch touched exactly the gold patch's files
+    edit_recall: float | None = None
+
+
+class Overhead(Record):
+    """The harness's own time (every phase but system and tests), over the tasks that went through the pipeline."""
+
+    tasks: int = 0
+    total_s: float = 0.0
+    mean_s: float = 0.0
+    share: float = 0.0  # of the run's summed task wall time
+
+
 class PassAtK(Record):
     """The unbiased pass@k, averaged over the tasks that have at least k samples."""
 
@@ -90,6 +116,9 @@ class RunReport(Record):
     groups: list[GroupRow] = []
     usage: UsageTotals
     stages: list[StageTime]
+    phases: list[StageTime] = []
+    overhead: Overhead = Overhead()
+    retrieval: RetrievalSummary | None = None
     pass_at_k: list[PassAtK] = []
     robustness: RobustnessSummary | None = None
     tasks: list[TaskRow]
@@ -132,6 +161,18 @@ class PairStats(Record):
     ci_high: float
 
 
+class RetrievalDelta(Record):
+    """Later run minus baseline, over the shared tasks both have retrieval accounting for."""
+
+    baseline: str
+    other: str
+    tasks: int
+    recall: float | None = None
+    precision: float | None = None
+    context_tokens: float | None = None
+    edited_right_files: float | None = None
+
+
 class TaskComparison(Record):
     task_id: str
     outcomes: list[Outcome | None]  # one per run, None when the run has no row for the task
@@ -144,6 +185,7 @@ class Comparison(Record):
     tasks: list[TaskComparison]
     notes: list[str] = []
     max_regressions: int = 0
+    retrieval: list[RetrievalDelta] = []
 
     @property
     def regressed(self) -> bool:

@@ -13,7 +13,9 @@ from typing import Iterable
 from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
 from ..results import RunPaths, read_manifest, read_results
-from .records import (STAGES, GroupRow, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
+from .phases import PHASES, overhead_seconds, phase_seconds, timed_rows
+from .records import (STAGES, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
+from .retrieval import fmt, summarize as summarize_retrieval
 from .robustness import RobustnessSummary, robustness
 from .stats import pass_at_k, wilson_interval
 
@@ -23,6 +25,7 @@ PASS_AT_K_CANDIDATES = (1, 2, 3, 5, 10, 20, 50, 100)
 class TaskInfo(Record):
     kind: str = "unknown"
     tags: list[str] = []
+    certificate: str | None = None
 
 
 class LoadedRun(Record):
@@ -112,11 +115,21 @@ def suite_info(manifest: RunManifest | None) -> tuple[dict[str, TaskInfo], list[
     notes = []
     if ran and suite_hash(ran) != manifest.suite_hash:
         notes.append(f"suite '{manifest.suite}' has changed since this run: tags and kinds are today's")
-    return {tf.task.id: TaskInfo(kind=tf.task.kind, tags=tf.task.tags) for tf in tasks}, notes
+    return {tf.task.id: TaskInfo(kind=tf.task.kind, tags=tf.task.tags, certificate=_certificate(tf))
+            for tf in tasks}, notes
+
+
+def _certificate(tf) -> str | None:
+    from ..certification import certificate_status
+
+    try:
+        return certificate_status(tf)
+    except ResqError:  # e.g. the environment definitions are not on this machine
+        return None
 
 
 def rate_of(rows: Iterable[Result]) -> Rate:
-    graded = [row for row in rows if row.outcome is not Outcome.infra_error]
+    graded = [row for row in rows if row.outcome.is_graded]
     passed = sum(row.outcome is Outcome.passed for row in graded)
     low, high = wilson_interval(passed, len(graded))
     return Rate(graded=len(graded), passed=passed, rate=passed / len(graded) if graded else 0.0,
@@ -133,10 +146,13 @@ def build_report(run: LoadedRun, by: str = "tag") -> RunReport:
         run_id=run.run_id, root=str(run.root), suite=run.suite, suite_hash=run.suite_hash, system=run.system,
         started_at=run.manifest.started_at if run.manifest else None,
         samples=max((row.sample + 1 for row in run.rows), default=1), rate=rate_of(run.rows),
-        outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome}, group_by=by,
+        outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome
+                  if outcome is not Outcome.skipped_budget or outcomes.get(outcome.value)}, group_by=by,
         groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
+        phases=phase_times(run.rows), overhead=overhead(run.rows), retrieval=summarize_retrieval(run.rows),
         pass_at_k=pass_at_k_table(run),
-        robustness=robustness([row for row in counted_rows(run.rows) if row.sample == 0]), tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
+        robustness=robustness([row for row in counted_rows(run.rows) if row.sample == 0]),
+        tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
 
 
 def groups(run: LoadedRun, by: str) -> list[GroupRow]:
@@ -178,11 +194,26 @@ def stage_times(rows: list[Result]) -> list[StageTime]:
     return times
 
 
+def phase_times(rows: list[Result]) -> list[StageTime]:
+    timed = timed_rows(rows)
+    per_row = [phase_seconds(row.timings) for row in timed]
+    return [StageTime(stage=phase, total_s=sum(p[phase] for p in per_row),
+                      mean_s=sum(p[phase] for p in per_row) / len(per_row) if per_row else 0.0) for phase in PHASES]
+
+
+def overhead(rows: list[Result]) -> Overhead:
+    timed = timed_rows(rows)
+    total = sum(overhead_seconds(row.timings) for row in timed)
+    wall = sum(row.timings.total() for row in timed)
+    return Overhead(tasks=len(timed), total_s=total, mean_s=total / len(timed) if timed else 0.0,
+                    share=total / wall if wall else 0.0)
+
+
 def pass_at_k_table(run: LoadedRun) -> list[PassAtK]:
     """pass@k for every k up to the largest sample count; a task counts for k when it has n >= k graded samples."""
     counts = []
     for task_id in run.task_order:
-        graded = [row for row in run.rows_of(task_id) if row.outcome is not Outcome.infra_error]
+        graded = [row for row in run.rows_of(task_id) if row.outcome.is_graded]
         counts.append((len(graded), sum(row.outcome is Outcome.passed for row in graded)))
     most = max((n for n, _ in counts), default=0)
     if most < 2:
@@ -204,11 +235,20 @@ def task_row(run: LoadedRun, task_id: str) -> TaskRow:
         task_id=task_id, kind=info.kind, tags=info.tags, outcome=first.outcome,
         outcomes=[row.outcome for row in rows], samples_passed=sum(row.outcome is Outcome.passed for row in rows),
         tests_passed=sum(status is TestStatus.passed for status in first.tests.values()),
-        tests_total=len(first.tests), reason=first.reason, seconds=sum(first.timings.model_dump().values()),
+        tests_total=len(first.tests), reason=first.reason, seconds=first.timings.total(),
         tokens=sum(row.usage.prompt_tokens + row.usage.completion_tokens for row in rows),
         cost_usd=sum(row.usage.cost_usd for row in rows),
         patch_log=_relative_if_exists(logs / "patch.diff", run.root),
-        test_log=_relative_if_exists(logs / "test_output.txt", run.root))
+        test_log=_relative_if_exists(logs / "test_output.txt", run.root), overhead_s=overhead_seconds(first.timings),
+        certificate=info.certificate, **_retrieval_columns(first))
+
+
+def _retrieval_columns(row: Result) -> dict:
+    accounting = row.retrieval
+    if accounting is None:
+        return {}
+    return {"retrieval_recall": accounting.recall, "retrieval_precision": accounting.precision,
+            "context_tokens": accounting.context_tokens, "edited_right_files": accounting.edited_right_files}
 
 
 def _relative_if_exists(path: Path, root: Path) -> str | None:
@@ -232,6 +272,15 @@ def render_report(report: RunReport) -> list:
                            f"call(s); per solved task: {_maybe(usage.tokens_per_solved, '{:.0f}')}")
     head.add_row("cost", f"${usage.cost_usd:.4f}; per solved task: {_maybe(usage.cost_per_solved, '${:.4f}')}")
     head.add_row("time per stage", ", ".join(f"{s.stage} {s.total_s:.1f}s" for s in report.stages))
+    head.add_row("time per phase", ", ".join(f"{s.stage} {s.total_s:.1f}s" for s in report.phases))
+    head.add_row("harness overhead", f"{report.overhead.total_s:.1f}s over {report.overhead.tasks} task(s): "
+                                     f"{report.overhead.mean_s:.2f}s per task, {report.overhead.share:.0%} of the "
+                                     "wall time (total − system − tests)")
+    if report.retrieval:
+        r = report.retrieval
+        head.add_row("retrieval", f"recall {fmt(r.recall)}, precision {fmt(r.precision)}, "
+                                  f"{r.context_tokens:.0f} context tokens per task, right files edited in "
+                                  f"{r.edited_right_files:.0%} of {r.tasks} task(s)")
     parts = [head, _groups_table(report), _tasks_table(report)]
     if report.pass_at_k:
         table = Table(title=f"pass@k (unbiased estimator, up to {report.samples} samples)")
@@ -278,13 +327,25 @@ def _tasks_table(report: RunReport):
     from .summary import OUTCOME_STYLE
 
     table = Table(title="tasks")
-    for column in ("task", "outcome", "samples passed", "tests passed", "seconds", "tokens"):
+    retrieval = report.retrieval is not None
+    certificates = any(row.certificate for row in report.tasks)
+    columns = ["task", "outcome", "samples passed", "tests passed", "seconds", "overhead s", "tokens"]
+    columns += ["recall", "precision", "context tokens", "right files"] if retrieval else []
+    columns += ["certificate"] if certificates else []
+    for column in columns:
         table.add_column(column, no_wrap=True)
     table.add_column("reason", overflow="fold")
     for row in report.tasks:
-        table.add_row(row.task_id, f"[{OUTCOME_STYLE[row.outcome]}]{row.outcome.value}[/]",
-                      f"{row.samples_passed}/{len(row.outcomes)}", f"{row.tests_passed}/{row.tests_total}",
-                      f"{row.seconds:.1f}", str(row.tokens), row.reason[:100])
+        cells = [row.task_id, f"[{OUTCOME_STYLE[row.outcome]}]{row.outcome.value}[/]",
+                 f"{row.samples_passed}/{len(row.outcomes)}", f"{row.tests_passed}/{row.tests_total}",
+                 f"{row.seconds:.1f}", f"{row.overhead_s:.1f}", str(row.tokens)]
+        if retrieval:
+            cells += [fmt(row.retrieval_recall), fmt(row.retrieval_precision),
+                      "—" if row.context_tokens is None else str(row.context_tokens),
+                      "—" if row.edited_right_files is None else ("yes" if row.edited_right_files else "no")]
+        if certificates:
+            cells.append(row.certificate or "—")
+        table.add_row(*cells, row.reason[:100])
     return table
 
 

@@ -41,7 +41,7 @@ def robustness(results: list[Result]) -> RobustnessSummary | None:
     by_template: dict[str, list[tuple[dict[str, str], bool]]] = defaultdict(list)
     for result in results:
         parsed = parse_instance_id(result.task_id)
-        if parsed and result.outcome is not Outcome.infra_error:
+        if parsed and result.outcome.is_graded:
             by_template[parsed[0]].append((parsed[1], result.outcome is Outcome.passed))
     if not by_template:
         return None

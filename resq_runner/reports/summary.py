@@ -9,11 +9,12 @@ from rich.table import Table
 from ..models import Outcome, Result, TestStatus
 
 OUTCOME_STYLE = {Outcome.passed: "green", Outcome.failed: "red", Outcome.patch_failed: "magenta",
-                 Outcome.timed_out: "yellow", Outcome.system_error: "red", Outcome.infra_error: "bright_black"}
+                 Outcome.timed_out: "yellow", Outcome.system_error: "red", Outcome.infra_error: "bright_black",
+                 Outcome.skipped_budget: "cyan"}
 
 
 def pass_rate(results: list[Result]) -> float:
-    graded = [r for r in results if r.outcome is not Outcome.infra_error]
+    graded = [r for r in results if r.outcome.is_graded]
     return sum(r.outcome is Outcome.passed for r in graded) / len(graded) if graded else 0.0
 
 
@@ -31,7 +32,7 @@ def results_table(results: list[Result], title: str) -> Table:
     table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=48)
     for result in sorted(results, key=lambda r: (r.task_id, r.sample)):
         passed = sum(s is TestStatus.passed for s in result.tests.values())
-        seconds = sum(result.timings.model_dump().values())
+        seconds = result.timings.total()
         style = OUTCOME_STYLE[result.outcome]
         name = result.task_id + (f" #{result.sample}" if result.sample else "")
         table.add_row(name, f"[{style}]{result.outcome.value}[/]", f"{passed}/{len(result.tests)}",

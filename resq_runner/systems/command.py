@@ -5,6 +5,7 @@ The agent gets the instruction in a file and these environment variables:
     RESQ_TASK_ID            the task's id
     RESQ_WORKSPACE          the repository to edit (also the working directory)
     RESQ_AGENT_DIR          the files of --agent-dir, when given
+    RESQ_CONTEXT_LOG        where the agent may append what it read, one JSON object a line (see observe.py)
 plus the host variables named by --agent-env (API keys: passed by name, never written anywhere).
 The patch is the git diff of the work tree against the snapshot commit afterwards, new files included, so an
 agent that commits its work is graded the same as one that does not.
@@ -23,8 +24,10 @@ import time
 from pathlib import Path
 
 from ..errors import ResqError
+from ..offline import OfflineError, enabled as offline_enabled
 from ..models import SystemOutput, TaskView, Usage
 from .base import WORKSPACE_UID, Workspace
+from .observe import ContainerReads, parse_context_log, read_since_reset, reset_access_times
 
 IN_CONTAINER = "/tmp/resq"
 OUTPUT_CAP = 1024 * 1024
@@ -39,6 +42,9 @@ class CommandSystem:
             raise ResqError("the command system needs --agent-cmd 'COMMAND' (run in the task's workspace)")
         self.command = agent_cmd
         self.on_host = on_host.lower() in ("1", "true", "yes")
+        if self.on_host and offline_enabled():
+            raise OfflineError("offline: --on-host agents run on this machine where --offline cannot take their "
+                               "network away; drop --on-host to run the agent in its workspace container (no network)")
         self.timeout_s = float(agent_timeout_s)
         self.agent_dir = Path(agent_dir) if agent_dir else None
         if self.agent_dir is not None and not self.agent_dir.is_dir():
@@ -52,24 +58,24 @@ class CommandSystem:
     def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput:
         started = time.perf_counter()
         if self.on_host:
-            code, output, timed_out, patch = self._on_host(task, workspace)
+            code, output, timed_out, patch, read = self._on_host(task, workspace)
         else:
-            code, output, timed_out, patch = self._in_container(task, workspace)
+            code, output, timed_out, patch, read = self._in_container(task, workspace)
         output = self._redact(output)
         if workspace.log_dir is not None:
             (workspace.log_dir / "agent_output.txt").write_text(output)
         usage = Usage(wall_s=time.perf_counter() - started)
         if timed_out:
-            return SystemOutput(patch=patch, usage=usage,
+            return SystemOutput(patch=patch, usage=usage, context_files=read,
                                 error=f"agent command timed out after {self.timeout_s:g}s (see agent_output.txt)")
         if code != 0 and not patch.strip():
-            return SystemOutput(usage=usage, error=f"agent command exited {code} and changed nothing: "
-                                                   f"{_last_line(output)}")
-        return SystemOutput(patch=patch, usage=usage)
+            return SystemOutput(usage=usage, context_files=read, error=f"agent command exited {code} and changed "
+                                                                       f"nothing: {_last_line(output)}")
+        return SystemOutput(patch=patch, usage=usage, context_files=read)
 
     # --- in the workspace container -----------------------------------------------------------------------
 
-    def _in_container(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str]:
+    def _in_container(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str, list]:
         base = _head(workspace)
         workspace.run(f"mkdir -p {IN_CONTAINER}/agent")  # as the workspace user, so the agent can write beside
         files = {f"{IN_CONTAINER}/instruction.md": task.instruction.encode()}
@@ -78,7 +84,10 @@ class CommandSystem:
                           for p in sorted(self.agent_dir.rglob("*")) if p.is_file()})
         workspace.sandbox.put_files(files, mode=0o755, uid=WORKSPACE_UID)
         env = self._environment(task, f"{IN_CONTAINER}/instruction.md", workspace.root,
-                                f"{IN_CONTAINER}/agent" if self.agent_dir else "")
+                                f"{IN_CONTAINER}/agent" if self.agent_dir else "", f"{IN_CONTAINER}/context.jsonl")
+        watcher = ContainerReads(workspace, f"{IN_CONTAINER}/observe")
+        workspace.run(f"mkdir -p {IN_CONTAINER}/observe")
+        watcher.start()
         # `timeout` inside the container: a docker exec has no deadline of its own, and the agent's children die too
         script = (f"timeout -k 10 {self.timeout_s:g} sh -c {shlex.quote(self.command)} "
                   f"> {IN_CONTAINER}/output.txt 2>&1; echo $? > {IN_CONTAINER}/exit_code")
@@ -89,19 +98,25 @@ class CommandSystem:
         code_text = (workspace.sandbox.read_file(f"{IN_CONTAINER}/exit_code") or b"124").decode().strip()
         output = (workspace.sandbox.read_file(f"{IN_CONTAINER}/output.txt", limit=64 * OUTPUT_CAP) or b"")
         code = int(code_text) if code_text.lstrip("-").isdigit() else 1
-        return code, _cap(output.decode("utf-8", "replace")), code in (124, 137), workspace.diff(base)
+        logged = parse_context_log((workspace.sandbox.read_file(f"{IN_CONTAINER}/context.jsonl") or b"").decode(
+            "utf-8", "replace"), workspace.root)
+        read = logged or watcher.collect()  # before the diff: git reads every file to build it
+        return code, _cap(output.decode("utf-8", "replace")), code in (124, 137), workspace.diff(base), read
 
     # --- on the host -----------------------------------------------------------------------------------------
 
-    def _on_host(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str]:
+    def _on_host(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str, list]:
         with tempfile.TemporaryDirectory(prefix="resq-agent-") as tmp:
             checkout = Path(tmp) / "repo"
             shutil.copytree(workspace.source_dir(), checkout, symlinks=True)
             instruction = Path(tmp) / "instruction.md"
             instruction.write_text(task.instruction)
+            context_log = Path(tmp) / "context.jsonl"
             env = {**os.environ, **self._environment(task, str(instruction), str(checkout),
-                                                       str(self.agent_dir.resolve()) if self.agent_dir else "")}
+                                                       str(self.agent_dir.resolve()) if self.agent_dir else "",
+                                                       str(context_log))}
             base = _git(checkout, "rev-parse", "HEAD").strip()
+            reset_access_times(checkout)
             proc = subprocess.Popen(["sh", "-c", self.command], cwd=checkout, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=self._limits)
             timed_out = False
@@ -111,9 +126,12 @@ class CommandSystem:
                 os.killpg(proc.pid, signal.SIGKILL)
                 output, _ = proc.communicate()
                 timed_out = True
+            logged = (parse_context_log(context_log.read_text(errors="replace"), str(checkout))
+                      if context_log.exists() else [])
+            read = logged or read_since_reset(checkout)
             _git(checkout, "add", "-A")
             patch = _git(checkout, "diff", "--cached", "--binary", base)
-            return proc.returncode, _cap(output.decode("utf-8", "replace")), timed_out, patch
+            return proc.returncode, _cap(output.decode("utf-8", "replace")), timed_out, patch, read
 
     def _limits(self) -> None:
         if self.memory_mb:
@@ -122,8 +140,10 @@ class CommandSystem:
 
     # --- shared ----------------------------------------------------------------------------------------------
 
-    def _environment(self, task: TaskView, instruction: str, workspace: str, agent_dir: str) -> dict[str, str]:
-        env = {"RESQ_INSTRUCTION_FILE": instruction, "RESQ_TASK_ID": task.id, "RESQ_WORKSPACE": workspace}
+    def _environment(self, task: TaskView, instruction: str, workspace: str, agent_dir: str,
+                     context_log: str) -> dict[str, str]:
+        env = {"RESQ_INSTRUCTION_FILE": instruction, "RESQ_TASK_ID": task.id, "RESQ_WORKSPACE": workspace,
+               "RESQ_CONTEXT_LOG": context_log}
         if agent_dir:
             env["RESQ_AGENT_DIR"] = agent_dir
         env.update({name: os.environ[name] for name in self.passed_env})

@@ -18,6 +18,7 @@ import git
 
 from ..errors import TaskError
 from ..models import TaskFolder
+from ..offline import is_local_location, refuse_if_offline
 from . import inside, tree_hash
 
 COMMIT_ENV = {
@@ -76,6 +77,9 @@ def _fetch(tf: TaskFolder, work: Path) -> None:
         elif snapshot.kind == "pypi":
             _unpack(fetch_sdist(snapshot.name, snapshot.version, snapshot.sha256, tf), work)
         else:
+            if not is_local_location(snapshot.url):
+                refuse_if_offline(f"the git snapshot {snapshot.url} at {snapshot.commit[:12]} of task {tf.ref} "
+                                  f"({tf.root / 'task.yaml'})", f"resq env build --suite {tf.root.parent}")
             repo = git.Repo.clone_from(snapshot.url, work, no_checkout=True)
             repo.git.checkout("-q", "--detach", snapshot.commit)
     except git.GitCommandError as exc:
@@ -91,6 +95,9 @@ def fetch_sdist(name: str, version: str, sha256: str, tf: TaskFolder | None = No
     target = cache_dir() / "sdists" / f"{name}-{version}"
     found = [p for p in target.glob("*") if p.suffix in (".gz", ".zip", ".bz2")] if target.exists() else []
     if not found:
+        refuse_if_offline(f"{where}the sdist {name}=={version} in {target}",
+                          f"resq env build --suite {tf.root.parent}" if tf else
+                          f"pip download --no-deps --no-binary :all: -d {target} {name}=={version}")
         target.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
                                ":all:", "-d", str(target), f"{name}=={version}"],

@@ -12,6 +12,7 @@ import os
 import threading
 
 from ...errors import ResqError
+from ...offline import is_local_location, refuse_if_offline
 from ...models import SystemOutput, TaskView
 from ..base import Workspace
 from .agent import FORMATS, Agent, AgentSettings
@@ -28,6 +29,8 @@ class LlmSystem:
                  budget_usd_per_task: str = "", budget_usd_per_run: str = "", price_table: str = ""):
         if not model or not base_url:
             raise ResqError("the llm system needs --model NAME and --base-url URL (an OpenAI-compatible endpoint)")
+        if not is_local_location(base_url):
+            refuse_if_offline(f"the model endpoint {base_url}", "serve the model on 127.0.0.1 (a loopback --base-url)")
         if edit_format not in FORMATS:
             raise ResqError(f"unknown --edit-format '{edit_format}' (choose {', '.join(FORMATS)})")
         self.api_key = _key(api_key_env)

@@ -14,7 +14,7 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from ...models import SystemOutput, TaskView, Usage
+from ...models import ContextFile, SystemOutput, TaskView, Usage
 from ..base import Workspace, safe_path
 from .client import Budget, ChatClient, LlmError
 from .edits import ApplyError, Edit, apply_edits, parse_edits
@@ -85,7 +85,9 @@ class Agent:
         patch = self.workspace.diff() if self.workspace.started else ""
         self.usage.wall_s = time.perf_counter() - started
         self.transcript.patch, self.transcript.usage = patch, self.usage.model_dump()
-        return SystemOutput(patch=patch, usage=self.usage, error=error or None)
+        return SystemOutput(patch=patch, usage=self.usage, error=error or None, context_files=[
+            ContextFile(path=s.path, start=s.start, end=s.end, tokens=s.tokens, source=s.reason)
+            for s in self.transcript.files_shown])
 
     def _converse(self) -> None:
         files = self._text_files()

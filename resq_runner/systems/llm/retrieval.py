@@ -28,6 +28,7 @@ class Shown:
     start: int
     end: int
     reason: str  # "bm25", "opened" or "repo-map"
+    tokens: int = 0
 
 
 @dataclass
@@ -196,7 +197,7 @@ def build_context(query: str, files: dict[str, str], budget_tokens: int) -> Cont
         parts.append("Code that looks relevant to the task:\n" + "".join(c.render() for c in chosen))
     context.text = "\n".join(parts)
     context.tokens = used
-    context.shown = [Shown(c.path, c.start, c.end, "bm25") for c in chosen]
+    context.shown = [Shown(c.path, c.start, c.end, "bm25", estimate_tokens(c.render())) for c in chosen]
     return context
 
 
@@ -216,4 +217,4 @@ def render_file(path: str, text: str, budget_tokens: int) -> tuple[str, Shown]:
         keep = max(1, len(lines) * budget_tokens // max(1, estimate_tokens(rendered)))
         chunk = Chunk(path, 1, lines[:keep])
         rendered = chunk.render() + f"[... {len(lines) - keep} more lines not shown ...]\n"
-    return rendered, Shown(path, 1, chunk.end, "opened")
+    return rendered, Shown(path, 1, chunk.end, "opened", estimate_tokens(rendered))

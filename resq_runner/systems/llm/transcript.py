@@ -12,6 +12,7 @@ class ShownFile(BaseModel):
     start: int
     end: int
     reason: str  # bm25 | opened
+    tokens: int = 0  # estimated tokens of what was shown
 
 
 class CallRecord(BaseModel):
