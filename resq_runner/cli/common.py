@@ -7,6 +7,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import ResqError
 
@@ -22,7 +23,7 @@ def friendly_errors(command):
         try:
             return command(*args, **kwargs)
         except ResqError as exc:
-            console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted:[/] containers removed; run the same command again to resume")
