@@ -433,6 +433,7 @@ class Result(Record):
     log_dir: str = ""
     context_files: list[ContextFile] | None = None
     retrieval: Retrieval | None = None
+    node: str = ""  # the Ray node that graded it (--executor ray); empty for a local run
 
 
 class RunManifest(Record):

@@ -45,6 +45,9 @@ class RunOptions:
     samples: int = 1
     budget: object | None = None  # a budget.BudgetGate: tasks it does not admit are skipped_budget
     pool: int | None = None  # eval containers made ahead of need; None: max(2, jobs); 0: none
+    executor: str = "local"  # or "ray": see cluster.py
+    address: str = "auto"
+    ship_images: bool = False
 
 
 class Listener:
@@ -65,6 +68,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
+    execute = _executor(options)  # a cluster is joined and checked before the run writes anything
     system = make_system(options.system)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
@@ -82,13 +86,14 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
         for tf in {tf.task.id: tf for tf, _ in todo}.values():
             materialize(tf, environments.cache_dir())
-    pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name)
+    pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name) \
+        if options.executor == "local" else None  # cluster nodes grade on their own engines
     pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
     pipeline.oracle_context = options.oracle_context
     pipeline.budget = options.budget
     earlier = {key: result.outcome for key, result in done.items()}
     try:
-        for result in _run_pool(pipeline, todo, environments_by_name, options, earlier):
+        for result in execute(pipeline, todo, environments_by_name, options, earlier):
             journal.append(result)
             listener.finished_task(result)
     finally:
@@ -145,6 +150,14 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder]) -> tuple[RunPaths, R
         task_ids=[tf.task.id for tf in tasks])
     write_manifest(paths, manifest)
     return paths, manifest
+
+
+def _executor(options: RunOptions):
+    if options.executor == "ray":
+        from .cluster import RayExecutor
+
+        return RayExecutor.connect(options.address, ship_images=options.ship_images)
+    return _run_pool
 
 
 def _with_earlier_parts(tasks: list[TaskFolder], only: list[str]) -> list[TaskFolder]:

@@ -45,11 +45,17 @@ class ProgressListener:
               help="Independent attempts per task (for pass@k in `resq report`).")
 @click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
               "(RES-Q's modified_files), where a task has them.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a pool of -j workers here; ray: one Ray task per evaluation on a cluster's Docker nodes.")
+@click.option("--address", default="auto", show_default=True, help="--executor ray: the cluster's HOST:PORT or auto.")
+@click.option("--ship-images", is_flag=True, help="--executor ray: build task images here and ship them to nodes "
+                                                  "(default: each node builds them itself).")
 @system_options
 @run_extra_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, oracle_context: bool, system_options: dict, extra_options: dict) -> None:
+        samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool,
+        system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -60,7 +66,7 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
                          only=list(only), retries=retries, samples=samples,
-                         oracle_context=oracle_context)
+                         oracle_context=oracle_context, executor=executor, address=address, ship_images=ship_images)
     prepare_run(options, extra_options)  # offline mode, certificates, budget projection (cli/extras.py)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
