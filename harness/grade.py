@@ -90,7 +90,8 @@ def run(spec, status):
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    command = spec["command"] + " " + framework_flags(spec, workspace, uid, report)
+    flags = framework_flags(spec, workspace, uid, report)
+    command = with_report_flag(spec["command"], flags, spec.get("report_flag_after", "")) if flags else spec["command"]
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
         tests_started = time.monotonic()
@@ -123,6 +124,16 @@ def run_script(spec, status):
     with open(os.path.join(spec["private"], "report"), "w") as report:
         json.dump({"exit_code": code, "secret_printed": seen, "timed_out": timed_out}, report)
     status["report_found"] = True
+
+
+def with_report_flag(command, flag, after):
+    """The flag at the end of the command, or right after the first `after` word (runners that stop reading
+    options at their first file argument, like `node --test`)."""
+    words = command.split(" ")
+    if after and after in words:
+        at = words.index(after) + 1
+        return " ".join(words[:at] + [flag] + words[at:])
+    return command + " " + flag
 
 
 def signal_name(code):

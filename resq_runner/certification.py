@@ -81,7 +81,8 @@ def certificate_status(tf: TaskFolder) -> str:
 
 def _folder_digest(root: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != CERTIFICATE_FILE):
+    files = (p for p in root.rglob("*") if p.is_file() and p.name != CERTIFICATE_FILE)
+    for path in sorted(p for p in files if p.relative_to(root).parts[0] != ".work"):  # an author's checkout
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -72,7 +72,19 @@ class PypiSnapshot(Record):
     sha256: str
 
 
-Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot], Field(discriminator="kind")]
+class DebSnapshot(Record):
+    """A Debian binary package (`deb:PKG=VERSION`), checked by sha256; its library folder
+    (/usr/share/nodejs/<name>/ for node-* packages, or `path` inside the package) becomes the repository."""
+
+    kind: Literal["deb"] = "deb"
+    package: str
+    version: str
+    sha256: str
+    path: str = ""
+
+
+Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot, DebSnapshot],
+                     Field(discriminator="kind")]
 
 
 class EnvironmentRef(Record):
@@ -97,7 +109,7 @@ class TestSpec(Record):
 
     __test__ = False  # not a pytest class
 
-    framework: Literal["pytest", "script", "log"] = "pytest"
+    framework: Literal["pytest", "script", "log", "node"] = "pytest"
     command: str
     canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
     script: str | None = None
@@ -440,6 +452,7 @@ class Result(Record):
     log_dir: str = ""
     context_files: list[ContextFile] | None = None
     retrieval: Retrieval | None = None
+    node: str = ""  # the Ray node that graded it (--executor ray); empty for a local run
 
 
 class RunManifest(Record):
@@ -555,3 +568,29 @@ class Certificate(Record):
     date: datetime
     runner_version: str
     grader_version: str
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Authoring: lint and validate
+
+
+class LintProblem(Record):
+    """One thing wrong with a task folder, found without Docker."""
+
+    task: str
+    file: str
+    message: str
+
+
+class TaskValidity(Record):
+    """`resq tasks validate`'s finding for one task over `runs` evaluations of `gold` and of `noop`."""
+
+    task: str
+    runs: int
+    gold_passed: int = 0
+    noop_failed: int = 0
+    fail_to_pass_ok: int = 0
+    pass_to_pass_ok: int = 0
+    problems: list[str] = []  # found without evaluating: leaked hidden tests, an image that cannot be built
+    verdict: Literal["valid", "invalid", "flaky"]
+    reason: str = ""

@@ -22,12 +22,14 @@ from . import __version__, environments, offline
 from .errors import InfraError, ResqError, RunFolderError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
+from .grading.evaluate import eval_sandbox
 from .grading.retrieval import retrieval
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
 from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
                       read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
+from .sandbox_pool import ContainerPool
 from .systems import System, Workspace, make_system
 from .tasks import (MAX_PATCH_BYTES, check_gold_patch, gold_patch, gold_program, load_suite, suite_hash, task_hash,
                     task_view)
@@ -46,6 +48,10 @@ class RunOptions:
     oracle_context: bool = False
     samples: int = 1
     budget: object | None = None  # a budget.BudgetGate: tasks it does not admit are skipped_budget
+    pool: int | None = None  # eval containers made ahead of need; None: max(2, jobs); 0: none
+    executor: str = "local"  # or "ray": see cluster.py
+    address: str = "auto"
+    ship_images: bool = False
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
 
 
@@ -67,6 +73,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
+    execute = _executor(options)  # a cluster is joined and checked before the run writes anything
     system = make_system(options.system)
     if getattr(system, "needs_gold", False):
         for tf in tasks:
@@ -89,17 +96,26 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
                 materialize(tf, environments.cache_dir())
-        pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits)
-        pipeline.oracle_context = options.oracle_context
-        pipeline.budget = options.budget
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
-        done = _already_graded(pipeline, wanted, environments_by_name, final_results(previous))
+        done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
         listener.started(paths, len(wanted), len(wanted) - len(todo))
+        pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name) \
+            if options.executor == "local" else None  # cluster nodes grade on their own engines
+        pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
+        pipeline.oracle_context = options.oracle_context
+        pipeline.budget = options.budget
         earlier = {key: result.outcome for key, result in final_results(previous).items() if key in done}
         try:
-            RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
+            if execute is None:
+                RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
+            else:
+                for result in execute(pipeline, todo, environments_by_name, options, earlier):
+                    journal.append(result)
+                    listener.finished_task(result)
         finally:
+            if pool:
+                pool.close()
             remove_run_containers(client, manifest.run_id, mine_or_orphaned=True)
     rows = read_results(paths.results)
     final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
@@ -134,8 +150,8 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
     return manifest
 
 
-def _already_graded(pipeline: "Pipeline", wanted: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef],
-                    final: dict[tuple[str, int], Result]) -> set[tuple[str, int]]:
+def _already_graded(client: docker.DockerClient, paths: RunPaths, wanted: list[tuple[TaskFolder, int]],
+                    envs: dict[str, ImageRef], final: dict[tuple[str, int], Result]) -> set[tuple[str, int]]:
     """(task, sample) pairs whose final row still holds: same cache key (task content, the recorded patch or
     program, image, grader version). A row graded without a submission (a blocked later part) holds while the
     task is unchanged."""
@@ -144,12 +160,12 @@ def _already_graded(pipeline: "Pipeline", wanted: list[tuple[TaskFolder, int]], 
         row = final.get((tf.task.id, sample))
         if row is None:
             continue
-        submitted = _recorded_submission(pipeline.paths.task_logs(tf.task.id, row.attempt, sample), tf)
+        submitted = _recorded_submission(paths.task_logs(tf.task.id, row.attempt, sample), tf)
         if submitted is None:
             if row.task_hash == task_hash(tf) and not row.image_digest:
                 done.add((tf.task.id, sample))
             continue
-        image = pipeline.task_image(tf, envs[tf.task.environment.name])
+        image = task_image(client, tf, envs[tf.task.environment.name])
         if cache_key(task_hash(tf), submitted, image.id, GRADER_VERSION) == row.cache_key:
             done.add((tf.task.id, sample))
     return done
@@ -160,6 +176,33 @@ def _recorded_submission(log_dir: Path, tf: TaskFolder) -> str | None:
     for candidate in (log_dir / name, log_dir / "patch.diff"):
         if candidate.exists():
             return candidate.read_text(encoding="utf-8", errors="replace")
+    return None
+
+
+def _container_pool(client: docker.DockerClient, run_id: str, options: RunOptions, todo: list[TaskFolder],
+                    envs: dict[str, ImageRef]) -> ContainerPool | None:
+    """Eval containers created ahead, for the task images the run will need in the order it needs them."""
+    size = max(2, options.jobs) if options.pool is None else options.pool
+    if size <= 0 or not todo:
+        return None
+    pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
+    hashes: dict[tuple[str, str], str] = {}  # tasks sharing a snapshot folder hash it once
+    for tf in todo:
+        snapshot = tf.task.snapshot
+        if snapshot is None:
+            continue  # a challenge runs in the environment image with a harness of its own
+        key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
+        hashes.setdefault(key, snapshot_hash(tf))
+        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+    return pool
+
+
+def _executor(options: RunOptions):
+    """None for the local pool (RunLoop); a cluster executor, called like RunLoop's rows, for Ray."""
+    if options.executor == "ray":
+        from .cluster import RayExecutor
+
+        return RayExecutor.connect(options.address, ship_images=options.ship_images)
     return None
 
 
@@ -312,10 +355,13 @@ class Pipeline:
     oracle_context = False
 
     def __init__(self, client: docker.DockerClient, system: System, spec: SystemSpec, run_id: str, paths: RunPaths,
-                 limits: Limits):
+                 limits: Limits, pool: ContainerPool | None = None):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
-        self.paths, self.limits = paths, limits
+        self.paths, self.limits, self.pool = paths, limits, pool
         self.budget = None
+
+    def abort(self) -> None:
+        remove_run_containers(self.client, self.run_id, mine_or_orphaned=True)
 
     def run_task(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
                  sample: int = 0) -> Result:
@@ -342,7 +388,7 @@ class Pipeline:
         image, output = None, SystemOutput()
         try:
             clock = time.perf_counter()
-            image = self.task_image(tf, environment)
+            image = self._task_image(tf, environment)
             timings.image = time.perf_counter() - clock
             if stop.is_set():
                 raise InfraError("the run was interrupted before this task started")
@@ -390,7 +436,7 @@ class Pipeline:
     def _evaluate(self, tf: TaskFolder, image: ImageRef, output: SystemOutput, log_dir: Path) -> Evaluation:
         if tf.task.kind == "challenge":
             return evaluate_challenge(self.client, image, tf, output, self.run_id, log_dir, self.limits)
-        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits)
+        return evaluate(self.client, image, tf, output.patch, self.run_id, log_dir, self.limits, pool=self.pool)
 
     def run_within_budget(self, tf: TaskFolder, environment: ImageRef, attempt: int, stop: threading.Event,
                           sample: int = 0) -> Result:
@@ -406,14 +452,8 @@ class Pipeline:
         self.budget.settle(result)
         return result
 
-    def task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
-        if tf.task.snapshot is None:
-            return environment  # a challenge: the program runs in the environment itself
-        workspace = materialize(tf, environments.cache_dir())
-        return environments.ensure_task_image(
-            self.client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-            pip_requirements=tf.task.environment.pip_requirements,
-            python_version=environments.load_definition(tf.task.environment.name).python_version)
+    def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+        return task_image(self.client, tf, environment)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
@@ -438,6 +478,17 @@ class Pipeline:
                                                           pids=self.limits.pids, network=not offline.enabled()))
         sandbox.start()
         return sandbox
+
+
+def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+    """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
+    if tf.task.snapshot is None:
+        return environment  # a challenge: the program runs in the environment itself
+    workspace = materialize(tf, environments.cache_dir())
+    return environments.ensure_task_image(
+        client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+        pip_requirements=tf.task.environment.pip_requirements,
+        python_version=environments.load_definition(tf.task.environment.name).python_version)
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

@@ -81,13 +81,13 @@ class Sandbox:
     def __init__(self, client: docker.DockerClient, image: str, run_id: str, role: str, *, command: list[str],
                  limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
                  environment: dict[str, str] | None = None, labels: dict[str, str] | None = None,
-                 tmpfs: dict[str, str] | None = None):
+                 tmpfs: dict[str, str] | None = None, stdin: bool = False):
         self.client = client
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
                 labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role, OWNER_LABEL: owner_id()},
-                init=True, detach=True,
+                init=True, stdin_open=stdin, detach=not stdin,  # not detached: stdin closes when the sender is done
                 network_mode="bridge" if limits.network else "none",
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
                 pids_limit=limits.pids, tmpfs=tmpfs or {},
@@ -109,6 +109,19 @@ class Sandbox:
 
     def start(self) -> None:
         self._engine(self.container.start)
+
+    def start_with_input(self, data: bytes) -> None:
+        """Start, hand `data` to the main process's stdin, then close it (the sandbox needs stdin=True)."""
+        sock = self._engine(self.client.api.attach_socket, self.container.id, params={"stdin": 1, "stream": 1})
+        try:
+            self.start()
+            raw = getattr(sock, "_sock", sock)
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            raise InfraError(f"cannot hand the inputs to the container: {exc}") from exc
+        finally:
+            sock.close()
 
     def wait(self, timeout_s: float) -> Exit:
         """Wait for the main process; past the deadline the container is killed and the exit says so."""
@@ -148,6 +161,37 @@ class Sandbox:
                 return None
             return tar.extractfile(member).read()
 
+    def read_tree(self, path: str, limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
+        """The regular files directly or deeper under a folder, by path relative to it, in one engine call.
+
+        Links and other special files are left out, and so is a file larger than `limit`; reading stops after
+        twice `limit` bytes, keeping the files that arrived whole.
+        """
+        try:
+            stream, _stat = self.container.get_archive(path)
+        except docker.errors.NotFound:
+            return {}
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise InfraError(f"cannot copy {path} out of the container: {exc}") from exc
+        data = bytearray()
+        for chunk in stream:
+            data += chunk
+            if len(data) > 2 * limit:
+                break
+        files: dict[str, bytes] = {}
+        try:
+            with tarfile.open(fileobj=io.BytesIO(bytes(data))) as tar:
+                for member in tar:
+                    if member.isfile() and member.size <= limit and "/" in member.name:
+                        files[member.name.split("/", 1)[1]] = tar.extractfile(member).read()
+        except (tarfile.TarError, EOFError):
+            pass  # a transfer cut at the limit: keep the files read before the cut
+        return files
+
+    def stdout(self) -> str:
+        """Everything the container's main process wrote to stdout (stderr left out), read from its log."""
+        return self._engine(self.container.logs, stdout=True, stderr=False).decode("utf-8", "replace")
+
     def logs(self, limit: int = 1024 * 1024) -> str:
         text = self._engine(self.container.logs, stdout=True, stderr=True).decode("utf-8", "replace")
         return text if len(text) <= limit else text[:limit] + "\n[... output cut ...]\n"
@@ -181,12 +225,14 @@ class Sandbox:
             raise InfraError(f"container engine error: {' '.join(str(exc).split())}") from exc
 
 
-def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0) -> bytes:
+def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0, modes: dict[str, int] | None = None) -> bytes:
+    """A tar of files at absolute paths, all with `mode` except those `modes` names."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, content in files.items():
             info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode, info.uid, info.gid, info.mtime = len(content), mode, uid, uid, 0
+            info.size, info.uid, info.gid, info.mtime = len(content), uid, uid, 0
+            info.mode = (modes or {}).get(path, mode)
             tar.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
 

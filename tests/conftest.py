@@ -40,14 +40,15 @@ def resq(*args: str, cwd: Path = PROJECT, check: bool = False, timeout: float = 
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the real `resq` command line in a subprocess (`env` adds to the current environment)."""
     proc = subprocess.run([sys.executable, "-m", "resq_runner", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, "COLUMNS": "240", **(env or {})})  # no wraps in tmp paths
     if check and proc.returncode != 0:
         raise AssertionError(f"resq {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
 def containers_of(client, run_id: str) -> list:
-    return client.containers.list(all=True, filters={"label": f"resq.run={run_id}"})
+    # sparse: no inspect per container, which raced with the run removing its containers (404 mid-list)
+    return client.containers.list(all=True, sparse=True, filters={"label": f"resq.run={run_id}"})
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The `resq` command: parse, call one function, print. Each module here adds the commands of one area to the
 group in common.py; nothing outside this package imports it."""
 
-from . import env, extras, formats, reports, run, tasks, templates  # noqa: F401  (each registers its commands)
+# each module registers its commands
+from . import authoring, env, extras, formats, reports, run, tasks, templates  # noqa: F401
 from .common import main
 
 __all__ = ["main"]

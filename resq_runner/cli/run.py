@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import console, friendly_errors, main, show
 from .extras import prepare_run, run_extra_options
 from .systems import system_config, system_options
+
+if TYPE_CHECKING:
+    from rich.progress import Progress  # imported when `resq run` runs: `resq --help` stays fast
 
 
 class ProgressListener:
@@ -43,6 +46,11 @@ class ProgressListener:
               help="Independent attempts per task (for pass@k in `resq report`).")
 @click.option("--oracle-context", is_flag=True, help="Give systems the files the reference solution edits "
               "(RES-Q's modified_files), where a task has them.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a pool of -j workers here; ray: one Ray task per evaluation on a cluster's Docker nodes.")
+@click.option("--address", default="auto", show_default=True, help="--executor ray: the cluster's HOST:PORT or auto.")
+@click.option("--ship-images", is_flag=True, help="--executor ray: build task images here and ship them to nodes "
+                                                  "(default: each node builds them itself).")
 @click.option("--memory", default="2g", show_default=True, help="Memory limit of each eval container (a task's "
               "own limits.memory wins).")
 @click.option("--pids", default=512, show_default=True, help="Process limit of each eval container.")
@@ -54,9 +62,12 @@ class ProgressListener:
 @run_extra_options
 @friendly_errors
 def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, oracle_context: bool, memory: str, pids: int, cpus: float, file_size: str, grace: float,
+        samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool, memory: str, pids: int,
+        cpus: float, file_size: str, grace: float,
         system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite
@@ -70,7 +81,7 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
                          only=list(only), retries=retries, samples=samples, oracle_context=oracle_context,
-                         limits=limits, grace_s=grace)
+                         executor=executor, address=address, ship_images=ship_images, limits=limits, grace_s=grace)
     prepare_run(options, extra_options)  # offline mode, certificates, budget projection (cli/extras.py)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:

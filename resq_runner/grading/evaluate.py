@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import dataclasses
 import json
 import secrets
@@ -13,23 +15,45 @@ import docker
 
 from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
-from ..sandbox import Limits, Sandbox, parse_size
+from ..sandbox import Limits, Sandbox, make_tar, parse_size
+from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
-from .reports import Canary, ReportError, decide, parse_junit, parse_script_report
+from .reports import Canary, ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
 GRADER_VERSION = "2"
-HARNESS = Path(__file__).resolve().parents[2] / "harness" / "grade.py"
+HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
+HARNESS = HARNESS_DIR / "grade.py"
+NODE_REPORTER = "/resq/tools/node_reporter.mjs"
+# framework -> (flags asking the runner for a structured report at {report}, the report's file suffix)
 REPORT_FLAGS = {"pytest": ("--junitxml={report} -o junit_family=xunit1", ".xml"), "script": ("", ".json"),
-                "log": ("", ".log")}
+                "log": ("", ".log"),
+                "node": (f"--test-reporter={NODE_REPORTER} --test-reporter-destination={{report}}", ".jsonl")}
+# Node reads options only before its file arguments, so its flags go right after `--test` instead of at the end.
+FLAGS_AFTER = {"node": "--test"}
+# Files the test user must be able to read (root-owned, world-readable), by framework.
+TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
+BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
+BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
+EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
+PRIVATE = "/resq/private"
+
+
+def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
+                 labels: dict[str, str] | None = None) -> Sandbox:
+    """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
+    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels, stdin=True,
+                   tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"})
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
-             log_dir: Path, limits: Limits = Limits(), uid: int = 1000) -> Evaluation:
+             log_dir: Path, limits: Limits = Limits(), uid: int = 1000,
+             pool: ContainerPool | None = None) -> Evaluation:
+    """With a pool, the container comes from it (made earlier with the same settings) and goes back to be removed."""
     task = tf.task
-    limits = task_limits(limits, tf)
+    run_limits, limits = limits, task_limits(limits, tf)
     report_flag, suffix = REPORT_FLAGS[task.tests.framework]
     canary = Canary.new() if task.tests.framework == "pytest" and task.tests.canary else None
     hidden = hidden_files(tf)
@@ -41,6 +65,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         "framework": task.tests.framework, "canary_dir": "/resq/canary",
         "canary": canary.spec() if canary else None, "file_size": parse_size(limits.file_size),
         "report_is_output": task.tests.framework == "log",
+        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
     }
     files = {"/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/in/patch.diff": patch.encode()}
     if task.tests.framework == "script":
@@ -53,22 +78,26 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
-    sandbox = Sandbox(client, image.tag, run_id, "eval", limits=limits, labels={"resq.task": task.id},
-                      tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"},
-                      command=["/usr/bin/python3", "-I", "/resq/harness/grade.py", "/resq/in/spec.json"])
+    use_pool = pool is not None and limits == run_limits  # pooled containers carry the run's limits
+    sandbox = pool.take(image.tag) if use_pool else eval_sandbox(client, image.tag, run_id, limits,
+                                                                 labels={"resq.task": task.id})
     try:
-        sandbox.put_files(files, mode=0o600)
-        sandbox.start()
+        tools = TOOLS.get(task.tests.framework, {})
+        inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
+        sandbox.start_with_input(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}))
         ran = time.perf_counter()
         exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
         collected = time.perf_counter()
-        status_bytes = sandbox.read_file("/resq/private/status.json")
-        report = sandbox.read_file("/resq/private/report")
-        output = sandbox.read_file("/resq/private/test_output.txt") or b""
-        harness_log = sandbox.logs()
+        private = _private_files(sandbox)
+        status_bytes, report = private.get("status.json"), private.get("report")
+        output = private.get("test_output.txt", b"")
+        harness_log = "" if status_bytes is not None else sandbox.logs()
     finally:
         torn = time.perf_counter()
-        sandbox.remove()
+        if use_pool:
+            pool.release(sandbox)
+        else:
+            sandbox.remove()
     done = time.perf_counter()
 
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +139,8 @@ def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:
 def _parse_report(tests, report: bytes) -> dict[str, TestStatus]:
     if tests.framework == "script":
         return parse_script_report(report)
+    if tests.framework == "node":
+        return parse_node_report(report)
     if tests.framework == "log":
         from .logs import parse_log
 
@@ -148,6 +179,22 @@ def deleted_when_started(script: str) -> str:
     lines = script.split("\n")
     lines.insert(skip, "__import__('os').unlink(__file__)")
     return "\n".join(lines)
+
+
+def _private_files(sandbox: Sandbox) -> dict[str, bytes]:
+    """Status, report and output as boot.py printed them; copied out of the container if its log has no block."""
+    try:
+        log = sandbox.stdout()
+    except InfraError:
+        log = ""  # a logging driver that cannot be read back
+    parts = log.rsplit(BOOT_MARK, 2)
+    if len(parts) == 3:
+        try:
+            blocks = json.loads("".join(parts[1].split()))
+            return {name: base64.b64decode(text) for name, text in blocks.items()}
+        except (ValueError, binascii.Error, AttributeError):
+            pass
+    return sandbox.read_tree(PRIVATE)
 
 
 def _json(value) -> bytes:

@@ -85,6 +85,27 @@ def junit_test_id(attrib: dict[str, str]) -> str:
     return "::".join(["/".join(parts[:split]) + ".py", *parts[split:], name])
 
 
+NODE_STATUSES = {"passed": TestStatus.passed, "failed": TestStatus.failed, "skipped": TestStatus.skipped}
+
+
+def parse_node_report(report: bytes) -> dict[str, TestStatus]:
+    """Test id → status from harness/node_reporter.mjs's JSON lines. Ids are `file::suite::test` (like pytest's
+    node ids); a test file that failed as a whole (a syntax error, a crash) is listed under its path alone."""
+    statuses: dict[str, TestStatus] = {}
+    for number, line in enumerate(report.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            test_id = "::".join([entry["file"], *entry["path"]])
+            status = NODE_STATUSES[entry["status"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReportError(f"line {number} of the node test report is not a test entry ({exc})") from exc
+        previous = statuses.get(test_id)
+        statuses[test_id] = status if previous in (None, TestStatus.passed) else previous
+    return statuses
+
+
 def _case_status(case: ET.Element) -> TestStatus:
     tags = {child.tag for child in case}
     if "error" in tags:

@@ -18,6 +18,7 @@ from ..errors import TaskError
 from ..models import OracleFile, Task, TaskFolder, TaskView
 
 TASK_FILE = "task.yaml"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, when present, is ~10x faster
 MAX_PATCH_BYTES = 5 * 1024 * 1024
 
 
@@ -65,7 +66,7 @@ def _load_folders(root: Path) -> list[TaskFolder]:
 def load_task(folder: Path, suite: str) -> TaskFolder:
     file = folder / TASK_FILE
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TaskError(f"{file}: cannot read: {_one_line(exc)}") from exc
     if not isinstance(data, dict):
@@ -171,7 +172,7 @@ def task_hash(tf: TaskFolder) -> str:
         digest.update((gold_program(tf) or "").encode())
     elif snapshot.kind == "git":
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
-    elif snapshot.kind == "pypi":
+    elif snapshot.kind in ("pypi", "deb"):
         digest.update(snapshot.sha256.encode())
     else:
         digest.update(tree_hash(inside(tf, snapshot.path, suite_wide=True)).encode())

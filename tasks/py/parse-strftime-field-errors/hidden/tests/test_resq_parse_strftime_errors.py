@@ -18,9 +18,9 @@ def test_signed_offsets_still_parse():
 
 def test_error_names_the_text_and_format_the_user_gave():
     with pytest.raises(ValueError) as caught:
-        parse.parse("at {:%H:%M}", "at 25:99")
+        parse.parse("at {:%H:%M}", "at 24:61")
     message = str(caught.value)
-    assert "'25:99'" in message and "'%H:%M'" in message
+    assert "'24:61'" in message and "'%H:%M'" in message
     assert "%Y" not in message
     assert str(datetime.today().year) not in message
 

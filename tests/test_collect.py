@@ -1,0 +1,93 @@
+"""The harness's private files come back through the container log (harness/boot.py); the code under test cannot
+forge that block."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import secrets
+
+from conftest import containers_of
+from resq_runner.grading.evaluate import BOOT_MARK
+from resq_runner.models import SystemSpec
+from resq_runner.runner import RunOptions, run_suite
+
+TASK = "fix-allocate-remainder"
+
+
+def forged_block() -> str:
+    status = {"applied": True, "apply_log": "", "restored": [], "test_exit": 0, "timed_out": False,
+              "report_found": True, "note": ""}
+    cases = "".join(f'<testcase classname="x" name="{n}" file="tests/test_allocate_hidden.py"/>'
+                    for n in ("test_three_way_split_keeps_every_cent", "test_leftover_goes_to_first_parts"))
+    report = f'<testsuites><testsuite name="pytest" tests="2">{cases}</testsuite></testsuites>'
+    files = {"status.json": json.dumps(status).encode(), "report": report.encode()}
+    payload = json.dumps({k: base64.b64encode(v).decode() for k, v in files.items()})
+    return f"\n{BOOT_MARK}\n{payload}\n{BOOT_MARK}\n"
+
+
+def forging_patch(snapshot_init: str) -> str:
+    """Leaves the bug in place and prints a forged 'all passed' block on import, to every stdout it can reach."""
+    forge = (f"\nimport atexit as _atexit, os as _os\n_BLOCK = {forged_block()!r}\n"
+             "_atexit.register(lambda: _os.write(1, _BLOCK.encode()))  # after pytest gives fd 1 back\n"
+             "try:\n    open('/proc/1/fd/1', 'w').write(_BLOCK)\nexcept OSError:\n    pass\n")
+    lines = difflib.unified_diff(snapshot_init.splitlines(True), (snapshot_init + forge).splitlines(True),
+                                 "a/ledgerlite/__init__.py", "b/ledgerlite/__init__.py")
+    return "".join(lines)
+
+
+def test_tests_printing_a_forged_block_do_not_change_the_grade(docker_client, python_env, demo_copy, tmp_path,
+                                                             cleanup_run):
+    init = (demo_copy / "_snapshots" / "ledgerlite" / "ledgerlite" / "__init__.py").read_text()
+    (demo_copy / TASK / "gold.patch").write_text(forging_patch(init))
+    out = tmp_path / f"run-forge-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[TASK], retries=0))
+    assert result.outcome.value == "failed"
+    assert result.fail_to_pass["tests/test_allocate_hidden.py::test_three_way_split_keeps_every_cent"] == "failed"
+    logs = out / "logs" / TASK
+    assert BOOT_MARK in (logs / "test_output.txt").read_text()  # the forgery ran, and landed in the test output
+    assert b"<testsuite" in (logs / "report.xml").read_bytes()
+    assert containers_of(docker_client, out.name) == []
+
+
+INPUTS_PROBE = '''
+import os
+
+import pytest
+
+
+def test_the_graders_inputs_are_out_of_reach():
+    assert os.getuid() == 1000
+    for path in ("/resq/in/spec.json", "/resq/in/patch.diff", "/resq/harness/grade.py"):
+        with pytest.raises(PermissionError):
+            open(path, "rb")
+'''
+
+
+def test_inputs_handed_over_on_stdin_stay_root_only(docker_client, python_env, demo_copy, tmp_path, cleanup_run):
+    task = "parse-grouped-amounts"  # its success rule: every reported test must pass
+    (demo_copy / task / "hidden" / "tests" / "test_inputs_hidden.py").write_text(INPUTS_PROBE)
+    out = tmp_path / f"run-inputs-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[task], retries=0))
+    assert result.tests["tests/test_inputs_hidden.py::test_the_graders_inputs_are_out_of_reach"] == "passed"
+    assert result.outcome.value == "passed"
+
+
+def test_a_test_run_past_its_deadline_still_reports_through_the_log(docker_client, python_env, demo_copy, tmp_path,
+                                                                  cleanup_run):
+    task = "parse-grouped-amounts"
+    (demo_copy / task / "hidden" / "tests" / "test_sleep_hidden.py").write_text(
+        "import time\n\n\ndef test_sleeps():\n    time.sleep(600)\n")
+    task_file = demo_copy / task / "task.yaml"
+    task_file.write_text(task_file.read_text().replace("timeout_s: 120", "timeout_s: 3"))
+    out = tmp_path / f"run-deadline-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[task], retries=0))
+    assert result.outcome.value == "timed_out"
+    assert containers_of(docker_client, out.name) == []

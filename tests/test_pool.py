@@ -1,0 +1,103 @@
+"""The pool of pre-created eval containers: fresh containers only, labelled, removed at the end, same results."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+
+from conftest import containers_of
+from resq_runner.errors import InfraError
+from resq_runner.models import SystemSpec
+from resq_runner.runner import RunOptions, run_suite
+from resq_runner.sandbox import Sandbox
+from resq_runner.sandbox_pool import POOL_LABEL, ContainerPool
+
+
+def make_pool(client, run_id: str, size: int = 2) -> ContainerPool:
+    return ContainerPool(lambda tag, labels: Sandbox(client, tag, run_id, "eval", command=["true"], labels=labels),
+                         size=size)
+
+
+def wait_until(condition, seconds: float = 60) -> None:
+    """Waits for the background thread (no timing is asserted: the condition is)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def state_of(sandbox: Sandbox) -> dict:
+    sandbox.container.reload()
+    return sandbox.container.attrs["State"]
+
+
+def test_every_container_taken_is_new_and_never_started(docker_client, python_env, cleanup_run):
+    run_id = f"test-pool-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+    with make_pool(docker_client, run_id) as pool:
+        pool.expect([python_env.tag] * 4)
+        wait_until(lambda: pool.idle(python_env.tag) == 2)
+        seen = set()
+        for _ in range(4):
+            sandbox = pool.take(python_env.tag)
+            state = state_of(sandbox)
+            assert state["Status"] == "created" and state["StartedAt"].startswith("0001-")
+            assert sandbox.container.id not in seen
+            seen.add(sandbox.container.id)
+            sandbox.start()
+            assert sandbox.wait(60).code == 0
+            pool.release(sandbox)
+    assert len(seen) == 4
+    assert containers_of(docker_client, run_id) == []
+
+
+def test_pool_containers_are_labelled_and_all_removed_at_close(docker_client, python_env, cleanup_run):
+    run_id = f"test-pool-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+    pool = make_pool(docker_client, run_id, size=2)
+    pool.expect([python_env.tag] * 5)
+    wait_until(lambda: pool.idle(python_env.tag) == 2)
+    used = pool.take(python_env.tag)
+    pool.release(used)
+    made = containers_of(docker_client, run_id)
+    assert made and all(c.labels.get(POOL_LABEL) == pool.labels[POOL_LABEL] for c in made)
+    assert pool.idle(python_env.tag) <= 2  # never more than `size` made ahead
+    pool.close()
+    assert containers_of(docker_client, run_id) == []
+
+
+def test_a_missing_image_is_an_infra_error_when_taken(docker_client, cleanup_run):
+    run_id = f"test-pool-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+    missing = f"resq-task:missing-{secrets.token_hex(4)}"
+    with make_pool(docker_client, run_id) as pool:
+        pool.expect([missing, missing])
+        with pytest.raises(InfraError, match="missing"):
+            pool.take(missing)
+    assert containers_of(docker_client, run_id) == []
+
+
+def _mixed_suite(demo_copy):
+    """gold passes one task, fails one (empty patch) and cannot apply on the third."""
+    (demo_copy / "parse-grouped-amounts" / "gold.patch").write_text("")
+    (demo_copy / "add-invoice-discount" / "gold.patch").write_text(
+        "--- a/ledgerlite/nothere.py\n+++ b/ledgerlite/nothere.py\n@@ -1 +1 @@\n-x\n+y\n")
+    return demo_copy
+
+
+def test_a_run_with_the_pool_grades_exactly_like_one_without(docker_client, python_env, demo_copy, tmp_path,
+                                                             cleanup_run):
+    suite = _mixed_suite(demo_copy)
+    graded = {}
+    for pool in (0, 2):
+        out = tmp_path / f"run-pool{pool}-{secrets.token_hex(2)}"
+        cleanup_run.append(out.name)
+        _paths, results = run_suite(RunOptions(suite=str(suite), system=SystemSpec(name="gold"), out=out, jobs=2,
+                                               pool=pool, retries=0))
+        graded[pool] = {r.task_id: (r.outcome.value, r.tests, r.fail_to_pass, r.pass_to_pass) for r in results}
+        assert containers_of(docker_client, out.name) == []
+    outcomes = {task: grade[0] for task, grade in graded[0].items()}
+    assert outcomes == {"fix-allocate-remainder": "passed", "parse-grouped-amounts": "failed",
+                        "add-invoice-discount": "patch_failed"}
+    assert graded[2] == graded[0]
