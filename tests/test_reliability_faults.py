@@ -59,7 +59,8 @@ FAULTS = {
             for _ in range(64):
                 sys.stdout.write(block)
     """},
-    "container-killed": {"test": SLEEPER},
+    # limits of its own: a container made for it (labelled with the task), not one from the run's pool
+    "container-killed": {"limits": {"pids": 256}, "test": SLEEPER},
 }
 
 

@@ -95,8 +95,8 @@ def test_signal_stops_cleanly_and_the_run_resumes(sig, grace, demo_copy, tmp_pat
     try:
         run_id = run_id_of(out)
         cleanup_run.append(run_id)
-        container = wait_for(lambda: running_eval(docker_client, run_id), timeout=300, interval=0.05)
-        task_running = container.labels["resq.task"]
+        wait_for(lambda: running_eval(docker_client, run_id), timeout=300, interval=0.05)
+        finished_before = len(final_rows(out))
         runner.send_signal(sig)
         _, stderr = runner.communicate(timeout=300)
     finally:
@@ -107,7 +107,7 @@ def test_signal_stops_cleanly_and_the_run_resumes(sig, grace, demo_copy, tmp_pat
     assert not containers_of(docker_client, run_id)
     final = final_rows(out)
     if grace != "0":  # the evaluation under way was let finish, and its row kept
-        assert task_running in final
+        assert len(final) > finished_before
     assert len(final) < 3  # nothing new was scheduled
 
     resumed = resq("run", str(demo_copy), "--system", "gold", "--out", str(out), "-j", "2")
