@@ -244,14 +244,16 @@ def remove_run_containers(client: docker.DockerClient, run_id: str | None = None
     With `mine_or_orphaned`, only those this process created or whose creator on this host is gone: a run folder
     elsewhere with the same name (hence the same run id) that is running right now keeps its containers."""
     removed = []
-    for container in client.containers.list(all=True, filters={"label": _run_label(run_id)}):
-        if mine_or_orphaned and not _mine_or_orphaned(container.labels.get(OWNER_LABEL, "")):
+    found = client.containers.list(all=True, filters={"label": _run_label(run_id)}, sparse=True, ignore_removed=True)
+    for container in found:
+        labels = container.attrs.get("Labels") or {}
+        if mine_or_orphaned and not _mine_or_orphaned(labels.get(OWNER_LABEL, "")):
             continue
         try:
             container.remove(force=True)
-            removed.append(container.name)
-        except docker.errors.NotFound:
-            pass
+            removed.append((container.attrs.get("Names") or [container.short_id])[0].lstrip("/"))
+        except docker.errors.APIError:
+            pass  # already gone, or being removed by its own pool right now
     return removed
 
 

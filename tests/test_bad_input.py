@@ -71,7 +71,6 @@ CASES = {
     "binary patch": (write_patch(b"diff --git a/x b/x\n\0\0\x01binary"), [], ["gold.patch", "NUL bytes"]),
     "non-UTF-8 patch": (write_patch(b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-caf\xe9\n+cafe\n"), [],
                         ["gold.patch", "not UTF-8"]),
-    "empty patch": (write_patch(b"\n"), [], ["gold.patch", "empty"]),
     "not a diff": (write_patch(b"please fix the bug\n"), [], ["gold.patch", "not a unified diff"]),
     "huge patch": (huge_patch, [], ["gold.patch", "more than"]),
     "unknown task id": (lambda s, o: None, ["--task", "no-such-task"], ["no task named no-such-task"]),

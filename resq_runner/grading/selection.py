@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ast
 import shlex
+import threading
 
 TEST_FILE_PREFIX, TEST_FILE_SUFFIX = "test_", "_test.py"
+# CPython 3.11 before 3.11.8 can fail ast.parse run from two threads at once ("AST constructor recursion depth
+# mismatch"); evaluations run in worker threads.
+PARSE_LOCK = threading.Lock()
 
 
 def hidden_test_ids(hidden: dict[str, bytes], command: str) -> list[str]:
@@ -64,7 +68,8 @@ def _selected(name: str, paths: list[str]) -> bool:
 
 def _test_functions(name: str, content: bytes) -> list[str]:
     try:
-        tree = ast.parse(content)
+        with PARSE_LOCK:
+            tree = ast.parse(content)
     except (SyntaxError, ValueError):
         return []
     ids = []
