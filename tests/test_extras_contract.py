@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from conftest import resq
+from resq_runner.grading.reports import junit_test_id
 from resq_runner.models import TestStatus, Timings
 from resq_runner.reports.phases import PHASES, overhead_seconds, phase_seconds
 from resq_runner.results import final_results, read_results
@@ -74,7 +77,13 @@ def test_ctrf_export_carries_every_per_test_verdict(noop_run, tmp_path):
     allocate = next(r for r in rows if r.task_id == "fix-allocate-remainder")
     for test in allocate.fail_to_pass:
         assert criteria[f"fix-allocate-remainder::{test}"] == "FAIL_TO_PASS"
-    assert sum(t["duration"] for t in results["tests"]) > 0  # read from the kept JUnit reports
+    junit_ms = sum(float(case.get("time", 0)) * 1000 for r in rows
+                   for case in ET.parse(Path(r.log_dir) / "report.xml").iter("testcase"))
+    canary_ms = sum(float(case.get("time", 0)) * 1000 for r in rows
+                    for case in ET.parse(Path(r.log_dir) / "report.xml").iter("testcase")
+                    if f"{r.task_id}::{junit_test_id(case.attrib)}" not in expected)
+    # durations are read from the kept JUnit reports (pytest rounds them to the millisecond)
+    assert sum(t["duration"] for t in results["tests"]) == pytest.approx(junit_ms - canary_ms, abs=1e-6)
     assert f"{len(expected)} test(s)" in proc.stdout
 
 
