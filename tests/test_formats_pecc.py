@@ -4,16 +4,15 @@ right status; pass@k and subset accuracy from the report."""
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 
 import pytest
 
-from conftest import containers_of, resq
+from conftest import resq
+from formats_helpers import graded, rows, unique_run
 from resq_runner.grading.challenge import blocked, judge, outputs_match
-from resq_runner.models import Challenge, ChallengeRun, Result, RunManifest
+from resq_runner.models import Challenge, ChallengeRun
 from resq_runner.reports.pecc import pass_at_k_sequential, pass_at_k_unbiased, pecc_report
-from resq_runner.sandbox import connect
 
 PECC = Path(__file__).parent / "data" / "pecc"  # a sample in PECC's published layout (MIT, see its LICENSE)
 
@@ -69,25 +68,6 @@ def pecc_suite(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pecc") / "pecc"
     resq("import", "pecc", str(PECC), "--out", str(out), "--timeout", "8", check=True)
     return out
-
-
-def unique_run(tmp_path: Path, name: str) -> Path:
-    """A run folder whose name (the run id, and so the container label) no other run on the engine shares."""
-    return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
-
-
-def graded(cleanup_run: list, run: Path, *args: str) -> None:
-    """`resq ARGS --out RUN`; its run id goes to the cleanup list, and no container of that run may be left."""
-    try:
-        resq(*args, "--out", str(run), check=True)
-    finally:
-        if (run / "run.json").exists():
-            cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
-    assert cleanup_run and not containers_of(connect(), cleanup_run[-1])
-
-
-def rows(run: Path) -> dict[str, Result]:
-    return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
 
 def test_import_makes_both_styles_and_parts(pecc_suite):

@@ -4,18 +4,17 @@ exits, exports round-trip through `resq replay`, malformed rows give one line.""
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import containers_of, resq
+from conftest import resq
+from formats_helpers import graded, rows, unique_run
 from resq_runner.formats.resq import read_results
 from resq_runner.grading.evaluate import deleted_when_started, insert_secret
-from resq_runner.models import OracleFile, Result, RunManifest
+from resq_runner.models import OracleFile
 from resq_runner.tasks import load_task, task_view
-from resq_runner.sandbox import connect
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
@@ -130,25 +129,6 @@ def suite(dataset) -> Path:
     proc = resq("import", "resq", str(dataset), "--out", str(out), check=True)
     assert "imported 2 task(s)" in proc.stdout
     return out
-
-
-def unique_run(tmp_path: Path, name: str) -> Path:
-    """A run folder whose name (the run id, and so the container label) no other run on the engine shares."""
-    return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
-
-
-def graded(cleanup_run: list, run: Path, *args: str) -> None:
-    """`resq ARGS --out RUN`; its run id goes to the cleanup list, and no container of that run may be left."""
-    try:
-        resq(*args, "--out", str(run), check=True)
-    finally:
-        if (run / "run.json").exists():
-            cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
-    assert cleanup_run and not containers_of(connect(), cleanup_run[-1])
-
-
-def rows(run: Path) -> dict[str, Result]:
-    return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
 
 def test_import_writes_ordinary_task_folders(suite):

@@ -4,17 +4,16 @@ report round-trip through `resq replay`; log-parser grading; plain `resq` never 
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, containers_of, resq
+from conftest import PROJECT, resq
+from formats_helpers import graded, rows, unique_run
 from resq_runner.formats.swebench import _tests_spec
-from resq_runner.models import Result, RunManifest
-from resq_runner.sandbox import connect
+from resq_runner.models import RunManifest
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
        "PATH": "/usr/bin:/bin"}
@@ -84,25 +83,6 @@ def suite(instances) -> Path:
     resq("import", "swebench", str(instances), "--repos", str(instances.parent / "mirrors"), "--out", str(out),
          check=True)
     return out
-
-
-def unique_run(tmp_path: Path, name: str) -> Path:
-    """A run folder whose name (the run id, and so the container label) no other run on the engine shares."""
-    return tmp_path / f"fmt-{name}-{secrets.token_hex(4)}"
-
-
-def graded(cleanup_run: list, run: Path, *args: str) -> None:
-    """`resq ARGS --out RUN`; its run id goes to the cleanup list, and no container of that run may be left."""
-    try:
-        resq(*args, "--out", str(run), check=True)
-    finally:
-        if (run / "run.json").exists():
-            cleanup_run.append(RunManifest.model_validate_json((run / "run.json").read_text()).run_id)
-    assert cleanup_run and not containers_of(connect(), cleanup_run[-1])
-
-
-def rows(run: Path) -> dict[str, Result]:
-    return {r.task_id: r for r in map(Result.model_validate_json, (run / "results.jsonl").read_text().splitlines())}
 
 
 def test_test_patch_becomes_hidden_files(suite, instances):
