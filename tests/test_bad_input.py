@@ -72,6 +72,7 @@ CASES = {
     "non-UTF-8 patch": (write_patch(b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-caf\xe9\n+cafe\n"), [],
                         ["gold.patch", "not UTF-8"]),
     "not a diff": (write_patch(b"please fix the bug\n"), [], ["gold.patch", "not a unified diff"]),
+    "empty patch": (write_patch(b"\n"), [], ["gold.patch", "empty or missing", "resq tasks gold"]),
     "huge patch": (huge_patch, [], ["gold.patch", "more than"]),
     "unknown task id": (lambda s, o: None, ["--task", "no-such-task"], ["no task named no-such-task"]),
     "duplicate task id on the command line": (lambda s, o: None, ["--task", TASK, "--task", TASK],

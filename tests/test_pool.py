@@ -78,9 +78,21 @@ def test_a_missing_image_is_an_infra_error_when_taken(docker_client, cleanup_run
     assert containers_of(docker_client, run_id) == []
 
 
+HARMLESS = ('diff --git a/ledgerlite/parse.py b/ledgerlite/parse.py\n'
+    'index 584001e..644447c 100644\n'
+    '--- a/ledgerlite/parse.py\n'
+    '+++ b/ledgerlite/parse.py\n'
+    '@@ -1,4 +1,5 @@\n'
+    ' """Parsing amounts typed by people: "12.50", "-3", " 7.1 "."""\n'
+    '+# Amounts are parsed strictly; see the README.\n'
+    ' \n'
+    ' from __future__ import annotations\n'
+    ' \n')
+
+
 def _mixed_suite(demo_copy):
-    """gold passes one task, fails one (empty patch) and cannot apply on the third."""
-    (demo_copy / "parse-grouped-amounts" / "gold.patch").write_text("")
+    """gold passes one task, fails one (a harmless edit that fixes nothing) and cannot apply on the third."""
+    (demo_copy / "parse-grouped-amounts" / "gold.patch").write_text(HARMLESS)
     (demo_copy / "add-invoice-discount" / "gold.patch").write_text(
         "--- a/ledgerlite/nothere.py\n+++ b/ledgerlite/nothere.py\n@@ -1 +1 @@\n-x\n+y\n")
     return demo_copy

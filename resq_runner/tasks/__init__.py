@@ -112,11 +112,11 @@ def gold_patch(tf: TaskFolder) -> str:
 
 
 def check_gold_patch(tf: TaskFolder) -> None:
-    """The gold patch must be a text diff of reasonable size (missing or empty is graded as is): one error line
-    otherwise."""
+    """The gold patch must be a non-empty text diff of reasonable size: one error line otherwise."""
     path = inside(tf, tf.task.gold_patch)
-    if not path.exists():
-        return  # graded as an empty patch, like `noop`
+    if not path.exists() or not path.read_bytes().strip():
+        raise TaskError(f"{path}: empty or missing, so `gold` has nothing to apply; write the reference solution "
+                        f"(for example with `resq tasks gold {tf.ref}`)")
     size = path.stat().st_size
     if size > MAX_PATCH_BYTES:
         raise TaskError(f"{path}: {size} bytes, more than the {MAX_PATCH_BYTES} a patch may have; "
