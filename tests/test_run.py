@@ -134,3 +134,29 @@ def test_unknown_system_is_one_line(demo_copy, tmp_path):
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("error: unknown system 'telepathy' (available: ") and "gold, " in line
+
+
+def test_sigterm_to_any_command_removes_its_containers(demo_copy, docker_client):
+    """`resq tasks validate` (not only `resq run`) shuts down cleanly on SIGTERM."""
+    task = demo_copy / "parse-grouped-amounts"
+    (task / "hidden" / "tests" / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(600)\n")
+    before = {c.id for c in docker_client.containers.list(all=True, sparse=True, filters={"label": "resq.run"})}
+    proc = subprocess.Popen([sys.executable, "-m", "resq_runner", "tasks", "validate", str(demo_copy), "--runs", "1",
+                             "--task", "parse-grouped-amounts"], cwd=PROJECT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            mine = [c for c in docker_client.containers.list(all=True, sparse=True, filters={"label": "resq.run"})
+                    if c.id not in before and "validate" in c.attrs["Labels"].get("resq.run", "")]
+            if mine:
+                break
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        run_ids = {c.attrs["Labels"]["resq.run"] for c in mine}
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert all(containers_of(docker_client, run) == [] for run in run_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 
 import click
@@ -16,10 +17,12 @@ show = Console()
 
 
 def friendly_errors(command):
-    """Bad input and missing tools end with one line and exit code 2, never a traceback."""
+    """Bad input and missing tools end with one line and exit code 2, never a traceback. SIGTERM (a CI job
+    cancelled, `kill PID`) takes the same clean shutdown path as Ctrl-C, so containers are removed either way."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             return command(*args, **kwargs)
         except ResqError as exc:
@@ -30,6 +33,10 @@ def friendly_errors(command):
             sys.exit(130)
 
     return wrapper
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
 
 
 @click.group()

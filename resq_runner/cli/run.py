@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,7 +72,6 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     from ..runner import RunOptions, run_suite
     from ..sandbox import Limits
 
-    interrupt_on_sigterm()
     for flag, value in (("--memory", memory), ("--file-size", file_size)):
         if not _is_size(value):
             raise click.BadParameter(f"'{value}' is not a size (use e.g. 512m or 2g)", param_hint=flag)
@@ -89,15 +87,6 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
     show.print(results_table(results, f"{Path(suite).name} · {system_name}"))
     show.print(summary_line(results, system_name), highlight=False)
     show.print(f"results: {paths.results}", highlight=False)
-
-
-def interrupt_on_sigterm() -> None:
-    """SIGTERM (a CI job cancelled, `kill PID`) takes the same clean shutdown path as Ctrl-C."""
-
-    def interrupt(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _is_size(value: str) -> bool:
