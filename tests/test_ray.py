@@ -259,7 +259,9 @@ def test_a_budget_pilot_admits_tasks_on_the_cluster_as_they_start(cluster, tmp_p
     while len(cluster.worker_nodes) < 2:
         add_docker_node(cluster)
     out = tmp_path / "out"
-    proc = resq(*ray_run(cluster, out, "--budget-tokens", "100000", "--pilot", "1", "--yes"), timeout=420)
+    # run from an empty folder: earlier gold runs of the demo under ./runs would otherwise feed the projection
+    proc = resq(*ray_run(cluster, out, "--budget-tokens", "100000", "--pilot", "1", "--yes"), timeout=420,
+                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     cleanup_run.append(run_id(out))
     rows = read_results(out / "results.jsonl")
