@@ -7,9 +7,23 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import PROJECT, containers_of, resq
 from resq_runner.models import Outcome, RunManifest, TestStatus
 from resq_runner.results import final_results, read_results
+
+
+def wait_while_running(proc: subprocess.Popen, condition, polls: int = 600):
+    """Polls `condition` (5 times a second, at most `polls` times) while `proc` still runs; returns its value."""
+    for _ in range(polls):
+        value = condition()
+        if value:
+            return value
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended before it started a container: {proc.communicate()}")
+        time.sleep(0.2)
+    pytest.fail("the command never started a container")
 
 
 def run(suite: Path, system: str, out: Path, *extra: str) -> dict:
@@ -109,11 +123,7 @@ def test_interrupted_run_leaves_no_container_and_resumes(demo_copy, tmp_path, do
                              "--out", str(out), "--task", "parse-grouped-amounts"], cwd=PROJECT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not ((out / "run.json").exists() and containers_of(docker_client, run_id(out))):
-            assert time.monotonic() < deadline, "the run never started a container"
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
+        wait_while_running(proc, lambda: (out / "run.json").exists() and containers_of(docker_client, run_id(out)))
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:
@@ -145,14 +155,11 @@ def test_sigterm_to_any_command_removes_its_containers(demo_copy, docker_client)
                              "--task", "parse-grouped-amounts"], cwd=PROJECT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            mine = [c for c in docker_client.containers.list(all=True, sparse=True, filters={"label": "resq.run"})
+        def new_validate_containers():
+            return [c for c in docker_client.containers.list(all=True, sparse=True, filters={"label": "resq.run"})
                     if c.id not in before and "validate" in c.attrs["Labels"].get("resq.run", "")]
-            if mine:
-                break
-            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
+
+        mine = wait_while_running(proc, new_validate_containers)
         run_ids = {c.attrs["Labels"]["resq.run"] for c in mine}
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
