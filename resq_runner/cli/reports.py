@@ -25,15 +25,7 @@ def report(run_dir: Path, as_json: bool, by: str, html_out: Path | None) -> None
     from ..reports.report import build_report, load_run, render_report
 
     result = build_report(load_run(run_dir), by=by)
-    if html_out:
-        from ..reports.html import report_page, write_page
-
-        console.print(f"wrote {write_page(html_out, report_page(result, html_out))}", highlight=False)
-    if as_json:
-        click.echo(result.model_dump_json(indent=2))
-        return
-    for part in render_report(result):
-        show.print(part, highlight=False)
+    _emit(result, as_json, render_report, html_out, lambda html: html.report_page(result, html_out))
 
 
 @main.command()
@@ -51,15 +43,7 @@ def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, htm
     if len(run_dirs) < 2:
         raise ResqError(f"compare needs at least two run folders, got {len(run_dirs)}: give RUN_A RUN_B")
     comparison = compare_runs([load_run(folder) for folder in run_dirs], max_regressions)
-    if html_out:
-        from ..reports.html import comparison_page, write_page
-
-        console.print(f"wrote {write_page(html_out, comparison_page(comparison))}", highlight=False)
-    if as_json:
-        click.echo(comparison.model_dump_json(indent=2))
-    else:
-        for part in render_comparison(comparison):
-            show.print(part, highlight=False)
+    _emit(comparison, as_json, render_comparison, html_out, lambda html: html.comparison_page(comparison))
     if comparison.regressed:
         worst = max(pair.broken for pair in comparison.pairs)
         console.print(f"[bold red]regression:[/] {worst} task(s) that RUN_A passed fail now "
@@ -77,12 +61,17 @@ def history(folder: Path, as_json: bool, html_out: Path | None) -> None:
     from ..reports.history import build_history, render_history
 
     result = build_history(folder)
-    if html_out:
-        from ..reports.html import history_page, write_page
+    _emit(result, as_json, render_history, html_out, lambda html: html.history_page(result))
 
-        console.print(f"wrote {write_page(html_out, history_page(result))}", highlight=False)
+
+def _emit(record, as_json: bool, render, html_out: Path | None, page) -> None:
+    """Write the HTML page when asked (`page` gets the html module), then print JSON or the rich tables."""
+    if html_out:
+        from ..reports import html
+
+        console.print(f"wrote {html.write_page(html_out, page(html))}", highlight=False)
     if as_json:
-        click.echo(result.model_dump_json(indent=2))
+        click.echo(record.model_dump_json(indent=2))
         return
-    for part in render_history(result):
+    for part in render(record):
         show.print(part, highlight=False)
