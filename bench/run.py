@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py [--quick] [--section NAME ...]
 
 Prints a table and writes bench/out/results.json. Sections: startup, overhead, throughput, cache, footprint,
-swebench. Nothing here removes an image or container it did not create: "cold" figures come from a throwaway suite
+swebench, scale (reading commands on synthetic journals of 1k-100k rows), whole (whole `resq run` processes
+against a loop of bare `docker run`s, paired). Nothing here removes an image or container it did not create: "cold" figures come from a throwaway suite
 whose snapshot carries a nonce, so its task image is new to the engine, and that image is removed at the end.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import secrets
@@ -30,7 +32,7 @@ sys.path.insert(0, str(BENCH))
 import suites  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-SECTIONS = ["startup", "overhead", "throughput", "cache", "footprint", "swebench"]
+SECTIONS = ["startup", "overhead", "throughput", "cache", "footprint", "swebench", "scale", "whole"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -41,8 +43,10 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def timed_process(command: list[str], cwd: Path = PROJECT, env: dict | None = None) -> dict:
-    """Wall seconds, CPU seconds (user+sys) and peak RSS (MiB) of one child process, which must succeed."""
+def timed_process(command: list[str], cwd: Path = PROJECT, env: dict | None = None,
+                  allowed: tuple[int, ...] = (0,)) -> dict:
+    """Wall seconds, CPU seconds (user+sys) and peak RSS (MiB) of one child process, which must exit with one of
+    `allowed` (0: success)."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout = proc.stdout.read()
@@ -50,17 +54,21 @@ def timed_process(command: list[str], cwd: Path = PROJECT, env: dict | None = No
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    if proc.returncode != 0:
+    if proc.returncode not in allowed:
         raise SystemExit(f"bench: {' '.join(command)} exited {proc.returncode}:\n{stdout.decode()}\n{stderr.decode()}")
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
-            "stdout": stdout.decode()}
+            "stdout": stdout.decode(), "exit": proc.returncode}
 
 
 class Bench:
-    def __init__(self, quick: bool, workdir: Path):
+    def __init__(self, quick: bool, workdir: Path, engine: bool = True):
         self.quick, self.work = quick, workdir
         self.env = {**os.environ, "RESQ_CACHE": str(workdir / "cache"), "PYTHONDONTWRITEBYTECODE": "1"}
         os.environ["RESQ_CACHE"] = self.env["RESQ_CACHE"]
+        self.results: dict = {"machine": machine(), "quick": quick}
+        self.throwaway_images: list[str] = []
+        if not engine:  # the scale section reads synthetic run folders only
+            return
         from resq_runner import environments
         from resq_runner.sandbox import connect
 
@@ -69,8 +77,6 @@ class Bench:
         self.python_env = environments.ensure_environment(self.client, "python", log=print)
         self.tiny = suites.write_tiny(workdir / "suites")
         self.thirty = suites.write_thirty(workdir / "suites", copies=3 if quick else 10)
-        self.results: dict = {"machine": machine(), "quick": quick}
-        self.throwaway_images: list[str] = []
         self.host_bin = host_venv(workdir)
 
     def task_image(self, tf):
@@ -424,6 +430,91 @@ def bench_swebench(b: Bench, overhead: dict) -> dict:
             "bare_docker_run_s": overhead.get("bare_docker_run_s") if overhead else None}
 
 
+def scale_commands(run: Path, other: Path, history: Path, out: Path) -> dict[str, list[str]]:
+    """Each reading command on one synthetic run folder (compare: against a second one of the same size)."""
+    resq = str(VENV_BIN / "resq")
+    return {"report": [resq, "report", str(run)], "report --json": [resq, "report", "--json", str(run)],
+            "report --html": [resq, "report", "--html", str(out / "report.html"), str(run)],
+            "compare": [resq, "compare", "--json", str(run), str(other)],
+            "history": [resq, "history", "--json", str(history)],
+            "export swebench": [resq, "export", "swebench", str(run), "--out", str(out / "swebench")],
+            "export resq": [resq, "export", "resq", str(run), "--out", str(out / "resq")],
+            "pecc-report": [resq, "pecc-report", "--json", str(run)]}
+
+
+def bench_scale(b: Bench) -> dict:
+    """rows → seconds of each reading command, against `json.loads` of every line of the same file (both whole
+    processes, interpreter start included), the growth exponent from 10k to 100k rows, and peak RSS."""
+    import journals
+
+    sizes = [1000, 10000] if b.quick else [1000, 10000, 100000]
+    parse = [sys.executable, "-c", "import json, sys\nfor line in open(sys.argv[1], 'rb'): json.loads(line)"]
+    out: dict = {"rows": sizes, "commands": {}}
+    for rows in sizes:
+        folder = b.work / "scale" / str(rows)
+        run = journals.write_run(folder / "runs" / "a", rows, seed=1)
+        other = journals.write_run(folder / "runs" / "b", rows, seed=2)
+        baseline = timed_process(parse + [str(run / "results.jsonl")], env=b.env)
+        out.setdefault("json_parse_s", {})[str(rows)] = baseline["wall_s"]
+        for name, command in scale_commands(run, other, folder / "runs", folder / "out").items():
+            measured = timed_process(command, env=b.env, allowed=(0, 1))  # compare: 1 = regressions
+            entry = out["commands"].setdefault(name, {"seconds": {}, "over_json": {}, "rss_mib": {}, "exit": {}})
+            entry["seconds"][str(rows)] = measured["wall_s"]
+            entry["over_json"][str(rows)] = measured["wall_s"] / baseline["wall_s"]
+            entry["rss_mib"][str(rows)] = measured["rss_mib"]
+            entry["exit"][str(rows)] = measured["exit"]
+        shutil.rmtree(folder, ignore_errors=True)
+    if len(sizes) > 1:
+        low, high = str(sizes[-2]), str(sizes[-1])
+        spread = math.log(sizes[-1] / sizes[-2])
+        for entry in list(out["commands"].values()) + [{"seconds": out["json_parse_s"]}]:
+            entry["growth_exponent"] = math.log(entry["seconds"][high] / entry["seconds"][low]) / spread
+        out["json_growth_exponent"] = math.log(out["json_parse_s"][high] / out["json_parse_s"][low]) / spread
+    return out
+
+
+def bare_docker_loop(image: str, inputs: Path, count: int, jobs: int) -> float:
+    """`count` bare `docker run --rm --network none` of the tiny task's apply + hidden tests + pytest/JUnit."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(lambda _: bare_docker_eval(image, inputs), range(count)))
+    return time.perf_counter() - started
+
+
+def resq_run_process(b: Bench, suite: Path, jobs: int, out: Path) -> dict:
+    """One whole `resq run` process (start-up, imports, manifest, pool, journal) and its report's overhead."""
+    measured = timed_process([str(VENV_BIN / "resq"), "run", str(suite), "--system", "gold", "-j", str(jobs),
+                              "--out", str(out)], env=b.env)
+    report = json.loads(timed_process([str(VENV_BIN / "resq"), "report", "--json", str(out)], env=b.env)["stdout"])
+    return {"wall_s": measured["wall_s"], "passed": report["rate"]["passed"], "tasks": report["rate"]["graded"],
+            "overhead_per_task_s": report["overhead"]["mean_s"]}
+
+
+def bench_whole(b: Bench) -> dict:
+    """resq vs the bare docker loop, paired (back to back in the same run), at -j 1 and -j 2, N tiny tasks."""
+    from resq_runner.tasks import gold_patch, hidden_files, load_suite
+
+    (tf,) = load_suite(b.tiny)
+    image = b.task_image(tf)
+    inputs = b.work / "whole-inputs"
+    for name, content in hidden_files(tf).items():
+        (inputs / "hidden" / name).parent.mkdir(parents=True, exist_ok=True)
+        (inputs / "hidden" / name).write_bytes(content)
+    (inputs / "patch.diff").write_text(gold_patch(tf))
+    counts = [1, 10] if b.quick else [1, 10, 100]
+    out: dict = {}
+    resq_run_process(b, suites.write_tiny_many(b.work / "suites", 2, "whole-warm"), 1, b.work / "runs" / "warm")
+    for count in counts:
+        suite = suites.write_tiny_many(b.work / "suites", count, f"whole-{count}")
+        for jobs in (1, 2) if count > 1 else (1,):
+            bare = bare_docker_loop(image.tag, inputs, count, jobs)
+            resq = resq_run_process(b, suite, jobs, b.work / "runs" / f"whole-{count}-j{jobs}")
+            out[f"n{count}_j{jobs}"] = {"tasks": count, "jobs": jobs, "bare_docker_s": bare, "resq": resq,
+                                        "ratio": resq["wall_s"] / bare, "diff_s": resq["wall_s"] - bare,
+                                        "load_1min": os.getloadavg()[0]}
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Report
 
@@ -481,6 +572,22 @@ def print_table(results: dict) -> None:
             add("swebench run_instance (tiny)", f"{w['run_instance_s']:.2f} s (resolved={w['resolved']})",
                 f"resq {w['resq_evaluate_s']:.3f} s: x{w['swebench_over_resq']:.1f}; its clean-up {w['cleanup_s']:.2f} s")
             add("swebench import", f"{w['import_s']:.2f} s", f"its process peak RSS {w['rss_mib']:.0f} MiB")
+    if sc := results.get("scale"):
+        for name, entry in sc["commands"].items():
+            cells = ", ".join(f"{rows}: {entry['seconds'][str(rows)]:.2f} s x{entry['over_json'][str(rows)]:.1f}"
+                              for rows in sc["rows"])
+            add(f"scale: {name}", cells, f"growth {entry.get('growth_exponent', float('nan')):.2f}, peak "
+                f"{max(entry['rss_mib'].values()):.0f} MiB")
+        add("scale: json.loads of every line", ", ".join(f"{rows}: {sc['json_parse_s'][str(rows)]:.2f} s"
+                                                         for rows in sc["rows"]),
+            f"growth {sc.get('json_growth_exponent', float('nan')):.2f}")
+    if wh := results.get("whole"):
+        for key, row in wh.items():
+            if isinstance(row, dict) and "resq" in row:
+                add(f"whole: {row['tasks']} task(s) -j{row['jobs']}",
+                    f"resq run {row['resq']['wall_s']:.2f} s ({row['resq']['passed']}/{row['resq']['tasks']})",
+                    f"bare docker {row['bare_docker_s']:.2f} s: x{row['ratio']:.2f}, +{row['diff_s']:.2f} s; "
+                    f"report overhead {row['resq']['overhead_per_task_s']:.3f} s/task")
     loads = [f"{name} {section['load_1min_at_end']:.1f}" for name, section in results.items()
              if isinstance(section, dict) and "load_1min_at_end" in section]
     add("machine load (1-min average)", f"start {results['machine']['load_1min_at_start']:.1f}", ", ".join(loads))
@@ -498,7 +605,7 @@ def main() -> None:
     args = parser.parse_args()
     wanted = args.section or SECTIONS
     workdir = Path(tempfile.mkdtemp(prefix="resq-bench-"))
-    bench = Bench(args.quick, workdir)
+    bench = Bench(args.quick, workdir, engine=set(wanted) != {"scale"})
     results = bench.results
     try:
         for name in wanted:
@@ -513,7 +620,7 @@ def main() -> None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2))  # a later section's failure keeps these
     finally:
-        for tag in bench.throwaway_images:
+        for tag in bench.throwaway_images:  # only ever set when the engine was used
             try:
                 bench.client.images.remove(tag)
             except Exception as exc:  # noqa: BLE001  (an image still in use stays; say so)

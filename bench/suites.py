@@ -1,6 +1,7 @@
 """Task suites the benchmark generates into a temporary folder.
 
 - `tiny`: one task whose tests take ~0 s (a 9-test repository), for the per-evaluation overhead.
+- `tiny_many`: N copies of the tiny task sharing its snapshot (one task image), for whole `resq run` processes.
 - `thirty`: 30 tasks, ten copies of each demo task, sharing the demo snapshot (so its task image is reused).
 - a cold copy of `thirty` whose snapshot carries a nonce file, so its task image is new to the engine.
 """
@@ -68,4 +69,17 @@ def write_thirty(root: Path, name: str = "thirty", copies: int = 10, nonce: str 
             shutil.copytree(source, target)
             text = (target / "task.yaml").read_text().replace(f"id: {source.name}", f"id: {task_id}", 1)
             (target / "task.yaml").write_text(text)
+    return suite
+
+
+def write_tiny_many(root: Path, count: int, name: str) -> Path:
+    """count copies of tiny/answer (ids answer-000, ...) sharing one snapshot, so one task image serves all."""
+    tiny = write_tiny(root / f".{name}-source")
+    suite = root / name
+    shutil.copytree(tiny / "_snapshots", suite / "_snapshots")
+    for index in range(count):
+        target = suite / f"answer-{index:03d}"
+        shutil.copytree(tiny / "answer", target)
+        text = (target / "task.yaml").read_text().replace("id: answer", f"id: answer-{index:03d}", 1)
+        (target / "task.yaml").write_text(text)
     return suite

@@ -321,7 +321,7 @@ class SystemSpec(Record):
     """Names a system and its configuration; the config hash tells two configurations of one system apart."""
 
     name: str
-    config: dict[str, str] = {}
+    config: dict[str, str] = Field(default_factory=dict)  # a factory: a `{}` default is deep-copied per row
 
     @property
     def config_hash(self) -> str:
@@ -391,8 +391,8 @@ class Verdict(Record):
     outcome: Outcome
     reason: str = ""
     tests: dict[str, TestStatus] = {}
-    fail_to_pass: dict[str, TestStatus] = {}
-    pass_to_pass: dict[str, TestStatus] = {}
+    fail_to_pass: dict[str, TestStatus] = Field(default_factory=dict)
+    pass_to_pass: dict[str, TestStatus] = Field(default_factory=dict)
     challenge: ChallengeVerdict | None = None
 
 
@@ -440,8 +440,8 @@ class Result(Record):
     outcome: Outcome
     reason: str = ""
     tests: dict[str, TestStatus] = {}
-    fail_to_pass: dict[str, TestStatus] = {}
-    pass_to_pass: dict[str, TestStatus] = {}
+    fail_to_pass: dict[str, TestStatus] = Field(default_factory=dict)
+    pass_to_pass: dict[str, TestStatus] = Field(default_factory=dict)
     challenge: ChallengeVerdict | None = None
     usage: Usage = Usage()
     timings: Timings = Timings()

@@ -38,8 +38,12 @@ class RunPaths:
         return self.root / ".lock"
 
     def task_logs(self, task_id: str, attempt: int = 1, sample: int = 0) -> Path:
-        name = task_id + (f".sample{sample}" if sample else "") + (f".attempt{attempt}" if attempt > 1 else "")
-        return self.root / "logs" / name
+        return self.root / "logs" / log_name(task_id, attempt, sample)
+
+
+def log_name(task_id: str, attempt: int = 1, sample: int = 0) -> str:
+    """The folder under logs/ of one (task, sample, attempt)."""
+    return task_id + (f".sample{sample}" if sample else "") + (f".attempt{attempt}" if attempt > 1 else "")
 
 
 class RunLock:
@@ -115,6 +119,16 @@ class Journal:
                 out.truncate(data.rfind(b"\n") + 1)
 
 
+def _fast_row(raw: bytes) -> Result | None:
+    """One row parsed and validated in one pass (pydantic's JSON parser), or None when the row needs the careful
+    path below, which names what is wrong with it; a row without this schema version is never taken here."""
+    try:
+        row = Result.model_validate_json(raw)
+    except ValueError:
+        return None
+    return row if "schema_version" in row.model_fields_set and row.schema_version == SCHEMA_VERSION else None
+
+
 def read_results(path: Path) -> list[Result]:
     """Every complete row; a torn last line is ignored, any other bad line is an error naming it."""
     if not path.exists():
@@ -123,6 +137,10 @@ def read_results(path: Path) -> list[Result]:
     results = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
+            continue
+        fast = _fast_row(raw)
+        if fast is not None:
+            results.append(fast)
             continue
         is_last = number == len(lines)
         try:

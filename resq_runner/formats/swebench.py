@@ -253,7 +253,8 @@ def report(results: list[Result], patches: dict[str, str], task_ids: list[str]) 
     errors = {i for i, r in by_id.items() if i not in empty and r.outcome in
               (Outcome.patch_failed, Outcome.system_error, Outcome.infra_error)}
     resolved = {i for i, r in by_id.items() if i not in empty and r.outcome is Outcome.passed}
-    unresolved = {i for i in by_id if i not in empty | errors | resolved}
+    decided = empty | errors | resolved  # once: a union per id made this quadratic
+    unresolved = {i for i in by_id if i not in decided}
     completed, submitted = resolved | unresolved, set(by_id)
     return Report(
         total_instances=len(set(task_ids) | submitted), submitted_instances=len(submitted),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..models import Outcome
 from .records import Change, Comparison, PairStats, RunHeader, TaskComparison
-from .report import LoadedRun, rate_of
+from .report import TABLE_TASKS, LoadedRun, rate_of
 from .retrieval import delta as retrieval_delta, fmt
 from .stats import mcnemar_exact, paired_bootstrap_ci
 
@@ -125,10 +125,13 @@ def render_comparison(comparison: Comparison) -> list:
     flips.add_column("task")
     for index in range(1, len(comparison.runs)):
         flips.add_column(f"B{index}" if len(comparison.runs) > 2 else "A → B")
-    for task in comparison.tasks:
-        if any(c in ("fixed", "broken") for c in task.changes):
-            flips.add_row(task.task_id, *[_styled(c) for c in task.changes])
+    changed = [task for task in comparison.tasks if any(c in ("fixed", "broken") for c in task.changes)]
+    for task in changed[:TABLE_TASKS]:
+        flips.add_row(task.task_id, *[_styled(c) for c in task.changes])
     parts.append(flips)
+    if len(changed) > TABLE_TASKS:
+        parts.append(f"[yellow]note:[/] the table shows the first {TABLE_TASKS} of {len(changed)} changed tasks; "
+                     "`--json` or `--html` has every task")
     if comparison.retrieval:
         deltas = Table(title="retrieval against A (shared tasks with accounting; later minus A)")
         for column in ("run", "tasks", "Δ recall", "Δ precision", "Δ context tokens", "Δ right files edited"):

@@ -6,13 +6,15 @@ suite can still be found; without them the report says so and goes on.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
 from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
-from ..results import RunPaths, read_manifest, read_results
+from ..results import RunPaths, log_name, read_manifest, read_results
 from .phases import PHASES, overhead_seconds, phase_seconds, timed_rows
 from .records import (STAGES, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
 from .retrieval import fmt, summarize as summarize_retrieval
@@ -20,12 +22,16 @@ from .robustness import RobustnessSummary, robustness
 from .stats import pass_at_k, wilson_interval
 
 PASS_AT_K_CANDIDATES = (1, 2, 3, 5, 10, 20, 50, 100)
+TABLE_TASKS = 1000  # a terminal table of more rows is unreadable and costs ~1 ms per row to lay out
 
 
 class TaskInfo(Record):
     kind: str = "unknown"
     tags: list[str] = []
     certificate: str | None = None
+
+
+UNKNOWN_TASK = TaskInfo()
 
 
 class LoadedRun(Record):
@@ -64,8 +70,16 @@ class LoadedRun(Record):
             return "unknown"
         return spec.name + (f"[{spec.config_hash}]" if spec.config else "")
 
+    @cached_property
+    def rows_by_task(self) -> dict[str, list[Result]]:
+        """The counted rows of each task, indexed once: rows_of is asked once per task."""
+        index: dict[str, list[Result]] = {}
+        for row in self.rows:
+            index.setdefault(row.task_id, []).append(row)
+        return index
+
     def rows_of(self, task_id: str) -> list[Result]:
-        return [row for row in self.rows if row.task_id == task_id]
+        return self.rows_by_task.get(task_id, [])
 
 
 def load_run(root: Path, with_suite: bool = True) -> LoadedRun:
@@ -77,15 +91,17 @@ def load_run(root: Path, with_suite: bool = True) -> LoadedRun:
     all_rows = read_results(paths.results)
     notes = [] if manifest else [f"{paths.manifest} is missing: suite, system and tags are unknown"]
     rows = counted_rows(all_rows)
-    seen = list(dict.fromkeys(row.task_id for row in rows))
+    seen = dict.fromkeys(row.task_id for row in rows)
     order = list(manifest.task_ids) if manifest else []
-    order += sorted(task_id for task_id in seen if task_id not in order)
+    listed = set(order)
+    order += sorted(task_id for task_id in seen if task_id not in listed)
     missing = [task_id for task_id in order if task_id not in seen]
     if missing:
         notes.append(f"{len(missing)} task(s) of the run have no result yet ({', '.join(missing[:5])}"
                      f"{', ...' if len(missing) > 5 else ''}): resume the run to finish them")
     info, suite_notes = suite_info(manifest) if with_suite else ({}, [])
-    rows.sort(key=lambda r: (order.index(r.task_id), r.sample))
+    position = {task_id: index for index, task_id in reversed(list(enumerate(order)))}
+    rows.sort(key=lambda r: (position[r.task_id], r.sample))
     return LoadedRun(root=paths.root, manifest=manifest, rows=rows, all_rows=all_rows,
                      task_order=[t for t in order if t in seen], info=info, notes=notes + suite_notes)
 
@@ -229,17 +245,18 @@ def pass_at_k_table(run: LoadedRun) -> list[PassAtK]:
 def task_row(run: LoadedRun, task_id: str) -> TaskRow:
     rows = run.rows_of(task_id)
     first = rows[0]
-    info = run.info.get(task_id, TaskInfo())
-    logs = RunPaths(run.root).task_logs(task_id, first.attempt, first.sample)
-    return TaskRow(
+    info = run.info.get(task_id) or UNKNOWN_TASK
+    logs = f"logs/{log_name(task_id, first.attempt, first.sample)}"
+    # model_construct: every value below is already of its field's type, and validating 100k rows twice costs
+    return TaskRow.model_construct(
         task_id=task_id, kind=info.kind, tags=info.tags, outcome=first.outcome,
         outcomes=[row.outcome for row in rows], samples_passed=sum(row.outcome is Outcome.passed for row in rows),
         tests_passed=sum(status is TestStatus.passed for status in first.tests.values()),
         tests_total=len(first.tests), reason=first.reason, seconds=first.timings.total(),
         tokens=sum(row.usage.prompt_tokens + row.usage.completion_tokens for row in rows),
         cost_usd=sum(row.usage.cost_usd for row in rows),
-        patch_log=_relative_if_exists(logs / "patch.diff", run.root),
-        test_log=_relative_if_exists(logs / "test_output.txt", run.root), overhead_s=overhead_seconds(first.timings),
+        patch_log=_if_exists(run.root, f"{logs}/patch.diff"),
+        test_log=_if_exists(run.root, f"{logs}/test_output.txt"), overhead_s=overhead_seconds(first.timings),
         certificate=info.certificate, **_retrieval_columns(first))
 
 
@@ -251,8 +268,9 @@ def _retrieval_columns(row: Result) -> dict:
             "context_tokens": accounting.context_tokens, "edited_right_files": accounting.edited_right_files}
 
 
-def _relative_if_exists(path: Path, root: Path) -> str | None:
-    return path.relative_to(root).as_posix() if path.is_file() else None
+def _if_exists(root: Path, relative: str) -> str | None:
+    """`relative` when that file exists under root (plain strings: pathlib is most of the cost per task)."""
+    return relative if os.path.isfile(os.path.join(root, relative)) else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -282,6 +300,9 @@ def render_report(report: RunReport) -> list:
                                   f"{r.context_tokens:.0f} context tokens per task, right files edited in "
                                   f"{r.edited_right_files:.0%} of {r.tasks} task(s)")
     parts = [head, _groups_table(report), _tasks_table(report)]
+    if len(report.tasks) > TABLE_TASKS:
+        parts.append(f"[yellow]note:[/] the tasks table shows the first {TABLE_TASKS} of {len(report.tasks)} tasks; "
+                     "`--json` or `--html` has every task")
     if report.pass_at_k:
         table = Table(title=f"pass@k (unbiased estimator, up to {report.samples} samples)")
         for column in ("k", "pass@k", "tasks with n ≥ k"):
@@ -335,7 +356,7 @@ def _tasks_table(report: RunReport):
     for column in columns:
         table.add_column(column, no_wrap=True)
     table.add_column("reason", overflow="fold")
-    for row in report.tasks:
+    for row in report.tasks[:TABLE_TASKS]:
         cells = [row.task_id, f"[{OUTCOME_STYLE[row.outcome]}]{row.outcome.value}[/]",
                  f"{row.samples_passed}/{len(row.outcomes)}", f"{row.tests_passed}/{row.tests_total}",
                  f"{row.seconds:.1f}", f"{row.overhead_s:.1f}", str(row.tokens)]

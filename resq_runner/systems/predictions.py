@@ -25,6 +25,9 @@ class PredictionsSystem:
             raise ResqError("the predictions system needs a file: pass --predictions FILE (JSON or JSONL)")
         self.file = Path(predictions)
         self.rows = load_predictions(self.file)
+        self.by_task: dict[str, list[tuple[int, Prediction]]] = {}  # one scan, not one per task
+        for line, row in self.rows:
+            self.by_task.setdefault(row.instance_id, []).append((line, row))
 
     def prepare(self, task_ids: list[str]) -> list[str]:
         """Messages about the file against this suite, shown and kept before any task runs."""
@@ -58,7 +61,7 @@ class PredictionsSystem:
                             log=f"{self.file}:{line} model_name_or_path={row.model_name_or_path}")
 
     def _rows_for(self, task_id: str) -> list[tuple[int, Prediction]]:
-        return [(line, row) for line, row in self.rows if row.instance_id == task_id]
+        return self.by_task.get(task_id, [])
 
     def _conflict(self, task_id: str, rows: list[tuple[int, Prediction]]) -> str:
         lines = ", ".join(str(line) for line, _ in rows)
