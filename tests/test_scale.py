@@ -1,0 +1,79 @@
+"""The indexed and one-pass reading paths give what the row-by-row ones gave: the same rows, the same task order,
+the same errors. Speed itself is measured in bench/ (bench/run.py --section scale), never asserted here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import resq
+from reports_helpers import make_run
+from resq_runner.errors import ResqError
+from resq_runner.models import Outcome, Result
+from resq_runner.reports.report import TABLE_TASKS, build_report, counted_rows, load_run
+from resq_runner.results import read_results
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import journals  # noqa: E402
+
+P, F, IE = Outcome.passed, Outcome.failed, Outcome.infra_error
+
+
+def reference_order(run_dir: Path) -> tuple[list[str], list[tuple[str, int, int]]]:
+    """The row-by-row algorithm the index replaced: list scans per task, order.index per row."""
+    all_rows = [Result.model_validate(json.loads(line)) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    rows = counted_rows(all_rows)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    seen = list(dict.fromkeys(row.task_id for row in rows))
+    order = list(manifest["task_ids"])
+    order += sorted(task_id for task_id in seen if task_id not in order)
+    rows.sort(key=lambda r: (order.index(r.task_id), r.sample))
+    task_order = [t for t in order if t in seen]
+    return task_order, [(r.task_id, r.sample, r.attempt) for t in task_order for r in rows if r.task_id == t]
+
+
+def test_indexed_report_keeps_the_row_by_row_order_samples_and_retries(tmp_path):
+    run_dir = make_run(tmp_path / "run", "llm", {"zeta": [P, F, P], "alpha": F, "mid": [IE, P], "never": P},
+                       attempts={"alpha": [IE, IE], "zeta": [IE]})
+    manifest = json.loads((run_dir / "run.json").read_text())  # a task the manifest does not list, and one it
+    manifest["task_ids"] = ["mid", "never", "zeta", "ghost"]   # lists that never ran
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    run = load_run(run_dir, with_suite=False)
+    task_order, rows = reference_order(run_dir)
+    assert run.task_order == task_order == ["mid", "never", "zeta", "alpha"]
+    assert [(r.task_id, r.sample, r.attempt) for t in run.task_order for r in run.rows_of(t)] == rows
+    report = build_report(run)
+    assert [t.task_id for t in report.tasks] == task_order
+    assert [t.outcomes for t in report.tasks][2] == [P, F, P]
+    assert report.tasks[3].outcome is F and report.tasks[3].patch_log == "logs/alpha.attempt3/patch.diff"
+    assert any("ghost" in note for note in report.notes)
+    assert run.rows_of("ghost") == []
+
+
+def test_one_pass_row_parsing_gives_the_same_rows_as_the_careful_path(tmp_path):
+    run_dir = journals.write_run(tmp_path / "run", 300, seed=3)
+    lines = (run_dir / "results.jsonl").read_text().splitlines()
+    assert read_results(run_dir / "results.jsonl") == [Result.model_validate(json.loads(line)) for line in lines]
+
+
+def test_a_row_without_a_schema_version_is_still_refused(tmp_path):
+    run_dir = journals.write_run(tmp_path / "run", 5, seed=4)
+    lines = (run_dir / "results.jsonl").read_text().splitlines()
+    row = json.loads(lines[2])
+    del row["schema_version"]
+    lines[2] = json.dumps(row)
+    (run_dir / "results.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ResqError, match=r"results.jsonl:3: results schema version None"):
+        read_results(run_dir / "results.jsonl")
+
+
+def test_the_terminal_task_table_of_a_large_run_is_capped_and_says_so(tmp_path):
+    run_dir = journals.write_run(tmp_path / "run", TABLE_TASKS + 60, seed=5)
+    tasks = len(json.loads((run_dir / "run.json").read_text())["task_ids"])
+    shown = resq("report", str(run_dir), check=True, env={"COLUMNS": "400"}).stdout
+    assert f"the tasks table shows the first {TABLE_TASKS} of {tasks} tasks" in " ".join(shown.split())
+    every = json.loads(resq("report", "--json", str(run_dir), check=True).stdout)
+    assert len(every["tasks"]) == tasks
