@@ -155,7 +155,7 @@ def _already_graded(client: docker.DockerClient, paths: RunPaths, wanted: list[t
     """(task, sample) pairs whose final row still holds: same cache key (task content, the recorded patch or
     program, image, grader version). A row graded without a submission (a blocked later part) holds while the
     task is unchanged."""
-    done = set()
+    done, snapshots = set(), {}
     for tf, sample in wanted:
         row = final.get((tf.task.id, sample))
         if row is None:
@@ -165,7 +165,7 @@ def _already_graded(client: docker.DockerClient, paths: RunPaths, wanted: list[t
             if row.task_hash == task_hash(tf) and not row.image_digest:
                 done.add((tf.task.id, sample))
             continue
-        image = task_image(client, tf, envs[tf.task.environment.name])
+        image = task_image(client, tf, envs[tf.task.environment.name], snapshots)
         if cache_key(task_hash(tf), submitted, image.id, GRADER_VERSION) == row.cache_key:
             done.add((tf.task.id, sample))
     return done
@@ -188,11 +188,11 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
     pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
     hashes: dict[tuple[str, str], str] = {}  # tasks sharing a snapshot folder hash it once
     for tf in todo:
-        snapshot = tf.task.snapshot
-        if snapshot is None:
+        if tf.task.snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
-        key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
-        hashes.setdefault(key, snapshot_hash(tf))
+        key = snapshot_key(tf)
+        if key not in hashes:
+            hashes[key] = snapshot_hash(tf)
         pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
     return pool
 
@@ -358,6 +358,7 @@ class Pipeline:
                  limits: Limits, pool: ContainerPool | None = None):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits, self.pool = paths, limits, pool
+        self.snapshots: dict[tuple[str, str], tuple[Path, str]] = {}  # per run: each shared snapshot hashed once
         self.budget = None
 
     def abort(self) -> None:
@@ -453,7 +454,7 @@ class Pipeline:
         return result
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
-        return task_image(self.client, tf, environment)
+        return task_image(self.client, tf, environment, self.snapshots)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
         workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
@@ -480,13 +481,25 @@ class Pipeline:
         return sandbox
 
 
-def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef) -> ImageRef:
-    """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
+def snapshot_key(tf: TaskFolder) -> tuple[str, str]:
+    """Tasks with equal keys share a snapshot (same folder, same source), so hashing it once serves them all."""
+    snapshot = tf.task.snapshot
+    return str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json()
+
+
+def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef,
+               snapshots: dict[tuple[str, str], tuple[Path, str]] | None = None) -> ImageRef:
+    """The image a system's workspace and every evaluation of the task start from (built once, then cached).
+    `snapshots`, one per run, keeps each snapshot's checkout and hash, so a run reads a shared snapshot once."""
     if tf.task.snapshot is None:
         return environment  # a challenge: the program runs in the environment itself
-    workspace = materialize(tf, environments.cache_dir())
+    snapshots = {} if snapshots is None else snapshots
+    key = snapshot_key(tf)
+    if key not in snapshots:
+        snapshots[key] = materialize(tf, environments.cache_dir()), snapshot_hash(tf)
+    workspace, digest = snapshots[key]
     return environments.ensure_task_image(
-        client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+        client, environment, workspace, digest, tf.task.setup, log=lambda _m: None,
         pip_requirements=tf.task.environment.pip_requirements,
         python_version=environments.load_definition(tf.task.environment.name).python_version)
 

@@ -77,3 +77,26 @@ def test_the_terminal_task_table_of_a_large_run_is_capped_and_says_so(tmp_path):
     assert f"the tasks table shows the first {TABLE_TASKS} of {tasks} tasks" in " ".join(shown.split())
     every = json.loads(resq("report", "--json", str(run_dir), check=True).stdout)
     assert len(every["tasks"]) == tasks
+
+
+def test_mcnemar_with_many_discordant_pairs_matches_the_term_by_term_sum():
+    from math import comb
+
+    from resq_runner.reports.stats import mcnemar_exact
+
+    for only_a, only_b in ((3, 1), (40, 61), (700, 650)):
+        n = only_a + only_b
+        expected = min(1.0, 2 * sum(comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n)
+        assert mcnemar_exact(only_a, only_b) == expected
+    assert 0 < mcnemar_exact(25_000, 25_400) < 1
+
+
+def test_a_very_large_paired_comparison_uses_the_bootstraps_normal_limit():
+    from resq_runner.reports.stats import BOOTSTRAP_TASKS, paired_bootstrap_ci
+
+    a = [1, 0, 1, 1] * (BOOTSTRAP_TASKS // 2)
+    b = [1, 1, 0, 1] * (BOOTSTRAP_TASKS // 2)
+    mean, low, high = paired_bootstrap_ci(a, b)
+    assert mean == 0 and low == pytest.approx(-high) and 0 < high < 0.05
+    small_mean, small_low, small_high = paired_bootstrap_ci(a[:BOOTSTRAP_TASKS], b[:BOOTSTRAP_TASKS])
+    assert small_low == pytest.approx(low * 2 ** 0.5, rel=0.1)  # half the tasks: an interval √2 wider
