@@ -6,7 +6,10 @@ Each step is one of:
     {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
     {"hang": 30}                                                                   no answer for that many seconds
     {"content": ..., "delay": 0.5}                                                 an answer after a pause
-The last step repeats once a script is used up. Every request is recorded, with the most that were being answered at
+    {"tool_call": {"command": "ls"}, "usage": {...}}     a call of the `bash` tool (mini-swe-agent's), content optional
+The last step repeats once a script is used up. Requests without a `Task id:` line are keyed by `markers`
+({task id: a text only that task's messages hold}, e.g. a line of its instruction), for third-party agents whose
+prompts resq does not write. `usage_for(task)` sums the usage the server answered. Every request is recorded, with the most that were being answered at
 once (a hung request stops counting when it starts hanging: its client gives up at its own timeout).
 """
 
@@ -21,11 +24,11 @@ _TASK = re.compile(r"Task id: (\S+)")
 
 
 class ScriptedLLM:
-    def __init__(self, scripts: dict[str, list[dict]], api_key: str = ""):
-        self.scripts, self.api_key = scripts, api_key
+    def __init__(self, scripts: dict[str, list[dict]], api_key: str = "", markers: dict[str, str] | None = None):
+        self.scripts, self.api_key, self.markers = scripts, api_key, markers or {}
         self.requests: list[dict] = []
         self.positions: dict[str, int] = {}
-        self.in_flight = self.max_in_flight = self.hung = 0
+        self.in_flight = self.max_in_flight = self.hung = self.tool_calls = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -48,6 +51,18 @@ class ScriptedLLM:
     def calls_for(self, task_id: str) -> list[dict]:
         return [r for r in self.requests if r["task"] == task_id]
 
+    def usage_for(self, task_id: str) -> dict[str, int]:
+        answered = [r["usage"] for r in self.calls_for(task_id) if r.get("usage")]
+        return {"prompt_tokens": sum(u.get("prompt_tokens", 0) for u in answered),
+                "completion_tokens": sum(u.get("completion_tokens", 0) for u in answered),
+                "calls": len(answered)}
+
+    def _task_of(self, text: str) -> str:
+        match = _TASK.search(text)
+        if match:
+            return match.group(1)
+        return next((task for task, marker in self.markers.items() if marker in text), "")
+
     def _next_step(self, task: str) -> dict:
         with self._lock:
             script = self.scripts.get(task) or [{"status": 404}]
@@ -64,9 +79,8 @@ class ScriptedLLM:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                text = "\n".join(m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user")
-                match = _TASK.search(text)
-                task = match.group(1) if match else ""
+                text = "\n".join(_text(m.get("content")) for m in body.get("messages", []) if m.get("role") == "user")
+                task = llm._task_of(text)
                 with llm._lock:
                     llm.in_flight += 1
                     llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
@@ -98,10 +112,18 @@ class ScriptedLLM:
                     return self._send(step["status"], {"error": {"message": "scripted error"}}, headers)
                 usage = dict(step.get("usage", {}))
                 usage.setdefault("total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
+                with llm._lock:
+                    llm.requests[-1]["usage"] = usage
+                message = {"role": "assistant", "content": step.get("content", "")}
+                if "tool_call" in step:
+                    llm.tool_calls += 1
+                    message["tool_calls"] = [{"id": f"call_{llm.tool_calls}", "type": "function", "function": {
+                        "name": "bash", "arguments": json.dumps(step["tool_call"])}}]
                 self._send(200, {
                     "id": "chatcmpl-scripted", "object": "chat.completion", "model": body.get("model", ""),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": step["content"]}}],
+                    "created": 1700000000,
+                    "choices": [{"index": 0, "finish_reason": "tool_calls" if "tool_call" in step else "stop",
+                                 "message": message}],
                     "usage": usage})
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
@@ -118,3 +140,10 @@ class ScriptedLLM:
                     pass  # the client gave up (its timeout)
 
         return Handler
+
+
+def _text(content) -> str:
+    """A message's text, whether a string or a list of parts (the multimodal form)."""
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""

@@ -36,7 +36,8 @@ class ProgressListener:
 
 @main.command()
 @click.argument("suite")
-@click.option("--system", "system_name", required=True, help="gold, noop, llm, command, predictions, or an installed system.")
+@click.option("--system", "system_name", required=True, help="gold, noop, llm, command, predictions, aider, mini-swe-agent, agent (with --agent-spec), or an "
+              "installed system.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
