@@ -185,3 +185,21 @@ def test_bad_agent_spec_is_one_error_line(tmp_path):
     assert re.match(rf"error: {re.escape(str(spec))}: name: .*; command: .*unknown placeholder\(s\) nope",
                     proc.stderr.strip()), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_agent_refused_by_the_endpoint_raises_an_auth_error(agent_layers, tmp_path, cleanup_run):
+    task = "fix-allocate-remainder"
+    out = tmp_path / f"run-auth-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    wrong = "sk-wrong-key-for-this-server-0000"
+    with ScriptedLLM({task: mini_script(task)}, api_key=KEY, markers=MARKERS) as llm:
+        proc = resq("run", str(DEMO), "--system", "mini-swe-agent", "--task", task, "--model", "openai/m",
+                    "--base-url", llm.base_url, "--out", str(out), "--retries", "0", env={"OPENAI_API_KEY": wrong})
+        assert [r["authorization"] for r in llm.requests][:1] == [f"Bearer {wrong}"]
+    row = _rows(out)[task]
+    assert row["reason"].startswith(f"the model endpoint {llm.base_url} refused the agent's credentials "
+                                    "(--api-key-env OPENAI_API_KEY): "), row["reason"]
+    assert "AuthenticationError" in row["reason"]
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert wrong.encode() not in file.read_bytes(), file
