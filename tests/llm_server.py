@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _TASK = re.compile(r"Task id: (\S+)")
@@ -84,7 +85,7 @@ class ScriptedLLM:
                 with llm._lock:
                     llm.in_flight += 1
                     llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
-                    llm.requests.append({"task": task, "path": self.path, "body": body,
+                    llm.requests.append({"task": task, "path": self.path, "body": body, "time": time.time(),
                                          "authorization": self.headers.get("Authorization", "")})
                 try:
                     self._answer(task, body)
