@@ -165,15 +165,22 @@ def test_agent_timeout_and_non_zero_exit_are_system_errors(tmp_path, docker_clie
 
 
 def test_agent_that_changes_nothing_has_its_empty_patch_graded(tmp_path, cleanup_run):
-    spec = _spec(tmp_path, "idle-agent", "echo nothing to do")
+    """Its Debian package is installed over the task image; --agent-network overrides the loopback choice."""
+    spec = tmp_path / "idle-agent.yaml"
+    spec.write_text(json.dumps({"name": "idle-agent", "install": {"apt": ["jq"]}, "api_key_var": "",
+                                "command": """echo '{"verdict": "nothing to do"}' | jq -r .verdict"""}))
     out = tmp_path / f"run-idle-{secrets.token_hex(2)}"
     cleanup_run.append(out.name)
     proc = resq("run", str(DEMO), "--system", "agent", "--agent-spec", str(spec), "--task", "fix-allocate-remainder",
-                "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "", "--out", str(out))
+                "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--api-key-env", "", "--out", str(out),
+                "--agent-network", "bridge")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "network bridge" in proc.stdout + proc.stderr
     row = _rows(out)["fix-allocate-remainder"]
     assert row["outcome"] == "failed"  # graded: the hidden tests fail on the untouched repository
-    assert (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text() == ""
+    logs = out / "logs" / "fix-allocate-remainder"
+    assert (logs / "patch.diff").read_text() == ""
+    assert (logs / "agent_output.txt").read_text().strip() == "nothing to do"
 
 
 def test_bad_agent_spec_is_one_error_line(tmp_path):
@@ -185,6 +192,14 @@ def test_bad_agent_spec_is_one_error_line(tmp_path):
     assert re.match(rf"error: {re.escape(str(spec))}: name: .*; command: .*unknown placeholder\(s\) nope",
                     proc.stderr.strip()), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+    proc = resq("run", str(DEMO), "--system", "aider", "--model", "openai/m")
+    assert (proc.returncode, proc.stderr.strip()) == (2, "error: --system aider needs --model (e.g. openai/NAME) "
+                                                         "and --base-url (e.g. http://127.0.0.1:8000/v1)")
+    proc = resq("run", str(DEMO), "--system", "mini-swe-agent", "--model", "openai/m", "--base-url",
+                "http://127.0.0.1:9/v1", "--api-key-env", "RESQ_NO_SUCH_VARIABLE")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: --api-key-env RESQ_NO_SUCH_VARIABLE: the variable is not set")
 
 
 def test_agent_refused_by_the_endpoint_raises_an_auth_error(agent_layers, tmp_path, cleanup_run):
