@@ -1,7 +1,7 @@
 """Per-task start-up cost of the third-party agents (aider, mini-swe-agent) run by resq in the workspace container,
 against the same agent run directly on this machine, in the same run.
 
-    .venv/bin/python bench/agents.py [--rounds 3] [--agent aider --agent mini-swe-agent]
+    .venv/bin/python bench/agents.py [--rounds 3] [--agent aider --agent mini-swe-agent] [--cpus N]
 
 Both sides run the same spec command (the built-in spec, placeholders filled with host paths on the host side),
 the same installed packages (the host venv is installed from the same wheelhouse), against the same scripted
@@ -13,6 +13,9 @@ Figures per task, medians over the rounds:
   includes creating and starting the workspace container and copying the instruction in.
 - system: the whole agent stage. Host: the agent process. resq: Result.timings.system (container start, the
   agent, the diff, the container's removal).
+
+The workspace container gets `--cpus N` (default: every CPU, as the host run has); `resq run`'s default is 1, and
+aider, which loads LiteLLM in a background thread while it starts, is then visibly slower.
 
 Writes bench/out/agents.json. Creates only a venv under the temporary folder and run folders it removes; the agent
 layers are the cached ones (built first if missing, and that time is reported).
@@ -85,9 +88,10 @@ def run_on_host(name: str, prefix: Path, task_id: str, llm: ScriptedLLM, scratch
     return {"system": wall, "first_call": first - started, "exit": proc.returncode}
 
 
-def run_in_resq(name: str, llm: ScriptedLLM, out: Path) -> dict[str, dict]:
+def run_in_resq(name: str, llm: ScriptedLLM, out: Path, cpus: float) -> dict[str, dict]:
     proc = subprocess.run([sys.executable, "-m", "resq_runner", "run", str(PROJECT / "tasks" / "demo"), "--system",
-                           name, "--model", "openai/m", "--base-url", llm.base_url, "--out", str(out)],
+                           name, "--model", "openai/m", "--base-url", llm.base_url, "--out", str(out),
+                           "--cpus", f"{cpus:g}"],
                           env={**os.environ, "OPENAI_API_KEY": KEY}, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"resq run failed: {proc.stderr[-500:]}")
@@ -100,7 +104,7 @@ def run_in_resq(name: str, llm: ScriptedLLM, out: Path) -> dict[str, dict]:
     return figures
 
 
-def bench_agent(name: str, rounds: int, root: Path) -> dict:
+def bench_agent(name: str, rounds: int, root: Path, cpus: float) -> dict:
     clock = time.perf_counter()
     layer = ensure_layer(connect(), builtin_spec(name), log=lambda _m: None)
     layer_s = time.perf_counter() - clock
@@ -113,7 +117,7 @@ def bench_agent(name: str, rounds: int, root: Path) -> dict:
             for task_id in TASKS:
                 host[task_id].append(run_on_host(name, prefix, task_id, llm, root / f"host-{name}-{number}"))
         with ScriptedLLM(scripts, markers=MARKERS) as llm:
-            for task_id, figures in run_in_resq(name, llm, root / f"run-{name}-{number}").items():
+            for task_id, figures in run_in_resq(name, llm, root / f"run-{name}-{number}", cpus).items():
                 resq[task_id].append(figures)
     tasks = {}
     for task_id in TASKS:
@@ -130,11 +134,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--agent", action="append", choices=sorted(SCRIPTS))
+    parser.add_argument("--cpus", type=float, default=float(os.cpu_count() or 1),
+                        help="resq run --cpus (the workspace container's CPU quota); default: all, as on the host")
     args = parser.parse_args()
-    results = {"load_average": os.getloadavg(), "rounds": args.rounds}
+    results = {"load_average": os.getloadavg(), "rounds": args.rounds, "cpus": args.cpus}
     with tempfile.TemporaryDirectory(prefix="resq-bench-agents-") as tmp:
         for name in args.agent or sorted(SCRIPTS):
-            results[name] = bench_agent(name, args.rounds, Path(tmp))
+            results[name] = bench_agent(name, args.rounds, Path(tmp), args.cpus)
     results["load_average_after"] = os.getloadavg()
     (BENCH / "out").mkdir(exist_ok=True)
     (BENCH / "out" / "agents.json").write_text(json.dumps(results, indent=2))

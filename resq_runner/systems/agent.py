@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 import threading
 import time
 from urllib.parse import urlparse
@@ -60,7 +61,7 @@ class AgentSystem:
 
     def prepare(self, task_ids: list[str]) -> list[str]:
         """The layer is built (or found) before any task runs, so no task's time includes the install."""
-        layer = self._ensure_layer()
+        layer = self._ensure_layer(log=lambda message: print(message, file=sys.stderr, flush=True))
         state = "built" if layer.built else "cached"
         return [f"agent {self.spec.name} {self.spec.version}".rstrip() + f": layer {layer.image.tag} ({state}), "
                 f"network {self.network}"]
@@ -85,10 +86,10 @@ class AgentSystem:
         self._raise_on_auth_failure(run)
         return agent_output(run, usage, self.timeout_s)
 
-    def _ensure_layer(self) -> layers.AgentLayer:
+    def _ensure_layer(self, log=lambda _message: None) -> layers.AgentLayer:
         with self._lock:  # workers share the system: one of them builds, the others wait for it
             if self._layer is None:
-                self._layer = layers.ensure_layer(connect(), self.spec, log=lambda _m: None)
+                self._layer = layers.ensure_layer(connect(), self.spec, log=log)
             return self._layer
 
     def _secrets(self) -> dict[str, str]:

@@ -61,7 +61,7 @@ class CommandSystem:
         if self.on_host:
             run = self._on_host(task, workspace)
         else:
-            agent_files = {} if self.agent_dir is None else {
+            agent_files = None if self.agent_dir is None else {
                 str(p.relative_to(self.agent_dir)): p.read_bytes() for p in sorted(self.agent_dir.rglob("*"))
                 if p.is_file()}
             run = run_in_workspace(workspace, task, self.command, self.timeout_s, self._passed(),
@@ -73,7 +73,7 @@ class CommandSystem:
 
     # --- on the host -----------------------------------------------------------------------------------------
 
-    def _on_host(self, task: TaskView, workspace: Workspace) -> "AgentRun":
+    def _on_host(self, task: TaskView, workspace: Workspace) -> AgentRun:
         with tempfile.TemporaryDirectory(prefix="resq-agent-") as tmp:
             checkout = Path(tmp) / "repo"
             shutil.copytree(workspace.source_dir(), checkout, symlinks=True)
@@ -135,7 +135,8 @@ def run_in_workspace(workspace: Workspace, task: TaskView, command: str, timeout
     files.update({f"{IN_CONTAINER}/agent/{name}": content for name, content in (agent_files or {}).items()})
     workspace.sandbox.put_files(files, mode=0o755, uid=WORKSPACE_UID)
     env = {**agent_environment(task, f"{IN_CONTAINER}/instruction.md", workspace.root,
-                               f"{IN_CONTAINER}/agent" if agent_files else "", f"{IN_CONTAINER}/context.jsonl"),
+                               f"{IN_CONTAINER}/agent" if agent_files is not None else "",
+                               f"{IN_CONTAINER}/context.jsonl"),
            "RESQ_AGENT_OUTPUT": f"{IN_CONTAINER}/out", **(extra_env or {}), **passed}
     watcher = ContainerReads(workspace, f"{IN_CONTAINER}/observe")
     watcher.start()
