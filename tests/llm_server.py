@@ -6,11 +6,13 @@ Each step is one of:
     {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
     {"hang": 30}                                                                   no answer for that many seconds
     {"content": ..., "delay": 0.5}                                                 an answer after a pause
-    {"tool_call": {"command": "ls"}, "usage": {...}}     a call of the `bash` tool (mini-swe-agent's), content optional
+    {"tool_call": {"command": "ls"}, "usage": {...}}                               a call of the `bash` tool
+                                                      (mini-swe-agent's), with the step's content if any
 The last step repeats once a script is used up. Requests without a `Task id:` line are keyed by `markers`
 ({task id: a text only that task's messages hold}, e.g. a line of its instruction), for third-party agents whose
-prompts resq does not write. `usage_for(task)` sums the usage the server answered. Every request is recorded, with the most that were being answered at
-once (a hung request stops counting when it starts hanging: its client gives up at its own timeout).
+prompts resq does not write. Every request is recorded (with its time and the usage answered: `usage_for(task)`
+sums it), with the most that were being answered at once (a hung request stops counting when it starts hanging:
+its client gives up at its own timeout).
 """
 
 from __future__ import annotations

@@ -93,7 +93,8 @@ def _copy_out(client: docker.DockerClient, image: ImageRef, prefix: str, host_di
         with tempfile.TemporaryDirectory(prefix=".copy-", dir=host_dir.parent) as tmp:
             stream, _stat = container.get_archive(prefix)
             with tarfile.open(fileobj=_ChunkReader(stream), mode="r|") as tar:
-                tar.extractall(tmp, filter="tar")  # keeps the venv's absolute python3 link
+                # "tar" keeps the venv's absolute python3 link (Pythons before 3.11.4 have no filters)
+                tar.extractall(tmp, **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))
             copied = Path(tmp) / Path(prefix).name
             (copied / READY).touch()
             if host_dir.exists():

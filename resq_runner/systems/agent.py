@@ -41,9 +41,9 @@ class AgentSystem:
                             "(e.g. http://127.0.0.1:8000/v1)")
         self.model, self.base_url = model, base_url.rstrip("/")
         self.key_name = api_key_env
-        if self.key_name and self.key_name not in os.environ:
-            raise ResqError(f"--api-key-env {self.key_name}: the variable is not set; export it, or give "
-                            "--api-key-env '' for a server that takes no key")
+        if self.key_name and not os.environ.get(self.key_name):
+            raise ResqError(f"--api-key-env {self.key_name}: the variable is not set (or empty); export the key in "
+                            "it, or give --api-key-env '' for a server that takes no key")
         missing = [name for name in self.spec.pass_env if name not in os.environ]
         if missing:
             raise ResqError(f"the agent spec passes variables that are not set: {', '.join(missing)}")
