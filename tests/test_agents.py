@@ -14,7 +14,7 @@ import pytest
 
 from conftest import DEMO, PROJECT, containers_of, resq
 from llm_server import ScriptedLLM
-from resq_runner.agents import builtin_spec, load_spec
+from resq_runner.agents import builtin_spec, load_spec, spec_file_hash
 from resq_runner.agents.layer import ensure_layer
 from resq_runner.tasks import load_suite
 
@@ -138,6 +138,8 @@ def test_documented_shell_agent_spec_runs(tmp_path, docker_client, cleanup_run):
     assert row["usage"]["calls"] == 1
     assert (out / "logs" / task / "calls.jsonl").exists()
     _no_key_anywhere(out)
+    config = json.loads((out / "run.json").read_text())["system"]["config"]
+    assert config["agent_spec_sha256"] == spec_file_hash(SHELL_AGENT)  # an edited spec does not resume this run
 
 
 def _spec(tmp_path: Path, name: str, command: str) -> Path:

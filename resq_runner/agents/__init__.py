@@ -7,6 +7,7 @@ content hash names its install layer (layer.py), so an edited spec reinstalls an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -99,6 +100,13 @@ def load_spec(path: str | Path) -> AgentSpec:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors())
         raise ResqError(f"{file}: {problems} (see docs/agents.md, 'Bring your own agent')") from exc
+
+
+def spec_file_hash(path: str | Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        raise ResqError(f"{path}: cannot read the agent spec ({exc.strerror})") from exc
 
 
 def builtin_spec(name: str) -> AgentSpec:

@@ -93,4 +93,8 @@ def system_config(system: str, given: dict) -> dict[str, str]:
     if refused:
         raise ResqError(f"system '{system}' does not take {', '.join(refused)}; drop it or choose the system "
                         f"it belongs to")
+    if "agent_spec" in config:  # an edited spec is another system: a run folder of the old one is not resumed
+        from ..agents import spec_file_hash
+
+        config["agent_spec_sha256"] = spec_file_hash(config["agent_spec"])
     return config

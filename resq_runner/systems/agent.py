@@ -17,7 +17,7 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from ..agents import AgentSpec, builtin_spec, fill, load_spec, read_usage
+from ..agents import AgentSpec, builtin_spec, fill, load_spec, read_usage, spec_file_hash
 from ..agents import layer as layers
 from ..errors import AuthError, ResqError
 from ..models import SystemOutput, TaskView, Usage
@@ -34,8 +34,11 @@ class AgentSystem:
     name = "agent"
 
     def __init__(self, agent_spec: str = "", model: str = "", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
-                 agent_network: str = "", agent_timeout_s: str = ""):
+                 agent_network: str = "", agent_timeout_s: str = "", agent_spec_sha256: str = ""):
         self.spec = self._spec(agent_spec)
+        if agent_spec_sha256 and spec_file_hash(agent_spec) != agent_spec_sha256:
+            raise ResqError(f"{agent_spec}: the agent spec changed since this run was configured "
+                            f"(sha256 {agent_spec_sha256}); use the same file, or another --out")
         if not model or not base_url:
             raise ResqError(f"--system {self.name} needs --model (e.g. openai/NAME) and --base-url "
                             "(e.g. http://127.0.0.1:8000/v1)")
