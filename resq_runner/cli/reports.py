@@ -24,8 +24,9 @@ def report(run_dir: Path, as_json: bool, by: str, html_out: Path | None) -> None
     """Pass rate with its 95 % interval, outcomes, groups, cost, time per stage and pass@k of one run folder."""
     from ..reports.report import build_report, load_run, render_report
 
-    result = build_report(load_run(run_dir), by=by)
-    _emit(result, as_json, render_report, html_out, lambda html: html.report_page(result, html_out))
+    run = load_run(run_dir)
+    result = build_report(run, by=by)
+    _emit(result, as_json, render_report, html_out, lambda html: html.report_page(result, html_out, run.rows))
 
 
 @main.command()
