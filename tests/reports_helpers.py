@@ -87,17 +87,17 @@ def chromium(command: list[str], profile: Path, *args: str) -> subprocess.Comple
                            f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
 
 
-def dump_dom(command: list[str], tmp: Path, page: Path, fragment: str = "") -> str:
-    """The DOM after the page's scripts ran."""
-    proc = chromium(command, tmp / "chromium-profile", "--virtual-time-budget=3000", "--dump-dom",
-                    page.resolve().as_uri() + fragment)
+def dump_dom(command: list[str], tmp: Path, page: Path, fragment: str = "", width: int = 1200) -> str:
+    """The DOM after the page's scripts ran, in a window `width` pixels wide."""
+    proc = chromium(command, tmp / "chromium-profile", "--virtual-time-budget=3000", f"--window-size={width},1000",
+                    "--dump-dom", page.resolve().as_uri() + fragment)
     assert proc.returncode == 0 and "</html>" in proc.stdout, proc.stderr[-2000:]
     return proc.stdout
 
 
-def screenshot(command: list[str], tmp: Path, page: Path, out: Path) -> Path:
-    proc = chromium(command, tmp / "chromium-profile", "--window-size=1200,1800", f"--screenshot={out}",
-                    page.resolve().as_uri())
+def screenshot(command: list[str], tmp: Path, page: Path, out: Path, fragment: str = "") -> Path:
+    proc = chromium(command, tmp / "chromium-profile", "--window-size=1200,1800", "--virtual-time-budget=3000",
+                    f"--screenshot={out}", page.resolve().as_uri() + fragment)
     assert proc.returncode == 0 and out.is_file(), proc.stderr[-2000:]
     return out
 

@@ -105,9 +105,10 @@ def trend_chart(history: History) -> str:
     series = history.series()
     colours = series_colours([system for _, system in series])
     suites = list(dict.fromkeys(suite for suite, _ in series))
-    width, top, left, right = 960, 20, 48, 24
+    width, top, left, right, legend_w = 960, 20, 48, 48, 200
     plot_w, plot = width - left - right, 240
-    height = top + plot + 44 + 18 * len(series)
+    per_row = max(1, plot_w // legend_w)
+    height = top + plot + 44 + 20 * -(-len(series) // per_row)
     moments = [run_moment(p) for p in history.points]
     start, end = _day_span(moments)
 
@@ -131,10 +132,10 @@ def trend_chart(history: History) -> str:
                          f'data-rate="{point.rate.rate}" data-run="{escape(point.root)}" '
                          f'data-date="{moment:%Y-%m-%d}"><title>{escape(shown)} · {moment:%Y-%m-%d} '
                          f'(started {point.started_at:%Y-%m-%d %H:%M}): {_pct(point.rate.rate)}</title></circle>')
-        legend_y = top + plot + 44 + 18 * index
-        parts.append(f'<line x1="{left + 8}" x2="{left + 40}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
+        legend_x, legend_y = left + 8 + legend_w * (index % per_row), top + plot + 44 + 20 * (index // per_row)
+        parts.append(f'<line x1="{legend_x}" x2="{legend_x + 32}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
                      f'stroke="{colour}" stroke-width="3" stroke-dasharray="{dash}"/>'
-                     f'<text class="legend" x="{left + 48}" y="{legend_y}">{escape(shown)}</text></g>')
+                     f'<text class="legend" x="{legend_x + 40}" y="{legend_y}">{escape(shown[:26])}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
