@@ -3,6 +3,7 @@ journal and Result model), a small real suite on disk, and a headless Chromium t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -157,3 +158,9 @@ def parse_dom(html: str) -> Element:
     builder = _TreeBuilder()
     builder.feed(html)
     return builder.root
+
+
+def page_grid(page: Path) -> dict:
+    """The data an HTML page's table is drawn from (its inline JSON): columns, and rows as [cells, attributes]."""
+    text = page.read_text()
+    return json.loads(text.split('<script type="application/json" id="grid-data">', 1)[1].split("</script>", 1)[0])
