@@ -176,6 +176,39 @@ def test_report_page_filter_box_hides_rows(report_page, tmp_path):
     assert options[:2] == ["every outcome (7)", "failed (1)"]
 
 
+CLICK_PROBE = """<script>
+(function () {
+  var seen = {};
+  document.querySelector('svg#outcome-chart g.bar[data-outcome=failed] rect').dispatchEvent(
+    new MouseEvent('click', {bubbles: true}));
+  seen.after_bar = Array.from(document.querySelectorAll('#tasks tbody tr')).map(function (r) { return r.dataset.task; });
+  document.getElementById('facet-filter').value = '';
+  document.getElementById('facet-filter').dispatchEvent(new Event('change'));
+  document.querySelector('#tasks tbody tr[data-task=t5] td:last-child').click();
+  setTimeout(function () {
+    var dialog = document.getElementById('task-detail');
+    seen.clicked = dialog.open && dialog.dataset.task;
+    dialog.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));
+    setTimeout(function () {
+      seen.next = dialog.dataset.task;
+      document.getElementById('detail-close').click();
+      seen.closed = !dialog.open && location.hash.indexOf('task=') < 0;
+      document.body.setAttribute('data-probe', JSON.stringify(seen));
+    }, 200);
+  }, 200);
+})();
+</script></body>"""
+
+
+def test_bars_rows_and_arrow_keys_navigate(report_page, tmp_path):
+    """A bar of the outcome chart shows only its outcome; a click on a row opens the task; → opens the next one;
+    closing the view takes the task out of the address."""
+    probed = tmp_path / "site" / "clicked.html"
+    probed.write_text(report_page.read_text().replace("</body>", CLICK_PROBE))
+    probe = json.loads(parse_dom(dump_dom(CHROMIUM, tmp_path, probed)).find("body").attrs["data-probe"])
+    assert probe == {"after_bar": ["t4"], "clicked": "t5", "next": "t6", "closed": True}
+
+
 TRAJECTORY = {  # as mini-swe-agent 2.x writes it: OpenAI-style messages with tool calls
     "info": {"exit_status": "Submitted", "model_stats": {"instance_cost": 0.01, "api_calls": 2}},
     "messages": [

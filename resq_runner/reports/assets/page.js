@@ -376,14 +376,41 @@
   }
 
   if (dialog) {
-    document.getElementById('detail-close').addEventListener('click', () => dialog.close());
+    const forget = () => {  // the address no longer names the task, so opening it again is a change
+      if (hashParams().task) history.replaceState(null, '', hashWith({task: ''}));
+    };
+    const close = () => { dialog.close(); forget(); };
+    document.getElementById('detail-close').addEventListener('click', close);
     document.getElementById('detail-previous').addEventListener('click', () => step(-1));
     document.getElementById('detail-next').addEventListener('click', () => step(1));
-    dialog.addEventListener('close', () => {
-      if (hashParams().task) history.replaceState(null, '', hashWith({task: ''}) || '#');
-    });
-    dialog.addEventListener('click', (event) => { if (event.target === dialog) dialog.close(); });
+    dialog.addEventListener('close', forget);  // Esc
+    dialog.addEventListener('click', (event) => { if (event.target === dialog) close(); });
   }
+  if (spec.details) {  // a click anywhere on a task's row opens it, like its link
+    tbody.addEventListener('click', (event) => {
+      const tr = event.target.closest('tr[data-index]');
+      if (tr && !event.target.closest('a') && !String(window.getSelection())) {
+        location.hash = hashWith({task: rows[Number(tr.dataset.index)].attrs[0]});
+      }
+    });
+    tbody.classList.add('opens');
+  }
+  if (dialog) {
+    dialog.addEventListener('keydown', (event) => {
+      if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
+        event.preventDefault();
+        step(event.key === 'ArrowLeft' ? -1 : 1);
+      }
+    });
+  }
+  document.querySelectorAll('#outcome-chart g.bar').forEach((bar) => {  // a bar shows only its outcome
+    bar.addEventListener('click', () => {
+      if (!facetBox) return;
+      facetBox.value = bar.getAttribute('data-outcome');
+      facetBox.dispatchEvent(new Event('change'));
+      table.scrollIntoView({block: 'start'});
+    });
+  });
   window.addEventListener('hashchange', () => {
     const task = hashParams().task;
     if (task) openDetail(task);
