@@ -82,6 +82,8 @@
       if (!value.length) td.textContent = '—';
     } else if (column.type === 'series') {
       td.append(el('span', {class: 'swatch', style: 'background:' + value[1], 'aria-hidden': 'true'}), value[0]);
+    } else if (column.css === 'wrap') {  // a block keeps the column readable when the table is squeezed
+      td.append(el('div', {text: cellText(column, value), title: cellText(column, value)}));
     } else {
       td.textContent = cellText(column, value);
     }
