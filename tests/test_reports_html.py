@@ -72,7 +72,7 @@ def test_report_page_renders_cards_outcome_chart_and_task_table(report_page, tmp
     card = dom.find("div", data_metric="pass-rate")
     assert float(card.attrs["data-value"]) == pytest.approx(0.5)  # 3 of 6 graded (t6 is an infra error)
     assert card.find("div", **{"class": "value"}).full_text() == "50.0 %"
-    assert "95 % CI 18.8 % – 81.2 %" in card.full_text()
+    assert "3/6 · 1 infra_error not counted · 95 % CI 18.8 % – 81.2 %" in card.full_text()
     chart = dom.find("svg", id="outcome-chart")
     counts = {bar.attrs["data-outcome"]: int(bar.attrs["data-count"]) for bar in chart.find_all("g")
               if "data-outcome" in bar.attrs}

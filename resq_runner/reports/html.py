@@ -172,10 +172,10 @@ def _report_cards(report: RunReport) -> list[str]:
     per_evaluation = seconds / over.tasks if over.tasks else 0.0
     cards = [
         card("pass-rate", rate.rate, "pass rate", _pct(rate.rate),
-             f"{rate.passed}/{rate.graded} · 95 % CI {_pct(rate.ci_low)} – {_pct(rate.ci_high)}"),
+             f"{rate.passed}/{rate.graded}" + (f" · {infra} infra_error not counted" if infra else "")
+             + f" · 95 % CI {_pct(rate.ci_low)} – {_pct(rate.ci_high)}"),
         card("tasks", len(report.tasks), "tasks", f"{len(report.tasks):,}",
-             f"{rate.graded:,} graded" + (f" · {infra} infra error(s) left out" if infra else "")
-             + (f" · {report.samples} samples per task" if report.samples > 1 else "")),
+             f"{rate.graded:,} graded" + (f" · {report.samples} samples per task" if report.samples > 1 else "")),
         card("seconds", seconds, "time per evaluation", f"{per_evaluation:,.1f} s",
              f"{seconds:,.1f} s in all · harness overhead {over.mean_s:.2f} s each"),
     ]
