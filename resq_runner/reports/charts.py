@@ -14,7 +14,7 @@ from ..models import Outcome
 from .records import History, HistoryPoint, Rate
 
 OUTCOME_COLOURS = {Outcome.passed: "#1a7f37", Outcome.failed: "#cf222e", Outcome.patch_failed: "#8250df",
-                   Outcome.timed_out: "#bf8700", Outcome.system_error: "#953800", Outcome.infra_error: "#6e7781",
+                   Outcome.timed_out: "#9a6700", Outcome.system_error: "#953800", Outcome.infra_error: "#6e7781",
                    Outcome.skipped_budget: "#1b7c83"}
 # Distinct at a glance and in print; a system past the tenth gets a hue of its own from the golden angle.
 SYSTEM_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2",

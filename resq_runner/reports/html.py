@@ -26,7 +26,7 @@ __all__ = ["comparison_page", "history_page", "outcome_chart", "rate_chart", "re
 ASSETS = Path(__file__).parent / "assets"
 TEST_COLOURS = {TestStatus.passed.value: "#1a7f37", TestStatus.failed.value: "#cf222e",
                 TestStatus.error.value: "#a40e26", TestStatus.skipped.value: "#6e7781",
-                TestStatus.missing.value: "#bf8700"}
+                TestStatus.missing.value: "#9a6700"}
 PAGE_SIZE = 100
 PHASE_SOURCES = {"image": "image", "start": "eval_start + the harness's start-up", "system": "system",
                  "apply": "eval_apply", "tests": "eval_tests", "teardown": "eval_collect + teardown"}
