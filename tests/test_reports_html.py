@@ -281,6 +281,11 @@ def test_llm_run_detail_shows_its_transcript_and_files_read(tmp_path, python_env
     tables = [t.full_text() for t in transcript.find_all("table")]
     assert any("prompt tokens" in t and "900" in t for t in tables)  # model calls
     assert any("ledgerlite/money.py" in t and "yes" in t for t in tables)  # the edit, applied
+    criteria = {row.find_all("td")[0].full_text(): row.find_all("td")[1].full_text()
+                for row in dialog.find("table", id="detail-tests").find("tbody").find_all("tr")}
+    assert criteria["tests/test_allocate_hidden.py::test_leftover_goes_to_first_parts"] == "FAIL_TO_PASS"
+    assert criteria["tests/test_money.py::test_allocate_even_split"] == "PASS_TO_PASS"
+    assert list(criteria.values()).index("PASS_TO_PASS") > list(criteria.values()).index("FAIL_TO_PASS")
     read = [row.find_all("td")[0].full_text() for row in dialog.find("table", id="detail-read").find("tbody")
             .find_all("tr")]
     assert "ledgerlite/money.py" in read
