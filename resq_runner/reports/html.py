@@ -90,7 +90,7 @@ def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> st
             f"{outcome_chart(report.outcomes)}</div></section>",
             '<section id="tasks-section"><h2>Tasks</h2>',
             "<p class=\"muted\">Open a task for its patch, tests, output and transcript.</p>",
-            _grid_html(grid), "</section>",
+            _grid_html(grid, "report"), "</section>",
             '<section id="breakdown">', f"<h2>By {escape(report.group_by)}</h2>", _groups_table(report)]
     if report.pass_at_k:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
@@ -120,7 +120,7 @@ def comparison_page(comparison: Comparison) -> str:
             f'<div class="summary"><div class="cards">{"".join(cards)}</div>'
             + rate_chart([(f"{letters[i]}: {run.system}", run.rate) for i, run in enumerate(comparison.runs)])
             + "</div><h2>Paired comparison against A</h2>" + _pairs_table(comparison) + "</section>",
-            '<section id="tasks-section"><h2>Tasks</h2>', _grid_html(grid), "</section></main>"]
+            '<section id="tasks-section"><h2>Tasks</h2>', _grid_html(grid, "compare"), "</section></main>"]
     return page("resq compare", body, [_json_script("grid-data", grid.model_dump())])
 
 
@@ -136,7 +136,7 @@ def history_page(history: History) -> str:
             '<section id="summary" aria-label="Summary">', _notes(history.notes),
             f'<div class="cards">{"".join(cards)}</div>', "<h2>Pass rate over time</h2>",
             f'<div class="scroll">{trend_chart(history)}</div></section>',
-            '<section id="tasks-section"><h2>Runs</h2>', _grid_html(grid), "</section></main>"]
+            '<section id="tasks-section"><h2>Runs</h2>', _grid_html(grid, "history"), "</section></main>"]
     return page("resq history", body, [_json_script("grid-data", grid.model_dump())])
 
 
@@ -275,7 +275,7 @@ def _history_grid(history: History, colours: dict[str, str]) -> Grid:
     return Grid(id="history", noun="runs", columns=columns, attrs=["series", "rate"], rows=rows)
 
 
-def _grid_html(grid: Grid) -> str:
+def _grid_html(grid: Grid, command: str) -> str:
     heads = "".join(f'<th scope="col"{" class=num" if c.numeric else ""}>{escape(c.label)}</th>'
                     for c in grid.columns)
     facet = (f'<label>show <select id="facet-filter" aria-label="show only one {escape(grid.facet.label)}">'
@@ -289,7 +289,7 @@ def _grid_html(grid: Grid) -> str:
             f'<div class="scroll"><table id="{grid.id}" class="filterable"><thead><tr>{heads}</tr></thead>'
             f"<tbody></tbody></table></div><div id=\"pager\" class=\"pager\" hidden></div>"
             f"<noscript><p class=\"note\">The table is drawn by the page's script: allow JavaScript to see it "
-            f"(the same data: <code>resq report --json</code>).</p></noscript>")
+            f"(the same data: <code>resq {command} --json</code>).</p></noscript>")
 
 
 def _json_script(element_id: str, data: Any) -> str:
