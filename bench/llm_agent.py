@@ -10,8 +10,9 @@ was shown: file recall (gold files that exist before the edit and had at least o
 files were all shown, and gold hunks whose old lines overlap a shown chunk. Files the gold patch creates cannot be
 shown and are left out of both counts (their number is printed).
 
-robustness: every scripted imperfect reply of tests/llm_replies.py goes through the agent's real edit pipeline
-(parse, apply, syntax gate, retry turn) against the real demo repository, in memory: case, recovered?, outcome.
+robustness: every scripted imperfect reply of tests/llm_replies.py goes through the agent's real loop (parse, apply,
+syntax gate, retry turns, look-ups) with a scripted server on 127.0.0.1 and a real workspace container of the demo
+task fix-allocate-remainder (Docker needed): case, recovered?, outcome.
 The same cases run as tests in tests/test_systems_llm_replies.py.
 """
 
@@ -100,13 +101,25 @@ def print_retrieval(suites: list[str], budgets: list[int], verbose: bool) -> Non
 
 
 def print_robustness() -> None:
-    from llm_replies import run_case, CASES
+    from llm_replies import CASES, demo_workspace, run_cases
+    from resq_runner import environments
+    from resq_runner.sandbox import connect
 
-    print("| case | recovered? | outcome |")
-    print("|---|---|---|")
+    client = connect()
+    workspace = demo_workspace(client, environments.ensure_environment(client, "python", log=lambda _m: None))
+    try:
+        results = run_cases(CASES, workspace)
+    finally:
+        workspace.close()
+    print("| case | recovered? | outcome | turns | stopped |")
+    print("|---|---|---|---|---|")
     for case in CASES:
-        result = run_case(case)
-        print(f"| {case.name} | {'yes' if result.recovered else 'no'} | {result.outcome} |")
+        result = results[case.name]
+        print(f"| {case.name} | {'yes' if result.recovered else 'no'} | {result.outcome} | "
+              f"{len(result.transcript.calls)} | {result.transcript.stopped} |")
+    recovered = sum(r.recovered for r in results.values())
+    broken = sum("DOES NOT PARSE" in r.outcome for r in results.values())
+    print(f"\n{recovered}/{len(CASES)} recovered; {broken} submitted code that does not parse")
 
 
 def main() -> None:

@@ -296,7 +296,9 @@ class SystemOutput(Record):
     """What a system hands back: a unified diff (possibly empty) or an error. For a challenge task: `program`
     (Python source, run by the grader), or, from systems that only answer, `answer` (compared as is).
 
-    `context_files` is None when the system does not report what it read (gold, noop, predictions)."""
+    `context_files` is None when the system does not report what it read (gold, noop, predictions). `note` is what
+    the system says happened when it is graded anyway (e.g. "no applicable edit after 4 replies"); it leads the
+    row's reason unless the task passed."""
 
     patch: str = ""
     program: str | None = None
@@ -304,6 +306,7 @@ class SystemOutput(Record):
     usage: Usage = Usage()
     log: str | None = None
     error: str | None = None
+    note: str | None = None
     context_files: list[ContextFile] | None = None
 
 
@@ -394,6 +397,13 @@ class Verdict(Record):
     fail_to_pass: dict[str, TestStatus] = {}
     pass_to_pass: dict[str, TestStatus] = {}
     challenge: ChallengeVerdict | None = None
+
+    def with_note(self, note: str | None) -> "Verdict":
+        """The system's own account first in the reason ("no applicable edit after 4 replies; 4 test(s) ..."),
+        unless the task passed."""
+        if not note or self.outcome == Outcome.passed:
+            return self
+        return self.model_copy(update={"reason": f"{note}; {self.reason}" if self.reason else note})
 
 
 class Timings(Record):

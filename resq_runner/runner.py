@@ -404,7 +404,7 @@ class Pipeline:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
                 evaluation = self._evaluate(tf, image, output, log_dir)
-                verdict = evaluation.verdict
+                verdict = evaluation.verdict.with_note(output.note)
                 _copy_eval_timings(evaluation, timings)
         except RunFolderError:
             raise

@@ -41,6 +41,13 @@ OPTIONS = [
     ("price_table", "price_table", {"llm"}, ("--price-table",),
      dict(type=click.Path(exists=True, dir_okay=False), help="llm: JSON/YAML {model: {prompt, completion}} "
                                                              "in USD per million tokens.")),
+    ("test_loop", "test_loop", {"llm"}, ("--test-loop",),
+     dict(is_flag=True, default=None, help="llm: after edits apply, run the repository's visible tests in the "
+                                           "workspace and send failures back (never the hidden tests).")),
+    ("test_loop_turns", "test_loop_turns", {"llm"}, ("--test-loop-turns",),
+     dict(type=int, help="llm --test-loop: test failures sent back at most this many times (3).")),
+    ("test_command", "test_command", {"llm"}, ("--test-command",),
+     dict(help="llm --test-loop: the visible-test command (default: pytest or node --test, from the files).")),
     ("predictions", "predictions", {"predictions"}, ("--predictions",),
      dict(type=click.Path(exists=True, dir_okay=False), help="predictions: SWE-bench-style JSON or JSONL file.")),
     ("agent_cmd", "agent_cmd", {"command"}, ("--agent-cmd",), dict(help="command: the agent's shell command.")),

@@ -1,0 +1,64 @@
+"""The llm agent against scripted imperfect replies (tests/llm_replies.py): a real workspace container of a demo
+task, a real scripted chat-completions server, the agent's real loop. Recoverable cases end with the fix in the
+patch; no case ever submits code that does not parse; the transcript says what happened."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_replies import CASES, demo_workspace, run_cases
+
+
+@pytest.fixture(scope="module")
+def results(docker_client, python_env):
+    workspace = demo_workspace(docker_client, python_env)
+    try:
+        yield run_cases(CASES, workspace)
+    finally:
+        workspace.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_scripted_reply(results, case):
+    result = results[case.name]
+    assert "DOES NOT PARSE" not in result.outcome
+    assert result.recovered == case.recoverable, result.outcome
+    assert all(call.finish_reason for call in result.transcript.calls)
+
+
+def test_a_syntax_error_goes_back_to_the_model_and_is_recorded(results):
+    transcript = results["syntax error, then fixed"].transcript
+    assert [c.ok for c in transcript.checks] == [False, True]
+    assert transcript.checks[0].tool == "compile" and "SyntaxError" in transcript.checks[0].error
+    assert "would not parse" in transcript.messages[3]["content"]
+
+
+def test_a_cut_off_reply_asks_to_continue_and_records_finish_reason(results):
+    transcript = results["unified diff cut off (finish_reason=length), then continued"].transcript
+    assert [c.finish_reason for c in transcript.calls] == ["length", "stop"]
+    assert "cut off" in transcript.messages[3]["content"] and transcript.edits[0].applied
+    never = results["cut off every time"]
+    assert never.patch == "" and transcript.stopped == "edits applied"
+
+
+def test_blocks_that_match_are_applied_and_only_the_others_reported(results):
+    transcript = results["two blocks, one fails, then only that one resent"].transcript
+    assert [(e.turn, e.applied) for e in transcript.edits] == [(1, True), (1, False), (2, True)]
+    feedback = transcript.messages[3]["content"]
+    assert feedback.startswith("Applied: edit 1 (ledgerlite/money.py).") and "edit 2 (ledgerlite/money.py)" in feedback
+    again = results["two blocks, one fails, then both resent (one already present)"].transcript
+    assert [e.note for e in again.edits if e.turn == 2] == ["already present", ""]
+
+
+def test_lookups_show_lines_and_are_recorded(results):
+    opened = results["OPEN a range, then the edit"].transcript
+    assert [(s.path, s.start, s.end) for s in opened.files_shown if s.reason == "opened"] == [
+        ("ledgerlite/money.py", 50, 69)]  # the file ends at line 69
+    assert "def allocate" in opened.messages[3]["content"] and "|" not in opened.messages[3]["content"].split("\n")[2]
+    grepped = results["GREP, then the edit"].transcript
+    assert [(s.path, s.reason) for s in grepped.files_shown if s.reason == "grep"] == [("ledgerlite/money.py", "grep")]
+
+
+def test_repairs_are_noted(results):
+    assert results["tabs instead of spaces"].transcript.edits[0].note == "tabs re-indented"
+    assert results["copied line-number prefixes"].transcript.edits[0].note == "line numbers stripped"
