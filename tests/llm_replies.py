@@ -160,8 +160,9 @@ def run_cases(cases: list[Case], workspace: Workspace) -> dict[str, CaseResult]:
     return results
 
 
-def run_case(case: Case, workspace: Workspace, base_url: str) -> CaseResult:
-    workspace.run("git reset -q --hard && git clean -qfdx")
+def run_case(case: Case, workspace: Workspace, base_url: str, prepare: str = "") -> CaseResult:
+    """One case, after resetting the workspace to the snapshot and running the shell command `prepare`."""
+    workspace.run("git reset -q --hard && git clean -qfdx" + (f" && {prepare}" if prepare else ""))
     client = ChatClient(ClientSettings(base_url=base_url, model="scripted", timeout_s=20, max_retries=0),
                         threading.Semaphore(1))
     task = TaskView(id=case_key(case), kind="repo-edit", instruction=INSTRUCTION.format(name=case_key(case)))

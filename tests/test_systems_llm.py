@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO, containers_of, resq
-from llm_server import ScriptedLLM
+from llm_server import ScriptedLLM, suite_instructions
 
 KEY = "sk-resq-test-7f3a9c1e5b2d"
 
@@ -69,11 +69,13 @@ EXPECTED = {  # outcome, prompt tokens, completion tokens, calls
 
 @pytest.fixture
 def demo_with_hung_task(demo_copy: Path) -> Path:
-    """The demo suite plus a copy of one task under another id, for the request that never gets an answer."""
+    """The demo suite plus a copy of one task under another id (and a longer instruction, which is how the scripted
+    server tells them apart), for the request that never gets an answer."""
     hung = demo_copy / "allocate-hung"
     shutil.copytree(demo_copy / "fix-allocate-remainder", hung)
     task_yaml = hung / "task.yaml"
-    task_yaml.write_text(task_yaml.read_text().replace("id: fix-allocate-remainder", "id: allocate-hung"))
+    task_yaml.write_text(task_yaml.read_text().replace("id: fix-allocate-remainder", "id: allocate-hung")
+                         .replace("instruction: |\n", "instruction: |\n  (This copy never gets an answer.)\n", 1))
     return demo_copy
 
 
@@ -91,7 +93,7 @@ def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch
     monkeypatch.setenv("RESQ_TEST_LLM_KEY", KEY)
     out = tmp_path / f"run-llm-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
-    with ScriptedLLM(SCRIPTS, api_key=KEY) as server:
+    with ScriptedLLM(SCRIPTS, api_key=KEY, instructions=suite_instructions(demo_with_hung_task)) as server:
         proc = _llm_run(demo_with_hung_task, out, server.base_url, "-j", "2", "--max-concurrent-requests", "1")
     assert proc.returncode == 0, proc.stderr
 
@@ -100,6 +102,7 @@ def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch
                   row["usage"]["calls"]) for task, row in rows.items()}
     assert got == EXPECTED
     assert "no answer" in rows["allocate-hung"]["reason"] and "2 attempt(s)" in rows["allocate-hung"]["reason"]
+    assert rows["add-invoice-discount"]["reason"].startswith("no applicable edit after 3 replies; ")
     assert server.max_in_flight == 1  # --max-concurrent-requests 1 held across two workers
     assert len(server.calls_for("fix-allocate-remainder")) == 2  # the 429, then the answer
     assert len(server.calls_for("allocate-hung")) == 2  # the first try and one retry, both timed out
@@ -120,7 +123,15 @@ def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch
 
     allocate = json.loads((out / "logs" / "fix-allocate-remainder" / "transcript.json").read_text())
     assert "HTTP 429" in allocate["calls"][0]["retries"][0] and "(Retry-After)" in allocate["calls"][0]["retries"][0]
-    assert "units = int(self.amount / step)" in (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    assert allocate["calls"][0]["finish_reason"] == "stop"
+    assert [(c["path"], c["tool"], c["ok"]) for c in allocate["checks"]] == [("ledgerlite/money.py", "compile", True)]
+    allocate_patch = (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    assert "units = int(self.amount / step)" in allocate_patch
+    hung = json.loads((out / "logs" / "allocate-hung" / "transcript.json").read_text())
+    assert len(hung["calls"][0]["retries"]) == 2 and "no answer within 2s" in hung["calls"][0]["retries"][0]
+
+    # the task id is never in the prompt (hand-written ids can describe the fix)
+    assert all("fix-allocate-remainder" not in json.dumps(r["body"]["messages"]) for r in server.requests)
 
     discount = json.loads((out / "logs" / "add-invoice-discount" / "transcript.json").read_text())
     assert discount["stopped"] == "gave up after 3 replies without applicable edits"

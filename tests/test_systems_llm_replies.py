@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from llm_replies import CASES, demo_workspace, run_cases
+from llm_replies import CASES, FIX, INSTRUCTION, case_key, demo_workspace, run_case, run_cases
+from llm_server import ScriptedLLM
 
 
 @pytest.fixture(scope="module")
-def results(docker_client, python_env):
+def workspace(docker_client, python_env):
     workspace = demo_workspace(docker_client, python_env)
-    try:
-        yield run_cases(CASES, workspace)
-    finally:
-        workspace.close()
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture(scope="module")
+def results(workspace):
+    return run_cases(CASES, workspace)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -62,3 +66,13 @@ def test_lookups_show_lines_and_are_recorded(results):
 def test_repairs_are_noted(results):
     assert results["tabs instead of spaces"].transcript.edits[0].note == "tabs re-indented"
     assert results["copied line-number prefixes"].transcript.edits[0].note == "line numbers stripped"
+
+
+def test_edits_keep_the_file_mode(workspace):
+    case = CASES[0]
+    key = case_key(case)
+    with ScriptedLLM({key: case.replies}, instructions={key: INSTRUCTION.format(name=key)}) as server:
+        result = run_case(case, workspace, server.base_url, prepare="chmod 755 ledgerlite/money.py")
+    assert FIX in result.patch
+    assert workspace.run("stat -c %a ledgerlite/money.py") == (0, "755\n")
+    assert "new mode 100755" in result.patch  # the chmod shows against the snapshot; the edit did not undo it
