@@ -187,3 +187,35 @@ def test_per_run_budget_stops_every_later_call(tmp_path, monkeypatch, cleanup_ru
     assert {row["outcome"] for row in rows.values()} == {"system_error"}
     assert all("per-run budget of $1 reached" in row["reason"] for row in rows.values())
     assert sorted(row["usage"]["calls"] for row in rows.values())[0] == 0  # the task after the money ran out
+
+
+def test_test_loop_sends_visible_test_failures_back(tmp_path, cleanup_run):
+    """--test-loop: a first fix that breaks a visible test gets the failure back; the second one passes. Files the
+    test run leaves behind stay out of the patch, and the hidden tests are never run by the agent."""
+    wrong = ALLOCATE_FIX.replace("return [Money(share * step, self.currency) for share in shares]",
+                                 "return [Money(share * step, self.currency) for share in shares][1:]")
+    scripts = {"fix-allocate-remainder": [
+        {"content": wrong, "usage": {"prompt_tokens": 1000, "completion_tokens": 200}},
+        {"content": "ledgerlite/money.py\n<<<<<<< SEARCH\n"
+                    "        return [Money(share * step, self.currency) for share in shares][1:]\n=======\n"
+                    "        return [Money(share * step, self.currency) for share in shares]\n>>>>>>> REPLACE\n",
+         "usage": {"prompt_tokens": 1500, "completion_tokens": 200}}]}
+    out = tmp_path / f"run-test-loop-{secrets.token_hex(3)}"
+    cleanup_run.append(out.name)
+    with ScriptedLLM(scripts) as server:
+        proc = resq("run", str(DEMO), "--system", "llm", "--model", "scripted", "--base-url", server.base_url,
+                    "--api-key-env", "", "--out", str(out), "--task", "fix-allocate-remainder", "--test-loop",
+                    "--test-loop-turns", "2")
+    assert proc.returncode == 0, proc.stderr
+    row = _rows(out)["fix-allocate-remainder"]
+    assert row["outcome"] == "passed" and row["usage"]["calls"] == 2
+    transcript = json.loads((out / "logs" / "fix-allocate-remainder" / "transcript.json").read_text())
+    runs = transcript["test_runs"]
+    assert [(r["turn"], r["exit_code"] != 0) for r in runs] == [(1, True), (2, False)]
+    assert all(r["command"] == "python -m pytest -q -x -p no:cacheprovider" and r["seconds"] > 0 for r in runs)
+    assert "test_allocate_even_split" in runs[0]["output"]
+    assert "test_allocate_even_split" in transcript["messages"][3]["content"]
+    assert transcript["stopped"] == "edits applied; visible tests pass"
+    assert all(c["prompt_tokens"] and c["seconds"] > 0 for c in transcript["calls"])
+    patch = (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    assert patch.count("diff --git") == 1 and "hidden" not in " ".join(r["output"] for r in runs)
