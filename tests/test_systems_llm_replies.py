@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_replies import CASES, FIX, INSTRUCTION, case_key, demo_workspace, run_case, run_cases
+from llm_replies import CASES, FIX, INSTRUCTION, Case, case_key, demo_workspace, run_case, run_cases
 from llm_server import ScriptedLLM
 
 
@@ -76,3 +76,42 @@ def test_edits_keep_the_file_mode(workspace):
     assert FIX in result.patch
     assert workspace.run("stat -c %a ledgerlite/money.py") == (0, "755\n")
     assert "new mode 100755" in result.patch  # the chmod shows against the snapshot; the edit did not undo it
+
+
+def test_javascript_edits_are_checked_by_tree_sitter_and_by_node_in_the_workspace(docker_client):
+    """A broken JavaScript edit is refused before it is written (tree-sitter); one that tree-sitter accepts but node
+    rejects (a `let` declared twice) is written, refused by `node --check` in the workspace container, and put back;
+    the third reply is right."""
+    from conftest import PROJECT
+    from resq_runner import environments
+    from resq_runner.runner import task_image
+    from resq_runner.sandbox import Limits, Sandbox
+    from resq_runner.systems.base import Workspace
+    from resq_runner.tasks import load_suite
+
+    tf = load_suite(PROJECT / "tasks" / "js", ["ms-compound-durations"])[0]
+    image = task_image(docker_client, tf, environments.ensure_environment(docker_client, "node", log=lambda _m: None))
+
+    def start() -> Sandbox:
+        sandbox = Sandbox(docker_client, image.tag, "llm-replies-js", "workspace", command=["sleep", "infinity"],
+                          user="1000:1000", limits=Limits())
+        sandbox.start()
+        return sandbox
+
+    def js_block(replace: str) -> dict:
+        return {"content": f"index.js\n```\n<<<<<<< SEARCH\nvar s = 1000;\n=======\n{replace}>>>>>>> REPLACE\n```\n"}
+
+    case = Case("javascript", [js_block("var s = (1000;\n"), js_block("let s = 1000;\nlet s = 1001;\n"),
+                               js_block("var s = 1000; // one second\n")], wanted=["// one second"])
+    key = case_key(case)
+    workspace = Workspace(start)
+    try:
+        with ScriptedLLM({key: case.replies}, instructions={key: INSTRUCTION.format(name=key)}) as server:
+            result = run_case(case, workspace, server.base_url)
+    finally:
+        workspace.close()
+    checks = [(c.turn, c.tool, c.ok) for c in result.transcript.checks]
+    assert checks == [(1, "tree-sitter", False), (2, "tree-sitter", True), (2, "node --check", False),
+                      (3, "tree-sitter", True), (3, "node --check", True)]
+    assert "already been declared" in result.transcript.checks[2].error
+    assert "let s = 1001" not in result.patch and "// one second" in result.patch
