@@ -13,6 +13,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+from conftest import DEMO
 from llm_server import ScriptedLLM
 from resq_runner.models import TaskView
 from resq_runner.systems.base import Workspace
@@ -24,24 +25,9 @@ from resq_runner.systems.llm.transcript import Transcript
 INSTRUCTION = "Money.allocate loses or invents cents: the parts must always add up to the amount (case {name})."
 FIX = "units = int(self.amount / step)"
 
-OLD = """\
-        parts = []
-        for ratio in ratios:
-            share = (self.amount * ratio / total).quantize(step, rounding=ROUND_HALF_EVEN)
-            parts.append(Money(share, self.currency))
-        return parts
-"""
-NEW = """\
-        units = int(self.amount / step)
-        shares = [units * ratio // total for ratio in ratios]
-        if units < 0:
-            shares = [-(-units * ratio // total) for ratio in ratios]
-        leftover = units - sum(shares)
-        direction = 1 if leftover > 0 else -1
-        for index in range(abs(leftover)):
-            shares[index % len(shares)] += direction
-        return [Money(share * step, self.currency) for share in shares]
-"""
+GOLD = (DEMO / "fix-allocate-remainder" / "gold.patch").read_text().splitlines()
+OLD = "".join(line[1:] + "\n" for line in GOLD if line.startswith("-") and not line.startswith("---"))
+NEW = "".join(line[1:] + "\n" for line in GOLD if line.startswith("+") and not line.startswith("+++"))
 FORMAT_OLD = '        sign = "-" if self.amount < 0 else ""\n'
 FORMAT_NEW = '        sign = "-" if self.amount < 0 else "+" if self.amount > 0 else ""\n'
 
@@ -109,6 +95,7 @@ CASES = [
          [reply(DIFF[:DIFF.index("+        leftover")], "length"), reply(DIFF)]),
     Case("search/replace cut off (finish_reason=length), then continued",
          [reply(FULL[:FULL.index("        direction")], "length"), reply(FULL[FULL.index("        direction"):])]),
+    Case("search/replace block without its closing fence", [reply(FULL.rstrip("`\n") + "\n")]),
     Case("unclosed fence without finish_reason, then resent",
          [reply(FULL[:FULL.index(">>>>>>> REPLACE")]), reply(FULL)]),
     Case("syntax error, then fixed", [reply(BROKEN_SYNTAX), reply(FULL)]),
@@ -191,7 +178,6 @@ def judge(case: Case, patch: str, workspace: Workspace) -> tuple[bool, str]:
 
 def demo_workspace(docker_client, python_env) -> Workspace:
     """A started workspace container of the demo task fix-allocate-remainder (close() removes it)."""
-    from conftest import DEMO
     from resq_runner.runner import task_image
     from resq_runner.sandbox import Limits, Sandbox
     from resq_runner.tasks import load_suite

@@ -78,7 +78,8 @@ def test_repairs_before_matching():
 
 def test_truncation_names_unclosed_fences_and_blocks():
     assert truncation("a.py\n```\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n```\n") == ""
-    assert truncation("a.py\n```\n<<<<<<< SEARCH\nx\n=======\ny\n") == "a ``` fence is not closed"
+    assert truncation("```diff\n--- a/a.py\n+++ b/a.py\n@@ @@\n-x\n") == "a ``` fence is not closed"
+    assert truncation("a.py\n```\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n") == ""  # nothing lost
     assert truncation("a.py\n<<<<<<< SEARCH\nx\n=======\ny\n") == "a SEARCH/REPLACE block is not closed"
 
 

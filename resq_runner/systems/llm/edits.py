@@ -249,14 +249,15 @@ def _already_present(content: str, search: str, replace: str) -> bool:
 
 def truncation(reply: str) -> str:
     """Why a reply looks cut off before its end (empty when it does not): an unclosed fence or block."""
-    fences = [line for line in reply.splitlines() if _FENCE.match(line)]
-    if len(fences) % 2:
-        return "a ``` fence is not closed"
     try:
-        parse_search_replace(reply)
+        blocks = parse_search_replace(reply)
     except ApplyError as exc:
         if "not closed" in str(exc):
             return "a SEARCH/REPLACE block is not closed"
+        blocks = []
+    fences = [line for line in reply.splitlines() if _FENCE.match(line)]
+    if len(fences) % 2 and not blocks:  # with every block closed, a missing last fence loses nothing
+        return "a ``` fence is not closed"
     return ""
 
 
