@@ -26,7 +26,9 @@ OTHER_SHARE = 0.12  # of the context budget, at most, for docs, metadata and tes
 FILE_WEIGHT = 0.6  # how much a chunk's file score adds to its own
 GREP_HITS = 40
 LEADING_FILES = 8  # source files whose best chunk is shown first
-COMPANION_FILES = 3  # of those, whose stub and package __init__ are shown too
+PACKAGE_ENTRIES = ("__init__.py", "index.js", "index.mjs", "index.cjs")
+COMPANION_FILES = 3
+DECAY = 0.85  # a file's chunk scores are multiplied by this for each of its chunks already chosen  # of those, whose stub and package __init__ are shown too
 SOURCE_SUFFIXES = {".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
                    ".cjs": "javascript", ".jsx": "javascript"}
 CODE_SUFFIXES = set(SOURCE_SUFFIXES) | {".ts", ".tsx", ".c", ".h", ".cc", ".cpp", ".hpp", ".go", ".rs", ".java",
@@ -377,27 +379,40 @@ def choose_chunks(ranking: Ranking, budget: int, other_budget: int) -> list[Chun
     for path in leading[:COMPANION_FILES]:
         for companion in companions(path, ranking.files, best):
             take(companion)
-    ordered = sorted(ranking.chunks, key=lambda c: -c.score * _kind_weight(ranking.kinds[c.path]))
-    for chunk in ordered:
-        take(chunk)
+    _fill(ranking, chosen, take)
     limits["source"] += limits["other"] - spent["other"]
-    for chunk in ordered:
-        take(chunk)
+    _fill(ranking, chosen, take)
     return list(chosen.values())
 
 
+def _fill(ranking: Ranking, chosen: dict[int, Chunk], take) -> None:
+    """The remaining chunks by score, each file's score decaying with every chunk of it already shown (so one
+    large file does not take the whole budget)."""
+    remaining = [c for c in ranking.chunks if id(c) not in chosen]
+    while remaining:
+        shown = Counter(c.path for c in chosen.values())
+        best = max(remaining, key=lambda c: c.score * _kind_weight(ranking.kinds[c.path]) * DECAY ** shown[c.path])
+        remaining.remove(best)
+        take(best)
+
+
 def companions(path: str, paths: list[str], best: dict[str, list[Chunk]]) -> list[Chunk | None]:
-    """Files that change with a source file: its type stub (`x.pyi` beside `x.py`), and the chunk of the package's
-    `__init__` that names the module (re-exports, `__all__`)."""
+    """Files that change with a source file: its type stub (`x.pyi` beside `x.py`), and the chunk of the nearest
+    package entry (`__init__.py`, `index.js`) in its folder or above that names the module (re-exports,
+    `__all__`, `module.exports`)."""
     pure = PurePosixPath(path)
     found: list[Chunk | None] = []
     stub = pure.with_suffix(".pyi").as_posix()
     if pure.suffix == ".py" and stub in best:
         found.append(best[stub][0])
-    init = (pure.parent / "__init__.py").as_posix()
-    if init != path and init in best:
-        found.append(next((c for c in best[init] if re.search(rf"\b{re.escape(pure.stem)}\b", "\n".join(c.lines))),
-                          None))
+    names = re.compile(rf"\b{re.escape(pure.stem)}\b")
+    for folder in [pure.parent, *pure.parent.parents]:
+        entries = [(folder / name).as_posix() for name in PACKAGE_ENTRIES]
+        mentions = [c for entry in entries if entry != path and entry in best
+                    for c in best[entry] if names.search("\n".join(c.lines))]
+        if mentions:
+            found.append(mentions[0])
+            break
     return found
 
 
