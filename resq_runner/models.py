@@ -112,6 +112,7 @@ class TestSpec(Record):
     framework: Literal["pytest", "script", "log", "node"] = "pytest"
     command: str
     canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
+    visible_command: str | None = None  # the repository's own tests, which a system may run in its workspace
     script: str | None = None
     log_parser: str | None = None
 
@@ -239,6 +240,7 @@ class TaskView(Record):
     tags: list[str] = []
     language: str | None = None
     oracle_context: list[OracleFile] | None = None
+    visible_test_command: str | None = None  # tests.visible_command: never the hidden tests
 
 
 class OracleFile(Record):

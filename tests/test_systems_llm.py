@@ -189,7 +189,8 @@ def test_per_run_budget_stops_every_later_call(tmp_path, monkeypatch, cleanup_ru
     assert sorted(row["usage"]["calls"] for row in rows.values())[0] == 0  # the task after the money ran out
 
 
-def test_test_loop_sends_visible_test_failures_back(tmp_path, cleanup_run):
+@pytest.mark.parametrize("named", [False, True], ids=["detected", "named-by-the-task"])
+def test_test_loop_sends_visible_test_failures_back(demo_copy, tmp_path, cleanup_run, named):
     """--test-loop: a first fix that breaks a visible test gets the failure back; the second one passes. Files the
     test run leaves behind stay out of the patch, and the hidden tests are never run by the agent."""
     wrong = ALLOCATE_FIX.replace("return [Money(share * step, self.currency) for share in shares]",
@@ -202,8 +203,13 @@ def test_test_loop_sends_visible_test_failures_back(tmp_path, cleanup_run):
          "usage": {"prompt_tokens": 1500, "completion_tokens": 200}}]}
     out = tmp_path / f"run-test-loop-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
+    command = "python -m pytest -q -x -p no:cacheprovider"
+    if named:
+        command = "python -m pytest -q -p no:cacheprovider tests/test_money.py"
+        task_yaml = demo_copy / "fix-allocate-remainder" / "task.yaml"
+        task_yaml.write_text(task_yaml.read_text().replace("tests:\n", f"tests:\n  visible_command: {command}\n", 1))
     with ScriptedLLM(scripts) as server:
-        proc = resq("run", str(DEMO), "--system", "llm", "--model", "scripted", "--base-url", server.base_url,
+        proc = resq("run", str(demo_copy), "--system", "llm", "--model", "scripted", "--base-url", server.base_url,
                     "--api-key-env", "", "--out", str(out), "--task", "fix-allocate-remainder", "--test-loop",
                     "--test-loop-turns", "2")
     assert proc.returncode == 0, proc.stderr
@@ -212,7 +218,7 @@ def test_test_loop_sends_visible_test_failures_back(tmp_path, cleanup_run):
     transcript = json.loads((out / "logs" / "fix-allocate-remainder" / "transcript.json").read_text())
     runs = transcript["test_runs"]
     assert [(r["turn"], r["exit_code"] != 0) for r in runs] == [(1, True), (2, False)]
-    assert all(r["command"] == "python -m pytest -q -x -p no:cacheprovider" and r["seconds"] > 0 for r in runs)
+    assert all(r["command"] == command and r["seconds"] > 0 for r in runs)
     assert "test_allocate_even_split" in runs[0]["output"]
     assert "test_allocate_even_split" in transcript["messages"][3]["content"]
     assert transcript["stopped"] == "edits applied; visible tests pass"

@@ -289,7 +289,7 @@ class Agent:
         if not self.settings.test_loop_turns:
             self.transcript.stopped = "edits applied"
             return Step(None)
-        command = self.settings.test_command or visible_test_command(self.files)
+        command = self.settings.test_command or self.task.visible_test_command or visible_test_command(self.files)
         if not command:
             self.transcript.stopped = "edits applied (no visible tests to run)"
             return Step(None)
