@@ -222,8 +222,9 @@ class Agent:
             if error:
                 refused[path] = f"the file would not parse: {error}"
                 continue
-            self._write(path, text)
-            written.append(path)
+            if text != before:  # an edit found already present changes nothing
+                self._write(path, text)
+                written.append(path)
         for path, error in self._node_check([p for p in written if checker(p) == "tree-sitter"], turn).items():
             self._write(path, previous[path])  # back to what it was before this reply
             refused[path] = f"the file would not parse: {error}"
@@ -247,9 +248,7 @@ class Agent:
         errors = {}
         for path in paths if self.state.node else []:
             code, out = self.workspace.run(f"node --check -- {shlex.quote(path)} 2>&1")
-            lines = [line for line in out.splitlines() if line.strip()]
-            error = "" if code == 0 else f"{path}: " + next((l for l in lines if "Error" in l), lines[-1] if lines else
-                                                            f"node --check exited {code}")
+            error = "" if code == 0 else f"{path}: {_error_line(out, code)}"
             self.transcript.checks.append(CheckRecord(turn=turn, path=path, tool="node --check", ok=code == 0,
                                                       error=error))
             if code != 0:
@@ -345,6 +344,12 @@ class Agent:
             except UnicodeDecodeError:
                 continue
         return texts
+
+
+def _error_line(output: str, code: int) -> str:
+    """The line of node's output naming the error (`SyntaxError: ...`), else its last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return next((line for line in lines if "Error" in line), lines[-1] if lines else f"node --check exited {code}")
 
 
 def visible_test_command(files: dict[str, str]) -> str:
