@@ -13,8 +13,8 @@ from resq_runner.systems.llm.client import Budget, BudgetExceeded, ChatClient, C
 from resq_runner.systems.llm.checks import gate
 from resq_runner.systems.llm.client import Redactor
 from resq_runner.systems.llm.edits import ApplyError, Edit, apply_edit, apply_edits, parse_edits, truncation
-from resq_runner.systems.llm.retrieval import (build_context, chunk_file, definitions, file_kind, grep, rank,
-                                               rank_chunks, render_file, repo_map)
+from resq_runner.systems.llm.retrieval import (build_context, chunk_file, definitions, estimate_tokens, file_kind,
+                                               grep, rank, rank_chunks, render_file, repo_map)
 
 from llm_server import ScriptedLLM
 
@@ -171,6 +171,10 @@ def test_open_ranges_cut_long_files_with_a_way_on():
     assert (shown.start, shown.end) == (10, 20) and "line_10 = 10\n" in rendered and "line_21" not in rendered
     rendered, shown = render_file("big.py", text, 200)
     assert shown.start == 1 and shown.end < 500 and f"OPEN big.py:{shown.end + 1}-500" in rendered
+    long_module = "".join(f"def f{i}(x):\n" + "    x += 1\n" * 30 + "    return x\n\n" for i in range(20))
+    rendered, shown = render_file("mod.py", long_module, 1000)
+    assert rendered.startswith("mod.py is long; its outline") and "  34: def f1(x):" in rendered
+    assert shown.end < len(long_module.splitlines()) and estimate_tokens(rendered) <= 1100
 
 
 def test_grep_finds_lines_source_first():

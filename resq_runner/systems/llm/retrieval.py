@@ -422,19 +422,32 @@ def companions(path: str, paths: list[str], best: dict[str, list[Chunk]]) -> lis
 
 def render_file(path: str, text: str, budget_tokens: int, start: int = 1, end: int | None = None) -> tuple[str, Shown]:
     """Lines start..end of a file (the whole file by default), cut at the budget with a note saying how to see
-    the rest."""
+    the rest; a whole file that does not fit starts with its outline (classes and functions with their lines)."""
     lines = text.splitlines()
     end = min(len(lines), end or len(lines))
     start = max(1, min(start, end))
     picked = lines[start - 1:end]
     rendered = render_lines(path, start, picked)
-    if estimate_tokens(rendered) > budget_tokens:
-        keep = max(1, len(picked) * budget_tokens // max(1, estimate_tokens(rendered)))
-        picked = picked[:keep]
-        last = start + keep - 1
-        rendered = render_lines(path, start, picked) + \
-            f"[lines {last + 1}-{end} not shown: too long for one reply; OPEN {path}:{last + 1}-{end} to see them]\n"
-    return rendered, Shown(path, start, start + len(picked) - 1, "opened", estimate_tokens(rendered))
+    if estimate_tokens(rendered) <= budget_tokens:
+        return rendered, Shown(path, start, start + len(picked) - 1, "opened", estimate_tokens(rendered))
+    outline = _outline(path, text, budget_tokens // 5) if (start, end) == (1, len(lines)) else ""
+    room = budget_tokens - estimate_tokens(outline)
+    keep = max(1, len(picked) * room // max(1, estimate_tokens(rendered)))
+    picked = picked[:keep]
+    last = start + keep - 1
+    rendered = outline + render_lines(path, start, picked) + \
+        f"[lines {last + 1}-{end} not shown: too long for one reply; OPEN {path}:{last + 1}-{end} to see them]\n"
+    return rendered, Shown(path, start, last, "opened", estimate_tokens(rendered))
+
+
+def _outline(path: str, text: str, budget_tokens: int) -> str:
+    entries = [f"  {'  ' * depth}{line}: {signature}" for line, depth, signature in _safe_definitions(path, text, {})]
+    if not entries:
+        return ""
+    body = "\n".join(entries)
+    if estimate_tokens(body) > budget_tokens:
+        body = body[:budget_tokens * 4].rsplit("\n", 1)[0] + "\n  ..."
+    return f"{path} is long; its outline (first line of each class and function):\n{body}\n"
 
 
 def grep(pattern: str, files: dict[str, str], kinds: dict[str, str]) -> tuple[str, list[Shown]]:
