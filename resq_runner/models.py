@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +113,14 @@ class TestSpec(Record):
     command: str
     canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
     visible_command: str | None = None  # the repository's own tests, which a system may run in its workspace
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_visible_command(self, handler):
+        """Tasks without a visible command dump (and hash) exactly as before the field existed."""
+        data = handler(self)
+        if self.visible_command is None:
+            data.pop("visible_command", None)
+        return data
     script: str | None = None
     log_parser: str | None = None
 
