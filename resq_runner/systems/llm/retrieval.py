@@ -460,7 +460,7 @@ def grep(pattern: str, files: dict[str, str], kinds: dict[str, str]) -> tuple[st
     hits: list[tuple[str, int, str]] = []
     for path in order:
         for number, line in enumerate(files[path].splitlines(), start=1):
-            if regex.search(line):
+            if regex.search(line[:500]):  # a model's pattern could backtrack for long on a long line
                 hits.append((path, number, line.strip()[:200]))
     if not hits:
         return f"GREP {pattern}: no matches", []
