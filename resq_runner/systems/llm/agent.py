@@ -113,8 +113,6 @@ class Agent:
             step = self._act(completion, turn)
             if step.applied and step.feedback is None:
                 step = self._test_step(turn)
-                if step.feedback is None:
-                    return
             if step.feedback is None:
                 return
             self.state.failures += step.failed
