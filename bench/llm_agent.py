@@ -88,7 +88,8 @@ def retrieval_row(suite: str, budget: int) -> dict:
 
 
 def print_retrieval(suites: list[str], budgets: list[int], verbose: bool) -> None:
-    print("| suite | budget | tasks | mean file recall | all gold files shown | gold hunks shown | new files (not counted) |")
+    print("| suite | budget | tasks | mean file recall | all gold files shown | gold hunks shown "
+          "| new files (not counted) |")
     print("|---|---|---|---|---|---|---|")
     rows = [retrieval_row(suite, budget) for suite in suites for budget in budgets]
     for row in rows:

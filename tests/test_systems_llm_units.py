@@ -73,7 +73,8 @@ def test_repairs_before_matching():
     resent = Edit("money.py", "        return list(parts)\n", "        return parts\n")
     assert apply_edit(SOURCE, resent, notes) == SOURCE and notes == ["already present"]
     dict_body = "N = {\n    1: 'one',\n    2: 'two',\n}\n"  # `1: ` is code, not a line number
-    assert apply_edit(dict_body, Edit("n.py", "    2: 'two',\n", "    2: 'deux',\n")) == dict_body.replace("two", "deux")
+    edit = Edit("n.py", "    2: 'two',\n", "    2: 'deux',\n")
+    assert apply_edit(dict_body, edit) == dict_body.replace("two", "deux")
 
 
 def test_truncation_names_unclosed_fences_and_blocks():

@@ -27,8 +27,8 @@ FILE_WEIGHT = 0.6  # how much a chunk's file score adds to its own
 GREP_HITS = 40
 LEADING_FILES = 8  # source files whose best chunk is shown first
 PACKAGE_ENTRIES = ("__init__.py", "index.js", "index.mjs", "index.cjs")
-COMPANION_FILES = 3
-DECAY = 0.85  # a file's chunk scores are multiplied by this for each of its chunks already chosen  # of those, whose stub and package __init__ are shown too
+COMPANION_FILES = 3  # of those, whose stub and package entry are shown too
+DECAY = 0.85  # a file's chunk scores are multiplied by this for each of its chunks already chosen
 SOURCE_SUFFIXES = {".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
                    ".cjs": "javascript", ".jsx": "javascript"}
 CODE_SUFFIXES = set(SOURCE_SUFFIXES) | {".ts", ".tsx", ".c", ".h", ".cc", ".cpp", ".hpp", ".go", ".rs", ".java",
@@ -465,6 +465,7 @@ def grep(pattern: str, files: dict[str, str], kinds: dict[str, str]) -> tuple[st
     if not hits:
         return f"GREP {pattern}: no matches", []
     shown = hits[:GREP_HITS]
-    more = f"\n[{len(hits) - len(shown)} more matches not shown; GREP a narrower pattern]" if len(hits) > GREP_HITS else ""
+    more = f"\n[{len(hits) - len(shown)} more matches not shown; GREP a narrower pattern]" \
+        if len(hits) > GREP_HITS else ""
     text = f"GREP {pattern}: {len(hits)} match(es)\n" + "\n".join(f"{p}:{n}: {t}" for p, n, t in shown) + more
     return text, [Shown(p, n, n, "grep", estimate_tokens(t)) for p, n, t in shown]
