@@ -95,7 +95,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
-                materialize(tf, environments.cache_dir())
+                if tf.task.snapshot is not None and tf.task.snapshot.kind != "image":
+                    materialize(tf, environments.cache_dir())
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
         done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
@@ -191,6 +192,8 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
         snapshot = tf.task.snapshot
         if snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
+        if snapshot.kind == "image" or tf.task.environment.spec:
+            continue  # their images are made when first used; the pool creates their containers on demand
         key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
         hashes.setdefault(key, snapshot_hash(tf))
         pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
@@ -484,11 +487,17 @@ def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRe
     """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
     if tf.task.snapshot is None:
         return environment  # a challenge: the program runs in the environment itself
+    if tf.task.snapshot.kind == "image":
+        return environments.ensure_image_task(client, tf.task.snapshot, log=lambda _m: None)
+    ref = tf.task.environment
+    environment = environments.ensure_task_environment(client, ref, environment, users=[tf.ref], log=lambda _m: None)
+    python = ref.spec.python if ref.spec and ref.spec.python else \
+        environments.host_python() if ref.spec else environments.load_definition(ref.name).python_version
     workspace = materialize(tf, environments.cache_dir())
+    install = ref.spec.pre_install + ref.spec.install if ref.spec else []
     return environments.ensure_task_image(
         client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-        pip_requirements=tf.task.environment.pip_requirements,
-        python_version=environments.load_definition(tf.task.environment.name).python_version)
+        pip_requirements=ref.pip_requirements, python_version=python, install=install)
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:
