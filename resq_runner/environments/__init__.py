@@ -306,7 +306,8 @@ def ensure_python_base(client: docker.DockerClient, version: str | None, *, log=
 def spec_environment_tag(ref: EnvironmentRef) -> str:
     """Content-hash tag of the image a spec environment builds: rows with the same content share it."""
     definition = load_definition(ref.name)
-    return f"resq-env-spec:{_hash(definition.model_dump_json(), ref.spec.image_content(), python_base_tag(ref.spec.python))}"
+    spec = ref.spec.model_copy(update={"python": ref.spec.python or host_python()})  # unset = the base's own
+    return f"resq-env-spec:{_hash(definition.model_dump_json(), spec.image_content(), python_base_tag(spec.python))}"
 
 
 def spec_definition(ref: EnvironmentRef) -> EnvironmentDefinition:

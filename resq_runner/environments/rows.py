@@ -70,8 +70,10 @@ def row_environment(row: dict, read: ReadFile, specs: dict | None = None) -> Row
             raise SpecError("field 'install_config': expected an object of SWE-bench spec keys")
         return from_spec_keys(config, "install_config", read)
     if row.get("requirements") or row.get("python"):
+        requirements = row.get("requirements") or []
         spec = EnvironmentSpec(origin="requirements", python=_python(row.get("python"), "python"),
-                               pip_requirements=requirement_lines(row.get("requirements") or [], "requirements"))
+                               pip_requirements=requirement_lines(requirements, "requirements"),
+                               install=["pip install -e ."] if _editable(requirements) else [])
         return RowEnvironment(spec=spec)
     if isinstance(row.get("setup"), dict) or isinstance(row.get("test"), dict):
         setup = row.get("setup") or {}
@@ -117,6 +119,13 @@ def requirement_lines(value, where: str) -> list[str]:
     if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
         raise SpecError(f"{where}: expected a list of requirements or a requirements text")
     return [line.split(" #")[0].strip() for line in lines if line.strip() and not SKIP_FREEZE.search(line)]
+
+
+def _editable(requirements) -> bool:
+    """A pip-freeze of an environment where the repository was installed with `pip install -e .` lists it as an
+    editable line (`-e git+https://...#egg=NAME`, `-e /testbed`): the environment installs it the same way."""
+    lines = requirements.splitlines() if isinstance(requirements, str) else requirements
+    return any(isinstance(line, str) and line.strip().startswith("-e ") for line in lines)
 
 
 def _packages(packages, reqs_path, origin: str, read: ReadFile) -> list[str]:

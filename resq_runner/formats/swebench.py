@@ -38,7 +38,7 @@ DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.MULTILINE)
 PYTEST = "python -m pytest -p no:cacheprovider -rA"
 PYTEST_COMMAND = re.compile(r"^\s*(python3? -m )?pytest\b[^\n;&|]*$")
 START_MARKER, END_MARKER = ">>>>> Start Test Output", ">>>>> End Test Output"
-CONDA_ACTIVATE = ". /opt/miniconda3/bin/activate testbed"  # SWE-bench images: conda env `testbed`
+CONDA_ACTIVATE = ". /opt/miniconda3/bin/activate && conda activate testbed"  # SWE-bench images: conda env testbed
 
 
 @dataclass
@@ -337,3 +337,59 @@ def report(results: list[Result], patches: dict[str, str], task_ids: list[str]) 
         completed_ids=sorted(completed), incomplete_ids=sorted(set(task_ids) - submitted),
         empty_patch_ids=sorted(empty), submitted_ids=sorted(submitted), resolved_ids=sorted(resolved),
         unresolved_ids=sorted(unresolved), error_ids=sorted(errors)).model_dump()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Verdict parity with the SWE-bench harness
+
+
+class SwebenchGrade(Record):
+    """swebench's own grading of one test output: per-test statuses of the listed tests and the verdict."""
+
+    resolved: bool
+    statuses: dict[str, str]  # listed test id -> PASSED / FAILED / ERROR / SKIPPED / XFAIL / missing
+
+
+def swebench_grade(task, test_output: str) -> SwebenchGrade:
+    """Run swebench's get_eval_report (get_logs_eval inside it) over a test output, as its harness would grade it:
+    the output between its start and end markers, parsed with the task's log parser (pytest's for JUnit-graded
+    tasks, whose command runs pytest with -rA)."""
+    from swebench.harness.constants import EvalType
+    from swebench.harness.grading import get_eval_report
+    from swebench.types import TestSpec
+
+    from ..grading.logs import log_parser
+    from swebench.harness.log_parsers import PARSER_REGISTRY
+
+    parser = log_parser(task.tests.log_parser or "parse_log_pytest")
+    name = next(key for key, value in PARSER_REGISTRY.items() if value is parser)
+    spec = TestSpec(instance_id=task.id, image="", eval_script_list=[], repo=task.source.get("repo", ""),
+                    version=task.source.get("version", ""), FAIL_TO_PASS=task.success.fail_to_pass,
+                    PASS_TO_PASS=task.success.pass_to_pass, log_parser=name,
+                    eval_type=EvalType.PASS_AND_FAIL.value)
+    with tempfile.TemporaryDirectory(prefix="resq-parity-") as tmp:
+        log = Path(tmp) / "test_output.txt"
+        log.write_text(f"{START_MARKER}\n{test_output}\n{END_MARKER}\n", encoding="utf-8")
+        report = get_eval_report(spec, {"instance_id": task.id, "model_patch": "-"}, str(log), True)[task.id]
+        status_map = parser(test_output, spec)
+    listed = task.success.fail_to_pass + task.success.pass_to_pass
+    return SwebenchGrade(resolved=bool(report["resolved"]),
+                         statuses={test: status_map.get(test, "missing") for test in listed})
+
+
+def parity_disagreements(task, result: Result, test_output: str) -> list[str]:
+    """Where resq's grade of one evaluation differs from swebench's over the same test output (empty: agreement).
+    A resq verdict is compared on passed-or-not; per-test statuses on passing-or-not, as both graders count them."""
+    theirs = swebench_grade(task, test_output)
+    problems = []
+    if theirs.resolved != (result.outcome is Outcome.passed):
+        problems.append(f"{task.id}: swebench resolved={theirs.resolved}, resq {result.outcome.value}"
+                        f"{f' ({result.reason})' if result.reason else ''}")
+    ours = {**result.fail_to_pass, **result.pass_to_pass}
+    for test, status in theirs.statuses.items():
+        mine = ours.get(test)
+        their_pass = status in ("PASSED", "XFAIL")
+        my_pass = mine is not None and mine.value == "passed"
+        if their_pass != my_pass:
+            problems.append(f"{task.id}: {test}: swebench {status}, resq {mine.value if mine else 'absent'}")
+    return problems

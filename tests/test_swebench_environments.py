@@ -1,0 +1,275 @@
+"""Benchmark rows run as published: the environment a row describes (SWE-bench specs, install_config, requirements,
+commit0), shared environment images, prebuilt instance images, and verdict parity with swebench's own grading.
+
+The real instances are built from pinned PyPI sdists (tests/data/swebench_real): each needs more than pytest, and
+each is written in three spellings that map to one environment, so the session builds three environments in all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import PROJECT, resq
+from formats_helpers import graded, rows, unique_run
+from resq_runner import environments
+from resq_runner.environments.rows import SpecError, requirement_lines, row_environment
+from resq_runner.formats.swebench import parity_disagreements
+from resq_runner.models import EnvironmentRef
+from resq_runner.tasks import load_suite
+from resq_runner.tasks.snapshots import _unpack, fetch_sdist
+
+DATA = PROJECT / "tests" / "data" / "swebench_real"
+ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+       "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
+       "PATH": "/usr/bin:/bin"}
+LOG_GRADED = {"test_cmd": "python -m pytest -p no:cacheprovider -rA", "log_parser": "parse_log_pytest"}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env=ENV).stdout
+
+
+def no_read(_path: str) -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every spelling → one EnvironmentSpec (pure, no Docker)
+
+
+def test_each_spelling_maps_onto_the_task_model():
+    spec = {"python": "3.9.7", "packages": "numpy scipy", "pip_packages": ["pytest-cov==6.2.1"],
+            "pre_install": ["sed -i s/a/b/ tox.ini"], "install": "python -m pip install -e .",
+            "eval_commands": ["export LANG=C.UTF-8"], "env_vars_test": {"PYTHONHASHSEED": 0},
+            "test_cmd": "pytest -rA"}
+    found = row_environment({"repo": "o/r", "version": "1.0"}, no_read, {"o/r": {"1.0": spec}})
+    assert found.spec.origin == "swebench specs o/r 1.0" and found.spec.python == "3.9"
+    assert found.spec.pip_requirements == ["numpy", "scipy", "pytest-cov==6.2.1"]
+    assert found.spec.pre_install == ["sed -i s/a/b/ tox.ini"] and found.spec.install == ["python -m pip install -e ."]
+    assert found.spec.env == {"PYTHONHASHSEED": "0"} and found.test_cmd == "pytest -rA"
+    assert found.eval_commands == ["export LANG=C.UTF-8"]
+
+    rebench = row_environment({"install_config": json.dumps({**spec, "log_parser": "parse_log_pytest"})}, no_read)
+    assert rebench.spec.origin == "install_config" and rebench.log_parser == "parse_log_pytest"
+    assert rebench.spec.image_content() == found.spec.image_content()
+
+    freeze = "# pip freeze\n-e git+https://github.com/o/r@abc#egg=r\nnumpy==1.26.4\nscipy==1.13.0\nr @ file:///testbed\n"
+    frozen = row_environment({"requirements": freeze, "python": "3.9"}, no_read)
+    assert frozen.spec.pip_requirements == ["numpy==1.26.4", "scipy==1.13.0"]
+    assert frozen.spec.install == ["pip install -e ."] and frozen.spec.python == "3.9"
+
+    commit0 = row_environment({"setup": {"python": "3.12", "pip_packages": ["attrs"], "install": "pip install -e ."},
+                               "test": {"test_cmd": "pytest", "test_dir": "tests"}}, no_read)
+    assert commit0.spec.origin == "commit0 setup" and commit0.spec.python == "3.12" and commit0.test_cmd == "pytest"
+    assert row_environment({"repo": "o/r", "version": "2.0"}, no_read, {}) is None
+
+
+def test_first_match_wins_and_files_come_from_the_repository():
+    files = {"requirements.txt": "-r requirements/base.txt\nattrs==23.1.0  # pinned\n",
+             "requirements/base.txt": "six==1.16.0\n",
+             "environment.yml": "dependencies:\n  - python=3.9\n  - numpy=1.26\n  - pip:\n    - tomli==2.0.1\n"}
+    row = {"repo": "o/r", "version": "1", "install_config": {"packages": "requirements.txt"},
+           "requirements": ["ignored==1"]}
+    found = row_environment(row, files.get, {})
+    assert found.spec.origin == "install_config"
+    assert found.spec.pip_requirements == ["six==1.16.0", "attrs==23.1.0"]
+    specs = {"o/r": {"1": {"packages": "environment.yml", "python": "3.9"}}}
+    assert row_environment(row, files.get, specs).spec.pip_requirements == ["numpy==1.26", "tomli==2.0.1"]
+    with pytest.raises(SpecError, match="reqs_path"):
+        row_environment({"install_config": {"packages": "requirements.txt", "reqs_path": 7}}, files.get)
+    with pytest.raises(SpecError, match="python"):
+        row_environment({"python": "latest"}, no_read)
+    assert requirement_lines("--index-url x\nfoo==1\n\n", "r") == ["foo==1"]
+
+
+def test_spellings_of_one_spec_share_one_environment_tag():
+    instances = yaml.safe_load((DATA / "instances.yaml").read_text())
+    for meta in instances.values():
+        spec = row_environment({"repo": "o/r", "version": "v"}, no_read, {"o/r": {"v": meta["spec"]}}).spec
+        config = row_environment({"install_config": meta["spec"]}, no_read).spec
+        frozen = row_environment({"requirements": meta["requirements"], "python": "3.11"}, no_read).spec
+        tags = {environments.spec_environment_tag(EnvironmentRef(spec=s)) for s in (spec, config, frozen)}
+        assert len(tags) == 1, meta["repo"]
+        assert spec.install == config.install == frozen.install
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real instances: mirrors made from pinned sdists, rows in three spellings
+
+
+@pytest.fixture(scope="session")
+def real_instances(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("swebench-real")
+    instances = yaml.safe_load((DATA / "instances.yaml").read_text())
+    rows, specs, bases = [], {}, {}
+    for name, meta in instances.items():
+        repo = root / "mirrors" / meta["repo"].replace("/", "__")
+        _unpack(fetch_sdist(**meta["sdist"]), repo)
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A", "--force")
+        git(repo, "commit", "-qm", "base")
+        bases[name] = git(repo, "rev-parse", "HEAD").strip()
+        specs.setdefault(meta["repo"], {})[meta["version"]] = meta["spec"]
+        common = {"repo": meta["repo"], "base_commit": bases[name], "problem_statement": meta["problem_statement"],
+                  "patch": (DATA / name / "gold.patch").read_text(), "FAIL_TO_PASS": meta["FAIL_TO_PASS"],
+                  "test_patch": (DATA / name / "test.patch").read_text(), "PASS_TO_PASS": meta["PASS_TO_PASS"]}
+        stem = meta["repo"].replace("/", "__")
+        rows += [{**common, "instance_id": f"{stem}-spec", "version": meta["version"]},
+                 {**common, "instance_id": f"{stem}-config", "install_config": meta["spec"], **LOG_GRADED},
+                 {**common, "instance_id": f"{stem}-freeze", "requirements": meta["requirements"], "python": "3.11"}]
+    (root / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (root / "specs.yaml").write_text(yaml.safe_dump(specs))
+    return {"root": root, "rows": rows, "bases": bases}
+
+
+@pytest.fixture(scope="session")
+def real_suite(real_instances) -> Path:
+    root = real_instances["root"]
+    suite = root / "suite"
+    resq("import", "swebench", str(root / "rows.jsonl"), "--repos", str(root / "mirrors"), "--specs",
+         str(root / "specs.yaml"), "--out", str(suite), check=True)
+    return suite
+
+
+def test_rows_record_their_environment_in_task_yaml(real_suite):
+    tasks = {tf.task.id: tf.task for tf in load_suite(real_suite)}
+    assert len(tasks) == 9
+    origins = {task_id.rsplit("-", 1)[1]: task.environment.spec.origin for task_id, task in tasks.items()}
+    assert origins == {"spec": "swebench specs python-humanize/humanize 4.17", "config": "install_config",
+                       "freeze": "requirements"}
+    assert tasks["python-humanize__humanize-freeze"].environment.spec.install == ["pip install -e ."]
+    assert tasks["python-semver__python-semver-config"].tests.framework == "log"
+    assert tasks["python-semver__python-semver-spec"].tests.framework == "pytest"
+
+
+def test_real_instances_gold_resolves_all_noop_none_and_swebench_agrees(real_suite, tmp_path, cleanup_run):
+    built = resq("env", "build", "--suite", str(real_suite), check=True)
+    progress = re.findall(r"^\[(\d)/(\d)\] resq-env-spec:\S+: Python 3\.11, \d+ pip requirement\(s\), (\d) task",
+                          built.stdout, re.MULTILINE)
+    assert [(n, total, users) for n, total, users in progress] == [("1", "3", "3"), ("2", "3", "3"), ("3", "3", "3")]
+
+    tasks = {tf.task.id: tf.task for tf in load_suite(real_suite)}
+    disagreements = []
+    for system, want in (("gold", "passed"), ("noop", "failed")):
+        run = unique_run(tmp_path, system)
+        graded(cleanup_run, run, "run", str(real_suite), "--system", system, "-j", "2")
+        results = rows(run)
+        wrong = {task_id: f"{r.outcome.value}: {r.reason}" for task_id, r in results.items()
+                 if r.outcome.value != want}
+        assert not wrong and len(results) == 9, wrong
+        for task_id, result in results.items():
+            output = (Path(result.log_dir) / "test_output.txt").read_text(encoding="utf-8", errors="replace")
+            disagreements += parity_disagreements(tasks[task_id], result, output)
+    assert disagreements == [], "\n".join(disagreements)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bad input: no environment fields, a Python nobody ships, a requirement that does not exist
+
+
+def _one_row(real_instances, tmp_path: Path, name: str, **fields) -> Path:
+    row = {k: v for k, v in real_instances["rows"][0].items() if k not in ("version",)}
+    row.update(instance_id=name, **fields)
+    file = tmp_path / f"{name}.jsonl"
+    file.write_text(json.dumps(row) + "\n")
+    return file
+
+
+def test_row_without_environment_fields_warns_and_strict_refuses(real_instances, tmp_path):
+    mirrors = str(real_instances["root"] / "mirrors")
+    file = _one_row(real_instances, tmp_path, "bare-1")
+    done = resq("import", "swebench", str(file), "--repos", mirrors, "--out", str(tmp_path / "warned"), check=True)
+    assert re.search(r"warning: .*row 1 \(bare-1\): no spec and no environment fields.*generic 'python'",
+                     done.stdout + done.stderr)
+    strict = resq("import", "swebench", str(file), "--repos", mirrors, "--strict", "--out", str(tmp_path / "s"))
+    lines = [line for line in (strict.stdout + strict.stderr).splitlines() if line.strip()]
+    assert strict.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and "bare-1" in lines[0]
+    assert not (tmp_path / "s").exists()
+    named = resq("import", "swebench", str(file), "--repos", mirrors, "--environment", "python", "--strict",
+                 "--out", str(tmp_path / "named"), check=True)
+    assert "warning" not in named.stdout + named.stderr
+
+
+def test_unavailable_python_and_package_are_one_line_naming_the_instance(real_instances, tmp_path, docker_client,
+                                                                       python_env):
+    mirrors = str(real_instances["root"] / "mirrors")
+    rows_file = tmp_path / "bad.jsonl"
+    base = {k: v for k, v in real_instances["rows"][0].items() if k != "version"}
+    rows_file.write_text(
+        json.dumps({**base, "instance_id": "old-python-1", "python": "3.7"}) + "\n" +
+        json.dumps({**base, "instance_id": "no-such-package-1", "python": "3.11",
+                    "requirements": "resq-no-such-package-xyzzy==0.0.1\n"}) + "\n")
+    suite = tmp_path / "bad"
+    resq("import", "swebench", str(rows_file), "--repos", mirrors, "--out", str(suite), check=True)
+    stopped = resq("env", "build", "--suite", str(suite))
+    errors = [line for line in (stopped.stdout + stopped.stderr).splitlines() if line.startswith("error:")]
+    assert stopped.returncode == 2 and len(errors) == 1, stopped.stdout + stopped.stderr
+    went_on = resq("env", "build", "--suite", str(suite), "--skip-invalid")
+    out = went_on.stdout + went_on.stderr
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert went_on.returncode == 0 and len(errors) == 2, out
+    python_line = next(line for line in errors if "old-python-1" in line)
+    assert "Python 3.7" in python_line and "--environment NAME" in python_line and "registry" in python_line
+    package_line = next(line for line in errors if "no-such-package-1" in line)
+    assert "resq-no-such-package-xyzzy==0.0.1" in package_line
+    assert "skipped 2 environment(s)" in out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prebuilt instance images: the SWE-bench layout (repository at /testbed, Python only after activation)
+
+ACTIVATE = 'conda() { [ "$1" = activate ] && PATH="/opt/miniconda3/envs/$2/bin:$PATH" && export PATH; }\n'
+
+
+@pytest.fixture(scope="session")
+def instance_image(real_instances, docker_client, python_env, tmp_path_factory):
+    """`sweb.eval.x86_64.<instance>:latest` built here the way SWE-bench lays its images out: the repository (full
+    history, at the base commit) at /testbed, its Python and packages in an env that only activation puts on PATH."""
+    meta = yaml.safe_load((DATA / "instances.yaml").read_text())["slugify"]
+    instance = "un33k__python-slugify-image"
+    context = tmp_path_factory.mktemp("instance-image")
+    mirror = real_instances["root"] / "mirrors" / meta["repo"].replace("/", "__")
+    subprocess.run(["git", "clone", "-q", str(mirror), str(context / "testbed")], check=True, env=ENV)
+    wheels = environments.download_wheels(["pytest==8.4.2", "text-unidecode==1.3"], "3.11")
+    files = {f"wheels/{w.name}": w for w in wheels}
+    files.update({f"testbed/{p.relative_to(context / 'testbed').as_posix()}": p
+                  for p in sorted((context / "testbed").rglob("*")) if p.is_file()})
+    files["activate"] = ACTIVATE.encode()
+    base = environments.ensure_base(docker_client, log=lambda _m: None)
+    files["Dockerfile"] = "\n".join([
+        f"FROM {base.tag}", "COPY wheels /tmp/wheels",
+        "RUN python3 -m venv /opt/miniconda3/envs/testbed && /opt/miniconda3/envs/testbed/bin/pip install -q "
+        "--no-index --find-links /tmp/wheels pytest==8.4.2 text-unidecode==1.3 && rm -rf /tmp/wheels",
+        "COPY activate /opt/miniconda3/bin/activate", "COPY testbed /testbed", "WORKDIR /testbed", ""]).encode()
+    tag = f"sweb.eval.x86_64.{instance}:latest"
+    environments._build(docker_client, tag, files, lambda _m: None, kind="temporary")
+    yield instance
+    docker_client.images.remove(tag, noprune=True)
+
+
+def test_image_snapshot_runs_on_a_prebuilt_instance_image(instance_image, real_instances, docker_client, tmp_path,
+                                                          cleanup_run):
+    python = docker_client.containers.run(f"sweb.eval.x86_64.{instance_image}:latest",
+                                          ["sh", "-c", "python3 -c 'import pytest' 2>&1; echo $?"], remove=True)
+    assert python.decode().strip().endswith("1")  # pytest only after activation, as in SWE-bench's images
+    file = _one_row(real_instances, tmp_path, instance_image)
+    suite = tmp_path / "images"
+    resq("import", "swebench", str(file), "--repos", str(real_instances["root"] / "mirrors"), "--namespace", "none",
+         "--out", str(suite), check=True)
+    task = load_suite(suite)[0].task
+    assert task.snapshot.kind == "image" and task.snapshot.image == f"sweb.eval.x86_64.{instance_image}:latest"
+    assert task.snapshot.workdir == "/testbed" and "conda activate testbed" in task.snapshot.activate
+    for system, want in (("gold", "passed"), ("noop", "failed")):
+        run = unique_run(tmp_path, f"image-{system}")
+        graded(cleanup_run, run, "run", str(suite), "--system", system)
+        result = rows(run)[task.id]
+        assert result.outcome.value == want, result.reason
+        output = (Path(result.log_dir) / "test_output.txt").read_text(encoding="utf-8", errors="replace")
+        assert parity_disagreements(task, result, output) == []
