@@ -45,6 +45,9 @@ VENV = "/opt/resq-venv"
 # registry, gets a base bootstrapped from that release (the host's apt sources with the suite swapped).
 DEBIAN_PYTHON = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
 DEFAULT_BUILD_REQUIRES = ["setuptools>=40.8.0", "wheel"]  # PEP 517's default for a project without [build-system]
+# What build backends ask for only at build time (PEP 660's get_requires_for_build_editable), which the host cannot
+# read from pyproject.toml: fetched with the backend so an editable install works offline.
+EDITABLE_REQUIRES = {"hatchling": ["editables~=0.3"], "setuptools": ["wheel"]}
 _BUILD_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -375,8 +378,9 @@ def build_requirements(workspace: Path) -> list[str]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         data = {}
     requires = list(data.get("build-system", {}).get("requires", DEFAULT_BUILD_REQUIRES))
+    requires += [extra for r in requires for extra in EDITABLE_REQUIRES.get(_requirement_name(r), [])]
     dependencies = data.get("project", {}).get("dependencies", [])
-    return sorted(set(requires + ["wheel"] + [d for d in dependencies if isinstance(d, str)]))
+    return sorted(set(requires + [d for d in dependencies if isinstance(d, str)]))
 
 
 def test_command(task: Task) -> str:
@@ -449,9 +453,14 @@ def ensure_task_image(client: docker.DockerClient, environment: ImageRef, worksp
     requirements installed offline from wheels fetched on the host, a row's install commands run offline with the
     repository's build dependencies, setup already run."""
     tag = task_image_tag(environment, snapshot_hash, setup, pip_requirements, install)
-    existing = _existing(client, tag)
-    if existing:
-        return existing
+    with _build_lock(tag):  # tasks sharing a snapshot and spec, run by parallel workers, build it once
+        return _existing(client, tag) or _build_task_image(client, tag, environment, workspace, setup, uid, log,
+                                                           pip_requirements, python_version, install)
+
+
+def _build_task_image(client: docker.DockerClient, tag: str, environment: ImageRef, workspace: Path,
+                      setup: list[str], uid: int, log, pip_requirements: list[str], python_version: str,
+                      install: list[str]) -> ImageRef:
     lines = [f"FROM {environment.tag}"]
     files: dict = {}
     if pip_requirements:
@@ -489,7 +498,10 @@ def _build(client: docker.DockerClient, tag: str, files: dict, log, kind: str) -
                                       labels={IMAGE_LABEL: kind}, decode=True, pull=False,
                                       network_mode="none" if offline() else None):
             if "error" in chunk:
-                raise SetupError(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}")
+                said = [line for line in "".join(output).splitlines() if line.strip()][-6:]
+                detail = " | ".join(" ".join(line.split()) for line in said)[-800:]
+                raise SetupError(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}"
+                                 + (f" (last output: {detail})" if detail else ""))
             output.append(chunk.get("stream", ""))
     except docker.errors.APIError as exc:
         raise SetupError(f"building {tag} failed: {' '.join(str(exc).split())[:300]}") from exc
