@@ -93,6 +93,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
+        environments.ensure_spec_environments(client, tasks, log=listener.message)
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
                 if tf.task.snapshot is not None and tf.task.snapshot.kind != "image":

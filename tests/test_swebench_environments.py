@@ -221,6 +221,9 @@ def test_unavailable_python_and_package_are_one_line_naming_the_instance(real_in
     package_line = next(line for line in errors if "no-such-package-1" in line)
     assert "resq-no-such-package-xyzzy==0.0.1" in package_line
     assert "skipped 2 environment(s)" in out
+    run = resq("run", str(suite), "--system", "gold", "--out", str(tmp_path / "run"))
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("error:")]
+    assert run.returncode == 2 and len(lines) == 1 and "-1: " in lines[0], run.stdout + run.stderr
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -274,3 +277,16 @@ def test_image_snapshot_runs_on_a_prebuilt_instance_image(instance_image, real_i
         assert result.outcome.value == want, result.reason
         output = (Path(result.log_dir) / "test_output.txt").read_text(encoding="utf-8", errors="replace")
         assert parity_disagreements(task, result, output) == []
+
+
+def test_another_debian_release_uses_the_hosts_sources_with_the_suite_swapped():
+    host = environments.host_codename()
+    sources = environments.host_apt_sources().splitlines()
+    swapped = environments.suite_sources("trixie").splitlines()
+    assert len(swapped) == len(sources)
+    for before, after in zip(sources, swapped):
+        uri, release = before.split()[1:3]
+        assert after.split()[1] == uri  # the host's own mirror, never one written into the code
+        assert after.split()[2] == (release.replace(host, "trixie", 1) if release.startswith(host) else release)
+    assert environments.DEBIAN_PYTHON["trixie"] == "3.13" and environments.DEBIAN_PYTHON["bookworm"] == "3.11"
+    assert environments.python_base_tag("3.13") != environments.python_base_tag(environments.host_python())

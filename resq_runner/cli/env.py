@@ -67,12 +67,9 @@ def build_spec_environments(client, tasks, skip_invalid: bool) -> int:
     from .. import environments
     from ..errors import SetupError
 
-    groups: dict[str, list] = {}
-    for tf in tasks:
-        if tf.task.environment.spec is not None:
-            groups.setdefault(environments.spec_environment_tag(tf.task.environment), []).append(tf)
+    groups = environments.spec_groups(tasks)
     failed = 0
-    for number, (tag, users) in enumerate(sorted(groups.items()), start=1):
+    for number, (tag, users) in enumerate(groups.items(), start=1):
         spec = users[0].task.environment.spec
         show.print(f"[{number}/{len(groups)}] {tag}: Python {spec.python or environments.host_python()}, "
                    f"{len(spec.pip_requirements)} pip requirement(s), {len(users)} task(s)", highlight=False)

@@ -35,7 +35,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import SetupError
-from ..models import (BaseDefinition, EnvironmentDefinition, EnvironmentRef, ImageRef, ImageSnapshot, Task)
+from ..models import (BaseDefinition, EnvironmentDefinition, EnvironmentRef, ImageRef, ImageSnapshot, Task,
+                      TaskFolder)
 from ..offline import enabled as offline, refuse_if_offline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -344,6 +345,22 @@ def ensure_task_environment(client: docker.DockerClient, ref: EnvironmentRef, na
         except SetupError as exc:
             who = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
             raise SetupError(f"{who}: {exc}" if who else str(exc)) from exc
+
+
+def spec_groups(tasks: list[TaskFolder]) -> dict[str, list[TaskFolder]]:
+    """The suite's spec environments by content-hash tag, each with the tasks that share it."""
+    groups: dict[str, list[TaskFolder]] = {}
+    for tf in tasks:
+        if tf.task.environment.spec is not None and (tf.task.snapshot is None or tf.task.snapshot.kind != "image"):
+            groups.setdefault(spec_environment_tag(tf.task.environment), []).append(tf)
+    return dict(sorted(groups.items()))
+
+
+def ensure_spec_environments(client: docker.DockerClient, tasks: list[TaskFolder], *, log=print) -> None:
+    """Every spec environment a run needs, before any task runs: a Python or package that cannot be had stops the
+    run with one line naming the tasks, instead of failing each of them later."""
+    for tag, users in spec_groups(tasks).items():
+        ensure_task_environment(client, users[0].task.environment, users=[tf.ref for tf in users], log=log)
 
 
 def _build_spec_environment(client: docker.DockerClient, ref: EnvironmentRef, tag: str, log) -> ImageRef:
