@@ -15,6 +15,8 @@ Pure: the repository is read through a callable, so this module never touches Do
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
 import re
 from dataclasses import dataclass
@@ -196,8 +198,16 @@ def _python(value, where: str) -> str | None:
     return match.group(0)
 
 
+@functools.cache
 def swebench_specs() -> dict:
-    """SWE-bench's MAP_REPO_VERSION_TO_SPECS when the installed swebench has it (it moved out in swebench 5)."""
+    """SWE-bench's MAP_REPO_VERSION_TO_SPECS when the installed swebench has it. swebench 5 no longer ships it, and
+    importing swebench.harness costs ~1 s and ~200 MB, so its version is read from the package metadata first."""
+    try:
+        major = int(importlib.metadata.version("swebench").split(".")[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return {}
+    if major >= 5:
+        return {}
     try:
         from swebench.harness.constants import MAP_REPO_VERSION_TO_SPECS
     except ImportError:
