@@ -193,11 +193,11 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
         snapshot = tf.task.snapshot
         if snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
-        if snapshot.kind == "image" or tf.task.environment.spec:
-            continue  # their images are made when first used; the pool creates their containers on demand
+        if snapshot.kind == "image":
+            continue  # its thin layer's tag needs the instance image's id; the pool creates on demand
         key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
         hashes.setdefault(key, snapshot_hash(tf))
-        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+        pool.expect([environments.expected_task_tag(tf.task, envs[tf.task.environment.name], hashes[key])])
     return pool
 
 
@@ -492,13 +492,11 @@ def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRe
         return environments.ensure_image_task(client, tf.task.snapshot, log=lambda _m: None)
     ref = tf.task.environment
     environment = environments.ensure_task_environment(client, ref, environment, users=[tf.ref], log=lambda _m: None)
-    python = ref.spec.python if ref.spec and ref.spec.python else \
-        environments.host_python() if ref.spec else environments.load_definition(ref.name).python_version
     workspace = materialize(tf, environments.cache_dir())
-    install = ref.spec.pre_install + ref.spec.install if ref.spec else []
     return environments.ensure_task_image(
         client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-        pip_requirements=ref.pip_requirements, python_version=python, install=install)
+        pip_requirements=ref.pip_requirements, python_version=environments.task_python(ref),
+        install=environments.install_commands(ref))
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

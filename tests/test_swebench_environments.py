@@ -89,6 +89,15 @@ def test_first_match_wins_and_files_come_from_the_repository():
     assert requirement_lines("--index-url x\nfoo==1\n\n", "r") == ["foo==1"]
 
 
+def test_apt_steps_of_pre_install_become_apt_packages():
+    config = {"pre_install": ["apt-get update && apt-get install -y locales libxml2-dev",
+                              "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tzdata",
+                              "sed -i 's/pytest/pytest -rA/' tox.ini"]}
+    spec = row_environment({"install_config": config}, no_read).spec
+    assert spec.apt_packages == ["locales", "libxml2-dev", "tzdata"]
+    assert spec.pre_install == ["sed -i 's/pytest/pytest -rA/' tox.ini"]
+
+
 def test_spellings_of_one_spec_share_one_environment_tag():
     instances = yaml.safe_load((DATA / "instances.yaml").read_text())
     for meta in instances.values():
@@ -196,6 +205,9 @@ def test_row_without_environment_fields_warns_and_strict_refuses(real_instances,
     named = resq("import", "swebench", str(file), "--repos", mirrors, "--environment", "python", "--strict",
                  "--out", str(tmp_path / "named"), check=True)
     assert "warning" not in named.stdout + named.stderr
+    unknown = resq("import", "swebench", str(file), "--repos", mirrors, "--environment", "no-such-env",
+                   "--out", str(tmp_path / "unknown"))
+    assert unknown.returncode == 2 and "no environment named 'no-such-env'" in unknown.stdout + unknown.stderr
 
 
 def test_unavailable_python_and_package_are_one_line_naming_the_instance(real_instances, tmp_path, docker_client,

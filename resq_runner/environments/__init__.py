@@ -325,8 +325,22 @@ def spec_definition(ref: EnvironmentRef) -> EnvironmentDefinition:
                                  pip_requirements=pip, python_version=spec.python or host_python())
 
 
-def task_environment_tag(ref: EnvironmentRef) -> str:
-    return spec_environment_tag(ref) if ref.spec else environment_tag(ref.name)
+def task_python(ref: EnvironmentRef) -> str:
+    """The Python version a task's wheels are fetched for."""
+    if ref.spec is not None:
+        return ref.spec.python or host_python()
+    return load_definition(ref.name).python_version
+
+
+def install_commands(ref: EnvironmentRef) -> list[str]:
+    return ref.spec.pre_install + ref.spec.install if ref.spec else []
+
+
+def expected_task_tag(task: Task, named: ImageRef, snapshot_hash: str) -> str:
+    """The task image's tag, computed without building anything (what the container pool prepares for)."""
+    ref = task.environment
+    environment = ImageRef(tag=spec_environment_tag(ref), id="") if ref.spec else named
+    return task_image_tag(environment, snapshot_hash, task.setup, ref.pip_requirements, install_commands(ref))
 
 
 def ensure_task_environment(client: docker.DockerClient, ref: EnvironmentRef, named: ImageRef | None = None, *,

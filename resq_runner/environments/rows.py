@@ -104,14 +104,32 @@ def from_spec_keys(spec: dict, origin: str, read: ReadFile) -> RowEnvironment:
     if test_cmd is not None and not isinstance(test_cmd, str):
         raise SpecError(f"{origin}.test_cmd: expected a command string")
     parser = spec.get("log_parser")
+    apt, pre_install = apt_packages(_strings(spec.get("pre_install"), f"{origin}.pre_install"))
     result = EnvironmentSpec(
         origin=origin, python=_python(spec.get("python"), f"{origin}.python"), pip_requirements=pip,
-        pre_install=_strings(spec.get("pre_install"), f"{origin}.pre_install"),
+        apt_packages=apt, pre_install=pre_install,
         install=_strings(spec.get("install"), f"{origin}.install"),
         env={str(k): str(v) for k, v in env.items()})
     return RowEnvironment(spec=result, test_cmd=test_cmd or None,
                           eval_commands=_strings(spec.get("eval_commands"), f"{origin}.eval_commands"),
                           log_parser=parser if isinstance(parser, str) and parser else None)
+
+
+APT_STEP = re.compile(r"^(?:DEBIAN_FRONTEND=\S+\s+)?apt(?:-get)?\s+(update|upgrade|install)((?:\s+-\S+)*)((?:\s+[^\s-]\S*)*)"
+                      r"((?:\s+-\S+)*)$")
+
+
+def apt_packages(pre_install: list[str]) -> tuple[list[str], list[str]]:
+    """(apt packages, the other commands): a pre_install line made only of `apt-get update/upgrade/install` steps
+    becomes apt packages of the shared environment image, installed through the base image's own apt sources."""
+    packages, rest = [], []
+    for line in pre_install:
+        steps = [APT_STEP.match(step.strip()) for step in line.split("&&")]
+        if not all(steps):
+            rest.append(line)
+            continue
+        packages += [name for step in steps if step.group(1) == "install" for name in step.group(3).split()]
+    return packages, rest
 
 
 def requirement_lines(value, where: str) -> list[str]:

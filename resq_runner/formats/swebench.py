@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..environments import load_definition
 from ..environments.rows import SpecError, row_environment
 from ..errors import ResqError
 from ..models import Outcome, Prediction, Record, Result
@@ -57,6 +58,8 @@ def import_swebench(file: Path, out: Path, *, repos: Path | None = None, skip_in
                     timeout_s: float = 600, options: ImportOptions | None = None) -> ImportSummary:
     file = Path(file)
     options = options or ImportOptions(timeout_s=timeout_s)
+    if options.environment:
+        load_definition(options.environment)  # an unknown name is one error line before any row is read
     rows = load_rows(file)
     mirrors = Mirrors(repos)
     try:
