@@ -302,3 +302,44 @@ def test_another_debian_release_uses_the_hosts_sources_with_the_suite_swapped():
         assert after.split()[2] == (release.replace(host, "trixie", 1) if release.startswith(host) else release)
     assert environments.DEBIAN_PYTHON["trixie"] == "3.13" and environments.DEBIAN_PYTHON["bookworm"] == "3.11"
     assert environments.python_base_tag("3.13") != environments.python_base_tag(environments.host_python())
+
+
+ENV_TEST = '''import os
+
+from slugify import unique_slugify
+
+
+def test_spec_variables_and_eval_commands_reach_the_tests():
+    assert os.environ.get("RESQ_SPEC_VAR") == "from-env-vars-test"
+    assert os.environ.get("RESQ_EVAL_VAR") == "from-eval-commands"
+    assert unique_slugify("a b", taken=["a-b"]) == "a-b-2"
+'''
+
+
+def test_spec_variables_and_eval_commands_reach_the_tests(real_instances, tmp_path, cleanup_run):
+    """env_vars_test and eval_commands of an install_config: the environment image is the slugify one (variables
+    are not part of its content), so nothing new is built."""
+    meta = yaml.safe_load((DATA / "instances.yaml").read_text())["slugify"]
+    repo = real_instances["root"] / "mirrors" / meta["repo"].replace("/", "__")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_resq_env.py").write_text(ENV_TEST)
+    git(repo, "add", "-N", "tests")
+    test_patch = git(repo, "diff")
+    git(repo, "rm", "-q", "--cached", "tests/test_resq_env.py")
+    (repo / "tests" / "test_resq_env.py").unlink()
+    (repo / "tests").rmdir()
+    config = {**meta["spec"], "env_vars_test": {"RESQ_SPEC_VAR": "from-env-vars-test"},
+              "eval_commands": ["export RESQ_EVAL_VAR=from-eval-commands"]}
+    file = _one_row(real_instances, tmp_path, "env-vars-1", install_config=config, test_patch=test_patch,
+                    FAIL_TO_PASS=["tests/test_resq_env.py::test_spec_variables_and_eval_commands_reach_the_tests"],
+                    PASS_TO_PASS=[])
+    suite = tmp_path / "env-vars"
+    resq("import", "swebench", str(file), "--repos", str(real_instances["root"] / "mirrors"), "--out", str(suite),
+         check=True)
+    task = load_suite(suite)[0].task
+    assert task.environment.spec.env == {"RESQ_SPEC_VAR": "from-env-vars-test"}
+    assert task.tests.command.startswith("export RESQ_EVAL_VAR=from-eval-commands && python -m pytest")
+    for system, want in (("gold", "passed"), ("noop", "failed")):
+        run = unique_run(tmp_path, f"env-{system}")
+        graded(cleanup_run, run, "run", str(suite), "--system", system)
+        assert rows(run)[task.id].outcome.value == want, rows(run)[task.id].reason
