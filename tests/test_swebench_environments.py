@@ -282,6 +282,8 @@ def test_image_snapshot_runs_on_a_prebuilt_instance_image(instance_image, real_i
     task = load_suite(suite)[0].task
     assert task.snapshot.kind == "image" and task.snapshot.image == f"sweb.eval.x86_64.{instance_image}:latest"
     assert task.snapshot.workdir == "/testbed" and "conda activate testbed" in task.snapshot.activate
+    linted = resq("tasks", "lint", str(suite))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
     for system, want in (("gold", "passed"), ("noop", "failed")):
         run = unique_run(tmp_path, f"image-{system}")
         graded(cleanup_run, run, "run", str(suite), "--system", system)
