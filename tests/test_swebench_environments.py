@@ -19,7 +19,7 @@ from conftest import PROJECT, resq
 from formats_helpers import graded, rows, unique_run
 from resq_runner import environments
 from resq_runner.environments.rows import SpecError, requirement_lines, row_environment
-from resq_runner.formats.swebench import parity_disagreements
+from resq_runner.formats.swebench import instance_image, parity_disagreements
 from resq_runner.models import EnvironmentRef
 from resq_runner.tasks import load_suite
 from resq_runner.tasks.snapshots import _unpack, fetch_sdist
@@ -96,6 +96,12 @@ def test_apt_steps_of_pre_install_become_apt_packages():
     spec = row_environment({"install_config": config}, no_read).spec
     assert spec.apt_packages == ["locales", "libxml2-dev", "tzdata"]
     assert spec.pre_install == ["sed -i 's/pytest/pytest -rA/' tox.ini"]
+
+
+def test_instance_image_names_follow_swebench():
+    assert instance_image("django__django-11099", "swebench") == \
+        "swebench/sweb.eval.x86_64.django_1776_django-11099:latest"
+    assert instance_image("Org__Repo-1", "none") == "sweb.eval.x86_64.org__repo-1:latest"
 
 
 def test_spellings_of_one_spec_share_one_environment_tag():
@@ -245,7 +251,7 @@ ACTIVATE = 'conda() { [ "$1" = activate ] && PATH="/opt/miniconda3/envs/$2/bin:$
 
 
 @pytest.fixture(scope="session")
-def instance_image(real_instances, docker_client, python_env, tmp_path_factory):
+def prebuilt_image(real_instances, docker_client, python_env, tmp_path_factory):
     """`sweb.eval.x86_64.<instance>:latest` built here the way SWE-bench lays its images out: the repository (full
     history, at the base commit) at /testbed, its Python and packages in an env that only activation puts on PATH."""
     meta = yaml.safe_load((DATA / "instances.yaml").read_text())["slugify"]
@@ -270,17 +276,17 @@ def instance_image(real_instances, docker_client, python_env, tmp_path_factory):
     docker_client.images.remove(tag, noprune=True)
 
 
-def test_image_snapshot_runs_on_a_prebuilt_instance_image(instance_image, real_instances, docker_client, tmp_path,
+def test_image_snapshot_runs_on_a_prebuilt_instance_image(prebuilt_image, real_instances, docker_client, tmp_path,
                                                           cleanup_run):
-    python = docker_client.containers.run(f"sweb.eval.x86_64.{instance_image}:latest",
+    python = docker_client.containers.run(f"sweb.eval.x86_64.{prebuilt_image}:latest",
                                           ["sh", "-c", "python3 -c 'import pytest' 2>&1; echo $?"], remove=True)
     assert python.decode().strip().endswith("1")  # pytest only after activation, as in SWE-bench's images
-    file = _one_row(real_instances, tmp_path, instance_image)
+    file = _one_row(real_instances, tmp_path, prebuilt_image)
     suite = tmp_path / "images"
     resq("import", "swebench", str(file), "--repos", str(real_instances["root"] / "mirrors"), "--namespace", "none",
          "--out", str(suite), check=True)
     task = load_suite(suite)[0].task
-    assert task.snapshot.kind == "image" and task.snapshot.image == f"sweb.eval.x86_64.{instance_image}:latest"
+    assert task.snapshot.kind == "image" and task.snapshot.image == f"sweb.eval.x86_64.{prebuilt_image}:latest"
     assert task.snapshot.workdir == "/testbed" and "conda activate testbed" in task.snapshot.activate
     linted = resq("tasks", "lint", str(suite))
     assert linted.returncode == 0, linted.stdout + linted.stderr
