@@ -224,7 +224,8 @@ def test_unavailable_python_and_package_are_one_line_naming_the_instance(real_in
     rows_file.write_text(
         json.dumps({**base, "instance_id": "old-python-1", "python": "3.7"}) + "\n" +
         json.dumps({**base, "instance_id": "no-such-package-1", "python": "3.11",
-                    "requirements": "resq-no-such-package-xyzzy==0.0.1\n"}) + "\n")
+                    "requirements": "resq-no-such-package-xyzzy==0.0.1\n"}) + "\n" +
+        json.dumps(_bad_backend_row(real_instances["root"] / "mirrors")) + "\n")
     suite = tmp_path / "bad"
     resq("import", "swebench", str(rows_file), "--repos", mirrors, "--out", str(suite), check=True)
     stopped = resq("env", "build", "--suite", str(suite))
@@ -233,15 +234,36 @@ def test_unavailable_python_and_package_are_one_line_naming_the_instance(real_in
     went_on = resq("env", "build", "--suite", str(suite), "--skip-invalid")
     out = went_on.stdout + went_on.stderr
     errors = [line for line in out.splitlines() if line.startswith("error:")]
-    assert went_on.returncode == 0 and len(errors) == 2, out
+    assert went_on.returncode == 0 and len(errors) == 3, out
+    backend_line = next(line for line in errors if "bad-backend-1" in line)
+    assert "resq-no-such-backend-xyzzy==0.0.1" in backend_line and "build dependency" in backend_line
     python_line = next(line for line in errors if "old-python-1" in line)
     assert "Python 3.7" in python_line and "--environment NAME" in python_line and "registry" in python_line
     package_line = next(line for line in errors if "no-such-package-1" in line)
     assert "resq-no-such-package-xyzzy==0.0.1" in package_line
-    assert "skipped 2 environment(s)" in out
-    run = resq("run", str(suite), "--system", "gold", "--out", str(tmp_path / "run"))
+    assert "skipped 3 environment(s)" in out
+    run = resq("run", str(suite), "--system", "noop", "--out", str(tmp_path / "run"))
     lines = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("error:")]
     assert run.returncode == 2 and len(lines) == 1 and "-1: " in lines[0], run.stdout + run.stderr
+
+
+def _bad_backend_row(mirrors: Path) -> dict:
+    """A repository whose build backend does not exist, with an install_config that installs it editable."""
+    repo = mirrors / "acme__bad-backend"
+    if not repo.exists():
+        (repo / "tests").mkdir(parents=True)
+        (repo / "pyproject.toml").write_text('[build-system]\nrequires = ["resq-no-such-backend-xyzzy==0.0.1"]\n'
+                                             'build-backend = "resq_no_such_backend"\n')
+        (repo / "tests" / "test_it.py").write_text("def test_it():\n    assert True\n")
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "base")
+    (repo / "tests" / "test_it.py").write_text("def test_it():\n    assert False\n")
+    test_patch = git(repo, "diff")
+    git(repo, "checkout", "-q", ".")
+    return {"instance_id": "bad-backend-1", "repo": "acme/bad-backend", "base_commit": git(repo, "rev-parse", "HEAD").strip(),
+            "problem_statement": "x", "test_patch": test_patch, "FAIL_TO_PASS": ["tests/test_it.py::test_it"],
+            "install_config": {"python": "3.11", "install": "pip install -e ."}}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ def build_spec_environments(client, tasks, skip_invalid: bool) -> int:
         try:
             ref = environments.ensure_task_environment(client, users[0].task.environment,
                                                        users=[tf.ref for tf in users], log=console.print)
+            for tf in users:
+                environments.fetch_install_wheels(tf)
         except SetupError as exc:
             if not skip_invalid:
                 raise

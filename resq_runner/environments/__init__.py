@@ -371,10 +371,27 @@ def spec_groups(tasks: list[TaskFolder]) -> dict[str, list[TaskFolder]]:
 
 
 def ensure_spec_environments(client: docker.DockerClient, tasks: list[TaskFolder], *, log=print) -> None:
-    """Every spec environment a run needs, before any task runs: a Python or package that cannot be had stops the
-    run with one line naming the tasks, instead of failing each of them later."""
+    """Every spec environment a run needs, and the wheels its install commands need, before any task runs: a
+    Python or package that cannot be had stops the run with one line naming the tasks, instead of failing each of
+    them later."""
     for tag, users in spec_groups(tasks).items():
         ensure_task_environment(client, users[0].task.environment, users=[tf.ref for tf in users], log=log)
+        for tf in users:
+            fetch_install_wheels(tf)
+
+
+def fetch_install_wheels(tf: TaskFolder) -> None:
+    """The wheels a task's install commands need offline (its repository's build backend and static
+    dependencies), fetched on the host now; one that cannot be downloaded is an error naming the task."""
+    ref = tf.task.environment
+    if not install_commands(ref):
+        return
+    from ..tasks.snapshots import materialize  # tasks never import environments at module level either
+
+    try:
+        download_wheels(build_requirements(materialize(tf, cache_dir())), task_python(ref))
+    except SetupError as exc:
+        raise SetupError(f"{tf.ref}: {exc} (a build dependency of its install commands)") from exc
 
 
 def _build_spec_environment(client: docker.DockerClient, ref: EnvironmentRef, tag: str, log) -> ImageRef:
