@@ -372,4 +372,7 @@ def test_spec_variables_and_eval_commands_reach_the_tests(real_instances, tmp_pa
     for system, want in (("gold", "passed"), ("noop", "failed")):
         run = unique_run(tmp_path, f"env-{system}")
         graded(cleanup_run, run, "run", str(suite), "--system", system)
-        assert rows(run)[task.id].outcome.value == want, rows(run)[task.id].reason
+        result = rows(run)[task.id]
+        assert result.outcome.value == want, result.reason
+        output = (Path(result.log_dir) / "test_output.txt").read_text(encoding="utf-8", errors="replace")
+        assert parity_disagreements(task, result, output) == []
