@@ -218,6 +218,13 @@ def test_row_without_environment_fields_warns_and_strict_refuses(real_instances,
     named = resq("import", "swebench", str(file), "--repos", mirrors, "--environment", "python", "--strict",
                  "--out", str(tmp_path / "named"), check=True)
     assert "warning" not in named.stdout + named.stderr
+    described = {**json.loads(file.read_text()), "instance_id": "described-1", "python": "3.11"}
+    both = tmp_path / "both.jsonl"
+    both.write_text(file.read_text() + json.dumps(described) + "\n")
+    counted = resq("import", "swebench", str(both), "--repos", mirrors, "--strict", "--skip-invalid", "--out",
+                   str(tmp_path / "counted"), check=True)
+    assert "imported 1 task(s)" in counted.stdout and "skipped 1 invalid row(s)" in counted.stdout
+    assert [tf.task.id for tf in load_suite(tmp_path / "counted")] == ["described-1"]
     unknown = resq("import", "swebench", str(file), "--repos", mirrors, "--environment", "no-such-env",
                    "--out", str(tmp_path / "unknown"))
     assert unknown.returncode == 2 and "no environment named 'no-such-env'" in unknown.stdout + unknown.stderr
