@@ -83,16 +83,49 @@ class DebSnapshot(Record):
     path: str = ""
 
 
-Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot, DebSnapshot],
+class ImageSnapshot(Record):
+    """A prebuilt instance image holding the repository and its environment (SWE-bench's
+    `sweb.eval.x86_64.<instance>`: the repository at /testbed, a conda env). `activate` is the shell command that
+    puts the image's Python on PATH (run before the tests); the task image is a thin layer over it."""
+
+    kind: Literal["image"] = "image"
+    image: str
+    workdir: str = "/testbed"
+    activate: str = ""
+
+
+Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot, DebSnapshot, ImageSnapshot],
                      Field(discriminator="kind")]
+
+
+class EnvironmentSpec(Record):
+    """The environment a benchmark row describes (SWE-bench specs, a row's install_config or requirements, commit0
+    setup), mapped onto resq's terms. The image part (python, apt_packages, pip_requirements) is built once per
+    content and shared by every task with the same content; `pre_install` and `install` run in the task image with
+    the repository (offline, build dependencies fetched on the host); `env` is set for the test run."""
+
+    origin: str  # which field of the row it came from, e.g. "install_config" or "swebench specs psf/requests 2.0"
+    python: str | None = None  # "3.11"; None: the base image's python3
+    apt_packages: list[str] = []
+    pip_requirements: list[str] = []
+    pre_install: list[str] = []
+    install: list[str] = []
+    env: dict[str, str] = {}
+
+    def image_content(self) -> str:
+        """What the shared environment image depends on (origin, install steps and variables do not count)."""
+        return json.dumps({"python": self.python, "apt": sorted(self.apt_packages),
+                           "pip": sorted(self.pip_requirements)})
 
 
 class EnvironmentRef(Record):
     """Which image definition (a folder of environments/) a task runs in, plus the task's own pip requirements
-    (wheels fetched on the host, installed offline into the task image)."""
+    (wheels fetched on the host, installed offline into the task image), plus, for imported benchmark rows, the
+    environment the row describes (`spec`)."""
 
     name: str = "python"
     pip_requirements: list[str] = []
+    spec: EnvironmentSpec | None = None
 
 
 class TestSpec(Record):

@@ -93,9 +93,11 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
+        environments.ensure_spec_environments(client, tasks, log=listener.message)
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
-                materialize(tf, environments.cache_dir())
+                if tf.task.snapshot is not None and tf.task.snapshot.kind != "image":
+                    materialize(tf, environments.cache_dir())
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
         done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
@@ -191,9 +193,11 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
         snapshot = tf.task.snapshot
         if snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
+        if snapshot.kind == "image":
+            continue  # its thin layer's tag needs the instance image's id; the pool creates on demand
         key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
         hashes.setdefault(key, snapshot_hash(tf))
-        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+        pool.expect([environments.expected_task_tag(tf.task, envs[tf.task.environment.name], hashes[key])])
     return pool
 
 
@@ -484,11 +488,15 @@ def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRe
     """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
     if tf.task.snapshot is None:
         return environment  # a challenge: the program runs in the environment itself
+    if tf.task.snapshot.kind == "image":
+        return environments.ensure_image_task(client, tf.task.snapshot, log=lambda _m: None)
+    ref = tf.task.environment
+    environment = environments.ensure_task_environment(client, ref, environment, users=[tf.ref], log=lambda _m: None)
     workspace = materialize(tf, environments.cache_dir())
     return environments.ensure_task_image(
         client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-        pip_requirements=tf.task.environment.pip_requirements,
-        python_version=environments.load_definition(tf.task.environment.name).python_version)
+        pip_requirements=ref.pip_requirements, python_version=environments.task_python(ref),
+        install=environments.install_commands(ref))
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

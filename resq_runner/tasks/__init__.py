@@ -174,6 +174,8 @@ def task_hash(tf: TaskFolder) -> str:
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
     elif snapshot.kind in ("pypi", "deb"):
         digest.update(snapshot.sha256.encode())
+    elif snapshot.kind == "image":
+        digest.update(snapshot.model_dump_json().encode())
     else:
         digest.update(tree_hash(inside(tf, snapshot.path, suite_wide=True)).encode())
     return digest.hexdigest()
