@@ -19,7 +19,7 @@ import docker
 import requests.exceptions
 
 from . import __version__, environments, offline
-from .errors import InfraError, ResqError, RunFolderError, TaskError
+from .errors import AuthError, InfraError, ResqError, RunFolderError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .grading.evaluate import eval_sandbox
@@ -53,6 +53,8 @@ class RunOptions:
     address: str = "auto"
     ship_images: bool = False
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
+    redo: list[Outcome] = field(default_factory=list)  # final rows with these outcomes run again on resume
+    label: str = ""  # the named system (resq.yaml) this run is; recorded in the manifest for reports
 
 
 class Listener:
@@ -81,7 +83,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                 check_gold_patch(tf)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
-    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
+    run_id = new_run_id(options.label or options.system.name)  # unique even when two runs share a folder name: it labels containers
     paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written
@@ -97,7 +99,9 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
             for tf in tasks:
                 materialize(tf, environments.cache_dir())
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
-        done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
+        graded = final_results(previous)
+        done = {key for key in _already_graded(client, paths, wanted, environments_by_name, graded)
+                if graded[key].outcome not in options.redo}
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
         listener.started(paths, len(wanted), len(wanted) - len(todo))
         pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name) \
@@ -105,7 +109,7 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
         pipeline.oracle_context = options.oracle_context
         pipeline.budget = options.budget
-        earlier = {key: result.outcome for key, result in final_results(previous).items() if key in done}
+        earlier = {key: result.outcome for key, result in graded.items() if key in done}
         try:
             if execute is None:
                 RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
@@ -113,6 +117,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                 for result in execute(pipeline, todo, environments_by_name, options, earlier):
                     journal.append(result)
                     listener.finished_task(result)
+                    if result.stops_run:
+                        raise run_stopped(result)
         finally:
             if pool:
                 pool.close()
@@ -120,6 +126,12 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     rows = read_results(paths.results)
     final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
     return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
+
+
+def run_stopped(result: Result) -> AuthError:
+    """The error that ends a run after a row that says no later task can succeed (refused credentials)."""
+    return AuthError(f"{result.task_id}: {result.reason}; the run stopped and started no further task: fix the "
+                     "credentials, then run the same command with --redo system_error to resume")
 
 
 def _record_notes(paths: RunPaths, notes: list[str]) -> None:
@@ -145,7 +157,7 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
         suite_path=str(tasks[0].root.parent) if tasks else "",
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
-        task_ids=[tf.task.id for tf in tasks])
+        task_ids=[tf.task.id for tf in tasks], label=options.label)
     write_manifest(paths, manifest)
     return manifest
 
@@ -292,6 +304,8 @@ class RunLoop:
         tf, sample, attempt = self.pending.pop(future)
         result = future.result()
         self._record(result)
+        if result.stops_run:
+            raise run_stopped(result)
         if retry and result.outcome is Outcome.infra_error and attempt <= self.options.retries:
             self._submit(tf, sample, attempt + 1, delay=min(2 ** attempt, 10))
         elif result.outcome is not Outcome.infra_error:
@@ -385,7 +399,7 @@ class Pipeline:
         started_at, timings = now_utc(), Timings()
         log_dir = self.paths.task_logs(tf.task.id, attempt, sample)
         log_dir.mkdir(parents=True, exist_ok=True)
-        image, output = None, SystemOutput()
+        image, output, stops_run = None, SystemOutput(), False
         try:
             clock = time.perf_counter()
             image = self._task_image(tf, environment)
@@ -393,7 +407,10 @@ class Pipeline:
             if stop.is_set():
                 raise InfraError("the run was interrupted before this task started")
             clock = time.perf_counter()
-            output = self._solve(tf, image, log_dir)
+            try:
+                output = self._solve(tf, image, log_dir)
+            except AuthError as exc:  # recorded as the system's error; the run loop then stops the run
+                output, stops_run = SystemOutput(error=str(exc)), True
             timings.system = time.perf_counter() - clock
             if len(output.patch.encode()) > MAX_PATCH_BYTES:
                 output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})
@@ -424,7 +441,7 @@ class Pipeline:
             pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
             image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
             started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir), context_files=read,
-            retrieval=accounting)
+            retrieval=accounting, stops_run=stops_run)
 
     def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
         verdict = blocked(tf.task.challenge, earlier, outcome)

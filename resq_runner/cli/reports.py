@@ -36,7 +36,10 @@ def report(run_dir: Path, as_json: bool, by: str, html_out: Path | None) -> None
 @click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML comparison here.")
 @friendly_errors
 def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, html_out: Path | None) -> None:
-    """Compare RUN_B (and more) against the baseline RUN_A task by task; exit 1 on regressions."""
+    """Compare RUN_B (and more) against the baseline RUN_A task by task.
+
+    Exit 1 on regressions among the tasks graded in both runs; else 3 when some task ended in system_error or
+    infra_error (or has no result) in some run, so a broken run is noticed without being called a regression."""
     from ..reports.compare import compare_runs, render_comparison
     from ..reports.report import load_run
 
@@ -49,6 +52,11 @@ def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, htm
         console.print(f"[bold red]regression:[/] {worst} task(s) that RUN_A passed fail now "
                       f"(allowed: {max_regressions})", highlight=False)
         sys.exit(1)
+    if comparison.not_comparable:
+        console.print(f"[yellow]not comparable:[/] {len(comparison.not_comparable)} task(s) ended in system_error or "
+                      "infra_error, or have no result, in some run (no regression among the tasks graded in both): "
+                      "look at the run before trusting the comparison", highlight=False, soft_wrap=True)
+        sys.exit(3)
 
 
 @main.command()
