@@ -57,6 +57,10 @@ class RunOptions:
     label: str = ""  # the named system (resq.yaml) this run is; recorded in the manifest for reports
 
 
+class NotStarted(Exception):
+    """The run was stopping before the system saw this task: nothing happened, so no row is written."""
+
+
 class Listener:
     """What the runner tells whoever watches it (the CLI draws a progress bar from these)."""
 
@@ -405,7 +409,7 @@ class Pipeline:
             image = self._task_image(tf, environment)
             timings.image = time.perf_counter() - clock
             if stop.is_set():
-                raise InfraError("the run was interrupted before this task started")
+                raise NotStarted(tf.task.id)
             clock = time.perf_counter()
             try:
                 output = self._solve(tf, image, log_dir)
