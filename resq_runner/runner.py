@@ -26,8 +26,8 @@ from .grading.evaluate import eval_sandbox
 from .grading.retrieval import retrieval
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
-from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
-                      read_results, write_manifest)
+from .results import (Journal, RunLock, RunPaths, cache_key, check_out_folder, final_results, folder_error,
+                      read_manifest, read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .systems import System, Workspace, make_system
@@ -76,6 +76,8 @@ def new_run_id(system: str) -> str:
 
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
+    if options.out is not None:
+        check_out_folder(options.out)
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
@@ -306,7 +308,10 @@ class RunLoop:
 
     def _collect(self, future: Future, retry: bool) -> None:
         tf, sample, attempt = self.pending.pop(future)
-        result = future.result()
+        try:
+            result = future.result()
+        except NotStarted:
+            return  # the run is stopping: nothing happened to this task, so there is nothing to journal
         self._record(result)
         if result.stops_run:
             raise run_stopped(result)
@@ -377,6 +382,7 @@ class Pipeline:
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits, self.pool = paths, limits, pool
         self.budget = None
+        self.halted = threading.Event()  # set by a row that stops the run (refused credentials)
 
     def abort(self) -> None:
         remove_run_containers(self.client, self.run_id, mine_or_orphaned=True)
@@ -408,13 +414,14 @@ class Pipeline:
             clock = time.perf_counter()
             image = self._task_image(tf, environment)
             timings.image = time.perf_counter() - clock
-            if stop.is_set():
+            if stop.is_set() or self.halted.is_set():
                 raise NotStarted(tf.task.id)
             clock = time.perf_counter()
             try:
                 output = self._solve(tf, image, log_dir)
             except AuthError as exc:  # recorded as the system's error; the run loop then stops the run
                 output, stops_run = SystemOutput(error=str(exc)), True
+                self.halted.set()  # from now on no task of this pipeline starts, even before the loop hears
             timings.system = time.perf_counter() - clock
             if len(output.patch.encode()) > MAX_PATCH_BYTES:
                 output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})

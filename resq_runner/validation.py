@@ -24,7 +24,7 @@ import docker
 from . import environments
 from .errors import ResqError
 from .models import ImageRef, Outcome, Result, SystemSpec, TaskFolder, TaskValidity, TestStatus
-from .results import RunPaths
+from .results import RunPaths, check_out_folder
 from .runner import Pipeline, new_run_id, task_image
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .systems import make_system
@@ -57,6 +57,8 @@ class Evaluations:
 def validate_suite(options: ValidateOptions, progress=lambda _text: None) -> tuple[Path, list[TaskValidity]]:
     if options.runs < 1:
         raise ResqError(f"--runs {options.runs}: give at least 1")
+    if options.out is not None:
+        check_out_folder(options.out)
     tasks = load_suite(options.suite, options.only or None)
     client = connect()
     run_id = new_run_id("validate")

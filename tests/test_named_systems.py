@@ -132,7 +132,7 @@ def test_nightly_pair_of_named_systems_with_one_wrong_key(demo_copy, tmp_path, c
     assert "bad: NOT COMPARABLE" in stderr and "REGRESSION" not in stderr
     assert len(rows(root / "2026-11-27" / "good")) == 3
     bad = rows(root / "2026-11-27" / "bad")  # -j 2: the task running beside the refused one finishes too
-    assert len(bad) < 3 and {row["outcome"] for row in bad} == {"system_error"}, [
+    assert len(bad) <= 2 and {row["outcome"] for row in bad} == {"system_error"}, [
         (row["task_id"], row["outcome"], row["reason"]) for row in bad]
     history = (root / "history.html").read_text()
     assert "good" in history and "bad" in history

@@ -41,6 +41,7 @@ def report_page(tmp_path) -> Path:
     run = make_run(tmp_path / "run", "llm", {"t1": P, "t2": P, "t3": P, "t4": F, "t5": PF, "t6": IE, "t7": TO},
                    suite=str(suite), suite_hash=suite_hash(load_suite(suite)), attempts={"t3": [IE]})
     page = tmp_path / "site" / "report.html"  # elsewhere than the run: links must still reach its logs
+    page.parent.mkdir()
     resq("report", str(run), "--html", str(page), check=True)
     return page
 

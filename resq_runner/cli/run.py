@@ -29,8 +29,8 @@ class ProgressListener:
     def finished_task(self, result) -> None:
         if result.outcome.is_final:
             self.progress.advance(self.task)
-        self.progress.console.print(f"  {result.task_id}: {result.outcome.value}"
-                                    + (f" ({result.reason[:100]})" if result.reason else ""), highlight=False)
+        self.message(f"  {result.task_id}: {result.outcome.value}" + (f" ({result.reason[:100]})" if result.reason
+                                                                       else ""))
 
     def message(self, text: str) -> None:
         self.progress.console.print(text, highlight=False)
