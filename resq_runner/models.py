@@ -582,6 +582,7 @@ class LintProblem(Record):
     task: str
     file: str
     message: str
+    severity: Literal["error", "warning"] = "error"  # a warning informs; only errors fail `resq tasks lint`
 
 
 class TaskValidity(Record):
