@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import platform
 import secrets
@@ -120,11 +121,12 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
             if execute is None:
                 RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
             else:
-                for result in execute(pipeline, todo, environments_by_name, options, earlier):
-                    journal.append(result)
-                    listener.finished_task(result)
-                    if result.stops_run:
-                        raise run_stopped(result)
+                with contextlib.closing(execute(pipeline, todo, environments_by_name, options, earlier)) as rows:
+                    for result in rows:  # closing: a stop cancels what the cluster still runs, at once
+                        journal.append(result)
+                        listener.finished_task(result)
+                        if result.stops_run:
+                            raise run_stopped(result)
         finally:
             if pool:
                 pool.close()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from resq_runner.errors import ResqError
+from resq_runner.errors import AuthError, ResqError
 from resq_runner.systems.llm import LlmSystem
 from resq_runner.systems.llm.client import Budget, BudgetExceeded, ChatClient, ClientSettings, LlmError, ModelPrice
 from resq_runner.systems.llm.edits import ApplyError, Edit, apply_edit, apply_edits, parse_edits
@@ -155,9 +155,10 @@ def test_a_hung_request_times_out_and_fails_after_the_retries():
 
 def test_an_error_answer_never_carries_the_key():
     with ScriptedLLM({"t1": [{"content": "x"}]}, api_key="another-key") as server:
-        with pytest.raises(LlmError, match="HTTP 401") as caught:
+        with pytest.raises(AuthError, match="refused the API key \\(HTTP 401") as caught:  # stops the run
             _ask(_client(server))
     assert KEY not in str(caught.value)
+    assert len(server.requests) == 1  # a refused key is not retried
 
 
 def test_budget_stops_the_next_call_once_spent():
