@@ -90,7 +90,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                 check_gold_patch(tf)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
-    run_id = new_run_id(options.label or options.system.name)  # unique even when two runs share a folder name: it labels containers
+    # unique even when two runs share a folder name: it labels containers
+    run_id = new_run_id(options.label or options.system.name)
     paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written

@@ -50,8 +50,9 @@ def test_template_instances_are_linted(tmp_path):
 def test_mistyped_test_ids_and_missing_command_paths(demo_copy):
     task = demo_copy / "fix-allocate-remainder"
     data = yaml.safe_load((task / "task.yaml").read_text())
+    wrong = ["tests/test_money.py::TestNope::test_a"]
     edit_yaml(task, success={"fail_to_pass": [f"{HIDDEN}::test_three_way_split_keeps_every_cen"],
-                             "pass_to_pass": data["success"]["pass_to_pass"] + ["tests/test_money.py::TestNope::test_a"]})
+                             "pass_to_pass": data["success"]["pass_to_pass"] + wrong})
     edit_yaml(demo_copy / "add-invoice-discount",
               tests={"command": "python -m pytest -p no:cacheprovider -q tests/test_nowhere tests"})
     proc = resq("tasks", "lint", str(demo_copy))

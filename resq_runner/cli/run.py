@@ -67,9 +67,9 @@ class ProgressListener:
 @system_options
 @run_extra_options
 @friendly_errors
-def run(suite: str, system_name: str, config_file: Path | None, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool, memory: str, pids: int,
-        cpus: float, file_size: str, redo: tuple[str, ...], grace: float,
+def run(suite: str, system_name: str, config_file: Path | None, out: Path | None, jobs: int, only: tuple[str, ...],
+        retries: int, samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool, memory: str,
+        pids: int, cpus: float, file_size: str, redo: tuple[str, ...], grace: float,
         system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
