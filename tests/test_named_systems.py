@@ -11,13 +11,17 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import PROJECT, resq
 from llm_server import ScriptedLLM
 from reports_helpers import make_run
+from resq_runner import systems
 from resq_runner.cli.run import OUTCOMES
-from resq_runner.models import Outcome, now_utc
+from resq_runner.errors import AuthError
+from resq_runner.models import Outcome, SystemSpec, now_utc
+from resq_runner.runner import RunOptions, run_suite
 
 KEY = "sk-resq-named-3c9d0e7a51"
 NO_EDIT = [{"content": "I would change the code.", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}]
@@ -136,3 +140,22 @@ def test_nightly_pair_of_named_systems_with_one_wrong_key(demo_copy, tmp_path, c
         (row["task_id"], row["outcome"], row["reason"]) for row in bad]
     history = (root / "history.html").read_text()
     assert "good" in history and "bad" in history
+
+
+class RefusedAgent:
+    """An agent system whose provider refuses its credentials, as an agent reports it: errors.AuthError."""
+
+    name = "refused-agent"
+
+    def solve(self, task, workspace):
+        raise AuthError("the agent's provider answered 403 Forbidden")
+
+
+def test_an_agent_reporting_refused_credentials_stops_the_run(demo_copy, tmp_path, monkeypatch, cleanup_run):
+    monkeypatch.setitem(systems.BUILTIN, "refused-agent", RefusedAgent)  # as an installed system would be
+    out = tmp_path / "agent-run"
+    with pytest.raises(AuthError, match="403 Forbidden.*--redo system_error"):
+        run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="refused-agent"), out=out, jobs=2))
+    journal = rows(out)
+    cleanup_run.append(journal[0]["run_id"])
+    assert 1 <= len(journal) <= 2 and all(r["outcome"] == "system_error" and r["stops_run"] for r in journal)
