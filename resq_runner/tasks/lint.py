@@ -34,8 +34,9 @@ BOILERPLATE = re.compile(r"^(import |from \S+ import |const \{?[\w, ]+\}? = requ
                          r"#|//|/\*|\*|\"\"\"|''')")
 
 
-# pytest options whose next argument is a value, not a path
-PYTEST_VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
+# pytest and node options whose next argument is a value, not a path
+VALUE_OPTIONS = {"--test-name-pattern", "--test-reporter", "--test-reporter-destination", "--test-concurrency",
+                 "-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
                         "--rootdir", "--tb", "--junitxml", "--junit-xml", "--maxfail", "--durations", "--confcutdir",
                         "--basetemp", "--log-level", "--import-mode", "--override-ini", "--config-file"}
 SELECTING = ("-k", "-m", "--deselect")
@@ -204,7 +205,7 @@ def command_problems(tests, hidden: set[str], snapshot_files: set[str]) -> list[
     problems, skip = [], False
     for word in arguments:
         if skip or word.startswith("-"):
-            skip = not skip and word in PYTEST_VALUE_OPTIONS
+            skip = not skip and word in VALUE_OPTIONS
             continue
         path = word.split("::", 1)[0].rstrip("/")
         if not path or any(c in path for c in "*?[$") or path == ".":
