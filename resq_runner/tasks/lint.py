@@ -35,10 +35,10 @@ BOILERPLATE = re.compile(r"^(import |from \S+ import |const \{?[\w, ]+\}? = requ
 
 
 # pytest and node options whose next argument is a value, not a path
-VALUE_OPTIONS = {"--test-name-pattern", "--test-reporter", "--test-reporter-destination", "--test-concurrency",
-                 "-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob",
-                        "--rootdir", "--tb", "--junitxml", "--junit-xml", "--maxfail", "--durations", "--confcutdir",
-                        "--basetemp", "--log-level", "--import-mode", "--override-ini", "--config-file"}
+VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob", "--rootdir",
+                 "--tb", "--junitxml", "--junit-xml", "--maxfail", "--durations", "--confcutdir", "--basetemp",
+                 "--log-level", "--import-mode", "--override-ini", "--config-file", "--test-name-pattern",
+                 "--test-reporter", "--test-reporter-destination", "--test-concurrency"}
 SELECTING = ("-k", "-m", "--deselect")
 
 
