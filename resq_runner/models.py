@@ -506,6 +506,7 @@ class Result(Record):
     context_files: list[ContextFile] | None = None
     retrieval: Retrieval | None = None
     node: str = ""  # the Ray node that graded it (--executor ray); empty for a local run
+    stops_run: bool = False  # the endpoint refused the credentials (errors.AuthError): the run ends after this row
 
 
 class RunManifest(Record):
@@ -522,6 +523,7 @@ class RunManifest(Record):
     started_at: datetime
     machine: dict[str, str] = {}
     task_ids: list[str] = []
+    label: str = ""  # the named system (resq.yaml) that made the run; reports show it instead of the system's name
 
 
 class TaskFolder(Record):
@@ -633,6 +635,7 @@ class LintProblem(Record):
     task: str
     file: str
     message: str
+    severity: Literal["error", "warning"] = "error"  # a warning informs; only errors fail `resq tasks lint`
 
 
 class TaskValidity(Record):

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from resq_runner.errors import ResqError
+from resq_runner.errors import AuthError, ResqError
 from resq_runner.systems.llm import LlmSystem
 from resq_runner.systems.llm.client import Budget, BudgetExceeded, ChatClient, ClientSettings, LlmError, ModelPrice
 from resq_runner.systems.llm.checks import gate
@@ -254,9 +254,10 @@ def test_finish_reason_is_read():
 
 def test_an_error_answer_never_carries_the_key():
     with ScriptedLLM({"t1": [{"content": "x"}]}, api_key="another-key") as server:
-        with pytest.raises(LlmError, match="HTTP 401") as caught:
+        with pytest.raises(AuthError, match="refused the API key \\(HTTP 401") as caught:  # stops the run
             _ask(_client(server))
     assert KEY not in str(caught.value)
+    assert len(server.requests) == 1  # a refused key is not retried
 
 
 def test_budget_stops_the_next_call_once_spent():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, RootModel, ValidationError
 
-from ...errors import ResqError
+from ...errors import AuthError, ResqError
 
 
 class LlmError(Exception):
@@ -163,6 +163,9 @@ class ChatClient:
                     return completion
                 detail = self.redact(" ".join(response.text.split())[:120])
                 attempts.append(f"attempt {attempt + 1}: HTTP {response.status_code} {detail}")
+                if response.status_code in (401, 403):  # every later call and task would be refused too
+                    raise AuthError(f"{self.settings.base_url} refused the API key (HTTP {response.status_code}: "
+                                    f"{detail})")
                 if response.status_code != 429 and response.status_code < 500:
                     raise LlmError(f"{self.settings.base_url} answered HTTP {response.status_code}: {detail}",
                                    attempts)
