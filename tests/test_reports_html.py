@@ -304,7 +304,7 @@ def test_report_page_screenshot(report_page, tmp_path):
 def test_comparison_page(tmp_path):
     a = make_run(tmp_path / "a", "llm", {"t1": P, "t2": P, "t3": F, "t4": F, "t5": P})
     b = make_run(tmp_path / "b", "llm", {"t1": P, "t2": F, "t3": P, "t4": F, "t5": PF, "t6": P}, suite_hash="h2",
-                 started_at=T0 + timedelta(days=1))
+                 started_at=T0 + timedelta(days=1), task_hashes={"t2": "changed"})
     page = tmp_path / "compare.html"
     assert resq("compare", str(a), str(b), "--html", str(page)).returncode == 1
     dom = parse_dom(dump_dom(CHROMIUM, tmp_path, page))
@@ -322,7 +322,7 @@ def test_comparison_page(tmp_path):
         "t1": "still passing", "t2": "broken", "t3": "fixed", "t4": "still failing", "t5": "broken"}
     assert dom.find("span", id="task-count").full_text() == "5 of 5 tasks shown"
     notes = " ".join(n.full_text() for n in dom.find_all("div") if "loud" in n.attrs.get("class", ""))
-    assert "DIFFERENT TASK SETS" in notes
+    assert "DIFFERENT TASK SETS" in notes and "DIFFERENT SUITE VERSIONS" in notes
     assert dom.find("div", data_metric="broken-1").attrs["data-value"] == "2"
     broken = parse_dom(dump_dom(CHROMIUM, tmp_path, page, "#show=broken"))
     assert [r.attrs["data-task"] for r in visible_rows(broken, "comparison")] == ["t2", "t5"]

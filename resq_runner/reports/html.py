@@ -34,7 +34,6 @@ PHASE_SOURCES = {"image": "image", "start": "eval_start + the harness's start-up
 
 def write_page(out: Path, page: str) -> Path:
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
 
