@@ -25,6 +25,7 @@ TASK_BUDGET_MIN, TASK_BUDGET_MAX = 1_000, 1_000_000
 TEST_LINE_CHARS = 100  # what one listed test costs, for the budget
 MESSAGE_MIN_CHARS = 160  # a message clipped shorter than this says nothing: leave whole messages out instead
 META_ITEMS, META_CHARS = 16, 300
+TABLE_ROWS, TABLE_CELL_CHARS = 200, 600  # of a transcript's tables (model calls, edits, checks, test runs)
 TRAJECTORY_MAX_BYTES = 64 * 1024 * 1024  # larger files are linked, not read
 STATUS_ORDER = {TestStatus.failed: 0, TestStatus.error: 1, TestStatus.missing: 2, TestStatus.skipped: 3,
                 TestStatus.passed: 4}
@@ -318,20 +319,29 @@ def _meta(record: dict) -> dict[str, str]:
 
 
 def _llm_tables(record: dict) -> list[Table]:
-    """The `llm` system's calls and edits (docs/agents.md, transcript.json)."""
-    calls = [[str(c.get("turn", "")), str(c.get("prompt_tokens", 0)), str(c.get("completion_tokens", 0)),
-              f"{float(c.get('cost_usd') or 0):.4f}", f"{float(c.get('seconds') or 0):.2f}",
-              "; ".join(map(str, c.get("retries") or [])), str(c.get("error") or "")]
-             for c in record.get("calls") or [] if isinstance(c, dict)]
-    edits = [[str(e.get("turn", "")), str(e.get("path", "")), str(e.get("format", "")),
-              "yes" if e.get("applied") else "no", str(e.get("error") or "")]
-             for e in record.get("edits") or [] if isinstance(e, dict)]
+    """The `llm` system's model calls, edits, syntax checks and test runs (docs/agents.md, transcript.json)."""
+    specs = [
+        ("model calls", "calls", ["turn", "prompt tokens", "completion tokens", "cost $", "seconds", "finish",
+                                  "retries", "error"],
+         lambda c: [c.get("turn"), c.get("prompt_tokens", 0), c.get("completion_tokens", 0),
+                    f"{float(c.get('cost_usd') or 0):.4f}", f"{float(c.get('seconds') or 0):.2f}",
+                    c.get("finish_reason"), "; ".join(map(str, c.get("retries") or [])), c.get("error")]),
+        ("edits", "edits", ["turn", "file", "format", "applied", "note", "error"],
+         lambda e: [e.get("turn"), e.get("path"), e.get("format"), "yes" if e.get("applied") else "no", e.get("note"),
+                    e.get("error")]),
+        ("syntax checks", "checks", ["turn", "file", "tool", "ok", "error"],
+         lambda c: [c.get("turn"), c.get("path"), c.get("tool"), "yes" if c.get("ok") else "no", c.get("error")]),
+        ("test runs", "test_runs", ["turn", "command", "exit code", "seconds", "end of the output"],
+         lambda t: [t.get("turn"), t.get("command"), "timed out" if t.get("exit_code") is None else t.get("exit_code"),
+                    f"{float(t.get('seconds') or 0):.2f}", t.get("output")]),
+    ]
     tables = []
-    if calls:
-        tables.append(Table(title="model calls", columns=["turn", "prompt tokens", "completion tokens", "cost $",
-                                                          "seconds", "retries", "error"], rows=calls))
-    if edits:
-        tables.append(Table(title="edits", columns=["turn", "file", "format", "applied", "error"], rows=edits))
+    for title, key, columns, cells in specs:
+        entries = [e for e in record.get(key) or [] if isinstance(e, dict)][:TABLE_ROWS]
+        if entries:
+            rows = [["" if c is None else clip(str(c), TABLE_CELL_CHARS, "start").text for c in cells(e)]
+                    for e in entries]
+            tables.append(Table(title=title, columns=columns, rows=rows))
     return tables
 
 
