@@ -40,7 +40,7 @@ PROJECT = BENCH.parent
 sys.path[:0] = [str(PROJECT), str(PROJECT / "tests")]
 
 from llm_server import ScriptedLLM  # noqa: E402
-from test_agents import MARKERS, TASKS, aider_script, mini_script  # noqa: E402
+from test_agents import TASKS, aider_script, mini_script  # noqa: E402
 
 from resq_runner import environments  # noqa: E402
 from resq_runner.agents import builtin_spec, fill  # noqa: E402
@@ -113,10 +113,10 @@ def bench_agent(name: str, rounds: int, root: Path, cpus: float) -> dict:
     resq: dict[str, list[dict]] = {t: [] for t in TASKS}
     for number in range(rounds):
         scripts = {task_id: SCRIPTS[name](task_id) for task_id in TASKS}
-        with ScriptedLLM(scripts, markers=MARKERS) as llm:
+        with ScriptedLLM(scripts) as llm:
             for task_id in TASKS:
                 host[task_id].append(run_on_host(name, prefix, task_id, llm, root / f"host-{name}-{number}"))
-        with ScriptedLLM(scripts, markers=MARKERS) as llm:
+        with ScriptedLLM(scripts) as llm:
             for task_id, figures in run_in_resq(name, llm, root / f"run-{name}-{number}", cpus).items():
                 resq[task_id].append(figures)
     tasks = {}

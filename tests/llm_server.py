@@ -1,18 +1,21 @@
 """A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol, replaying scripted answers.
 
-Scripts are keyed by task id (read from the `Task id: X` line the llm system puts in its first user message).
+Scripts are keyed by task id. The llm system never names the task in its prompt, so a request is routed by the
+task's instruction: the task whose instruction (from `instructions`, by default those of tasks/demo) is in the first
+user message, the longest one when several are; a `Task id: X` line (client tests write one) routes directly.
+Third-party agents put other user messages first (aider: its examples and the repository map), so when the first
+user message names no task, the later ones are searched the same way.
 Each step is one of:
     {"content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}   an answer
+    {"content": "...", "finish_reason": "length"}                                  an answer cut at the output limit
     {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
     {"hang": 30}                                                                   no answer for that many seconds
     {"content": ..., "delay": 0.5}                                                 an answer after a pause
     {"tool_call": {"command": "ls"}, "usage": {...}}                               a call of the `bash` tool
                                                       (mini-swe-agent's), with the step's content if any
-The last step repeats once a script is used up. Requests without a `Task id:` line are keyed by `markers`
-({task id: a text only that task's messages hold}, e.g. a line of its instruction), for third-party agents whose
-prompts resq does not write. Every request is recorded (with its time and the usage answered: `usage_for(task)`
-sums it), with the most that were being answered at once (a hung request stops counting when it starts hanging:
-its client gives up at its own timeout).
+The last step repeats once a script is used up. Every request is recorded (with its time and the usage answered:
+`usage_for(task)` sums it), with the most that were being answered at once (a hung request stops counting when it
+starts hanging: its client gives up at its own timeout).
 """
 
 from __future__ import annotations
@@ -22,13 +25,23 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 _TASK = re.compile(r"Task id: (\S+)")
+DEMO = Path(__file__).resolve().parents[1] / "tasks" / "demo"
+
+
+def suite_instructions(*suites: Path) -> dict[str, str]:
+    """{task id: instruction} of the tasks of these suite folders."""
+    from resq_runner.tasks import load_suite
+
+    return {tf.task.id: tf.task.instruction for suite in suites for tf in load_suite(suite)}
 
 
 class ScriptedLLM:
-    def __init__(self, scripts: dict[str, list[dict]], api_key: str = "", markers: dict[str, str] | None = None):
-        self.scripts, self.api_key, self.markers = scripts, api_key, markers or {}
+    def __init__(self, scripts: dict[str, list[dict]], api_key: str = "", instructions: dict[str, str] | None = None):
+        self.scripts, self.api_key = scripts, api_key
+        self.instructions = suite_instructions(DEMO) if instructions is None else instructions
         self.requests: list[dict] = []
         self.positions: dict[str, int] = {}
         self.in_flight = self.max_in_flight = self.hung = self.tool_calls = 0
@@ -60,11 +73,18 @@ class ScriptedLLM:
                 "completion_tokens": sum(u.get("completion_tokens", 0) for u in answered),
                 "calls": len(answered)}
 
-    def _task_of(self, text: str) -> str:
-        match = _TASK.search(text)
+    def route(self, body: dict) -> str:
+        users = [_text(m.get("content")) for m in body.get("messages", []) if m.get("role") == "user"]
+        first = users[0] if users else ""
+        match = _TASK.search(first)
         if match:
             return match.group(1)
-        return next((task for task, marker in self.markers.items() if marker in text), "")
+        for text in users:
+            known = [(len(instruction), task) for task, instruction in self.instructions.items()
+                     if instruction.strip() and instruction.strip() in text]
+            if known:
+                return max(known)[1]
+        return ""
 
     def _next_step(self, task: str) -> dict:
         with self._lock:
@@ -82,20 +102,20 @@ class ScriptedLLM:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                text = "\n".join(_text(m.get("content")) for m in body.get("messages", []) if m.get("role") == "user")
-                task = llm._task_of(text)
+                task = llm.route(body)
                 with llm._lock:
                     llm.in_flight += 1
                     llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
-                    llm.requests.append({"task": task, "path": self.path, "body": body, "time": time.time(),
-                                         "authorization": self.headers.get("Authorization", "")})
+                    record = {"task": task, "path": self.path, "body": body, "time": time.time(),
+                              "authorization": self.headers.get("Authorization", "")}
+                    llm.requests.append(record)
                 try:
-                    self._answer(task, body)
+                    self._answer(task, body, record)
                 finally:
                     with llm._lock:
                         llm.in_flight -= 1
 
-            def _answer(self, task: str, body: dict) -> None:
+            def _answer(self, task: str, body: dict, record: dict) -> None:
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if llm.api_key and self.headers.get("Authorization") != f"Bearer {llm.api_key}":
@@ -115,18 +135,17 @@ class ScriptedLLM:
                     return self._send(step["status"], {"error": {"message": "scripted error"}}, headers)
                 usage = dict(step.get("usage", {}))
                 usage.setdefault("total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
-                with llm._lock:
-                    llm.requests[-1]["usage"] = usage
+                record["usage"] = usage
                 message = {"role": "assistant", "content": step.get("content", "")}
+                finish = step.get("finish_reason", "stop")
                 if "tool_call" in step:
                     llm.tool_calls += 1
                     message["tool_calls"] = [{"id": f"call_{llm.tool_calls}", "type": "function", "function": {
                         "name": "bash", "arguments": json.dumps(step["tool_call"])}}]
+                    finish = "tool_calls"
                 self._send(200, {
                     "id": "chatcmpl-scripted", "object": "chat.completion", "model": body.get("model", ""),
-                    "created": 1700000000,
-                    "choices": [{"index": 0, "finish_reason": "tool_calls" if "tool_call" in step else "stop",
-                                 "message": message}],
+                    "created": 1700000000, "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                     "usage": usage})
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:

@@ -21,7 +21,6 @@ from resq_runner.tasks import load_suite
 KEY = "sk-resq-agent-test-4e8b1d"
 SHELL_AGENT = PROJECT / "examples" / "agents" / "shell-agent.yaml"
 TASKS = {tf.task.id: tf for tf in load_suite(str(DEMO))}
-MARKERS = {task_id: tf.task.instruction.splitlines()[0] for task_id, tf in TASKS.items()}
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +96,7 @@ def test_builtin_agent_passes_the_demo_against_a_loopback_server(agent, script, 
         out = tmp_path / f"run-{agent}-{run}-{secrets.token_hex(2)}"
         cleanup_run.append(out.name)
         only = [option for task_id in tasks for option in ("--task", task_id)]
-        with ScriptedLLM({task_id: script(task_id) for task_id in TASKS}, api_key=KEY, markers=MARKERS) as llm:
+        with ScriptedLLM({task_id: script(task_id) for task_id in TASKS}, api_key=KEY) as llm:
             proc = resq("run", str(DEMO), "--system", agent, "--model", "openai/m", "--base-url", llm.base_url,
                         "--out", str(out), "-j", "2", *only, env={"OPENAI_API_KEY": KEY})
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -127,7 +126,7 @@ def test_documented_shell_agent_spec_runs(tmp_path, docker_client, cleanup_run):
     out = tmp_path / f"run-shell-{secrets.token_hex(2)}"
     cleanup_run.append(out.name)
     answer = {"content": f"```diff\n{_gold(task)}```\n", "usage": {"prompt_tokens": 640, "completion_tokens": 99}}
-    with ScriptedLLM({task: [answer]}, api_key=KEY, markers=MARKERS) as llm:
+    with ScriptedLLM({task: [answer]}, api_key=KEY) as llm:
         proc = resq("run", str(DEMO), "--system", "agent", "--agent-spec", str(SHELL_AGENT), "--task", task,
                     "--model", "m", "--base-url", llm.base_url, "--out", str(out), "--api-key-env", "MY_KEY",
                     env={"MY_KEY": KEY})
@@ -211,7 +210,7 @@ def test_agent_refused_by_the_endpoint_raises_an_auth_error(agent_layers, tmp_pa
     out = tmp_path / f"run-auth-{secrets.token_hex(2)}"
     cleanup_run.append(out.name)
     wrong = "sk-wrong-key-for-this-server-0000"
-    with ScriptedLLM({task: mini_script(task)}, api_key=KEY, markers=MARKERS) as llm:
+    with ScriptedLLM({task: mini_script(task)}, api_key=KEY) as llm:
         proc = resq("run", str(DEMO), "--system", "mini-swe-agent", "--task", task, "--model", "openai/m",
                     "--base-url", llm.base_url, "--out", str(out), "--retries", "0", env={"OPENAI_API_KEY": wrong})
         assert [r["authorization"] for r in llm.requests][:1] == [f"Bearer {wrong}"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import docker
 
+from .. import environments
 from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
@@ -59,7 +60,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     hidden = hidden_files(tf)
     spec = {
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
-        "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
+        "protected": task.protected, "command": environments.test_command(task), "report_flag": report_flag,
+        "env": environments.test_env(task),
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
         "framework": task.tests.framework, "canary_dir": "/resq/canary",
