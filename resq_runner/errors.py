@@ -15,10 +15,6 @@ class SetupError(ResqError):
     """The machine lacks something resq-runner needs (a tool, the Docker daemon, a permission)."""
 
 
-class AuthError(ResqError):
-    """The model endpoint refused the credentials (HTTP 401/403), or an agent reported that it did."""
-
-
 class InfraError(Exception):
     """The container engine failed under a task; the task's outcome is infra_error and it is retried."""
 

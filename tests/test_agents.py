@@ -205,7 +205,7 @@ def test_bad_agent_spec_is_one_error_line(tmp_path):
     assert proc.stderr.strip().startswith("error: --api-key-env RESQ_NO_SUCH_VARIABLE: the variable is not set")
 
 
-def test_agent_refused_by_the_endpoint_raises_an_auth_error(agent_layers, tmp_path, cleanup_run):
+def test_agent_refused_by_the_endpoint_stops_the_run(agent_layers, tmp_path, cleanup_run):
     task = "fix-allocate-remainder"
     out = tmp_path / f"run-auth-{secrets.token_hex(2)}"
     cleanup_run.append(out.name)
@@ -215,9 +215,12 @@ def test_agent_refused_by_the_endpoint_raises_an_auth_error(agent_layers, tmp_pa
                     "--base-url", llm.base_url, "--out", str(out), "--retries", "0", env={"OPENAI_API_KEY": wrong})
         assert [r["authorization"] for r in llm.requests][:1] == [f"Bearer {wrong}"]
     row = _rows(out)[task]
+    assert (row["outcome"], row["stops_run"]) == ("system_error", True)
     assert row["reason"].startswith(f"the model endpoint {llm.base_url} refused the agent's credentials "
                                     "(--api-key-env OPENAI_API_KEY): "), row["reason"]
     assert "AuthenticationError" in row["reason"]
+    assert proc.returncode == 2  # the run stops: every later task would be refused the same way
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {task}: the model endpoint")
     for file in out.rglob("*"):
         if file.is_file():
             assert wrong.encode() not in file.read_bytes(), file
