@@ -23,6 +23,7 @@
 Usage: python3 -I grade.py SPEC.json
 """
 
+import configparser
 import ctypes
 import ctypes.util
 import json
@@ -42,7 +43,7 @@ import time
 # or the interpreter before any test runs.
 ALWAYS_PROTECTED = ["conftest.py", "**/conftest.py", "pytest.ini", ".pytest.ini", "tox.ini",
                     "sitecustomize.py", "**/sitecustomize.py", "usercustomize.py", "**/usercustomize.py",
-                    "**/*.pth"]
+                    "**/*.pth", "**/__pycache__/**", "**/*.pyc"]
 # Where pytest finds its configuration, in its own order of preference, and the section that makes a file count.
 PYTEST_CONFIGS = [("pytest.ini", None), (".pytest.ini", None), ("pyproject.toml", "[tool.pytest"),
                   ("tox.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]")]
@@ -54,16 +55,8 @@ FRAMEWORK_FILE = re.compile(r"(?:^|/)(?:pytest|_pytest|pluggy|iniconfig)(?:\.py|
 FRAMEWORK_MODULE = re.compile(r"(?:^|/)(?:pytest|_pytest|pluggy|iniconfig)(?:\.py|/.*|\.[^/]*\.pyc)$", re.S)
 INERT_FILE = re.compile(FRAMEWORK_FILE.pattern + r"|(?:^|/)__pycache__/|(?:^|/)node_modules/", re.S)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Run by the environment's own python (as the test user, outside the repository, before the repository is on its
-# path): where site-packages is, which pytest11 plugins the environment installed, and where pytest itself lives.
-PROBE = """
-import importlib.metadata as m, importlib.util as u, json, site, sys
-repo = sys.argv[1] + "/"
-plugins = sorted({e.name for d in m.distributions() if not str(d.locate_file("")).startswith(repo)
-                  for e in d.entry_points if e.group == "pytest11"})
-spec = u.find_spec("pytest")
-print(json.dumps({"site": site.getsitepackages(), "plugins": plugins, "pytest": spec.origin if spec else ""}))
-"""
+# Run by the environment's own python as the test user, from `/` and isolated: where its site-packages are.
+PROBE = "import json, site; print(json.dumps(site.getsitepackages()))"
 # Loaded with -p: keeps the canaries (known by salted hash only) selected whatever -k, -m, --deselect did, once
 # each, and last when the run stops at the first failure.
 KEEP_PLUGIN = '''import hashlib
@@ -137,7 +130,8 @@ def run(spec, status):
     print(APPLIED_MARK, flush=True)
     touched = touched_paths(workspace, uid)
     status["restored"] = restore_protected(workspace, spec["protected"] + ALWAYS_PROTECTED, uid, touched)
-    status["inert_files"] = sorted(p for p in touched if INERT_FILE.search(p))[:20]
+    named = patch_paths(spec["patch"])
+    status["inert_files"] = sorted(p for p in named if INERT_FILE.search(p))[:20]
     note = refuse_outward_links(workspace, touched) or inject_hidden(spec["hidden"], workspace)
     status["apply_s"] = time.monotonic() - started
     if note:
@@ -149,7 +143,7 @@ def run(spec, status):
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    flags, env, witness = framework_env(spec, workspace, uid, report, touched)
+    flags, env, witness = framework_env(spec, workspace, uid, report, named)
     command = with_report_flag(spec["command"], flags, spec.get("report_flag_after", "")) if flags else spec["command"]
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
@@ -292,9 +286,10 @@ def touched_paths(workspace, uid):
     return {path: path in changed for path in changed + added}
 
 
-def trusted_paths(workspace, uid, touched):
-    """Files of the snapshot that the patch left as they were."""
-    return set(git_paths(workspace, ["ls-files", "-z"], uid)) - set(touched)
+def patch_paths(patch):
+    """Every repository path the patch's headers name."""
+    with open(patch, "rb") as source:
+        return {name for line in source.read().split(b"\n") for name in header_paths(line)}
 
 
 def restore_protected(workspace, patterns, uid, touched):
@@ -390,7 +385,7 @@ def lock_folders(folder, workspace):
 # 4. the test run
 
 
-def framework_env(spec, workspace, uid, report, touched):
+def framework_env(spec, workspace, uid, report, named):
     """Flags for the command, its environment variables, and the witness watching the run (pytest only)."""
     flags = spec["report_flag"].format(report=report)
     if spec.get("framework") != "pytest":
@@ -403,22 +398,40 @@ def framework_env(spec, workspace, uid, report, touched):
     loads = " ".join("-p " + shlex.quote(name) for name in [keep] + plugins)
     flags = "-c %s --rootdir %s %s %s" % (shlex.quote(config), shlex.quote(workspace), loads, flags)
     flags += "".join(" " + shlex.quote(node_id) for node_id in canary.get("arguments", []))
-    # bytecode is never read from the repository's __pycache__ folders (PYTHONDONTWRITEBYTECODE: none written)
-    env = {"PYTHONSAFEPATH": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-           "PYTHONPYCACHEPREFIX": "/tmp/.resq-pycache-" + os.urandom(4).hex()}
+    env = {"PYTHONSAFEPATH": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     framework_in_repo = probe["pytest"].startswith(workspace + "/")
     shapes = ENTRY_POINTS if framework_in_repo else FRAMEWORK_FILE
-    return flags, env, Witness(workspace, shapes, trusted_paths(workspace, uid, touched))
+    return flags, env, Witness(workspace, shapes, untrusted=named)
 
 
 def probe_environment(workspace, uid):
+    """The environment's site-packages, the pytest11 plugins installed there, and where pytest lives."""
     python = shutil.which("python", path=os.environ.get("PATH")) or shutil.which("python3")
-    proc = subprocess.run([python, "-I", "-c", PROBE, workspace], cwd="/", capture_output=True,
-                          preexec_fn=demote(uid), env=git_env())
+    proc = subprocess.run([python, "-I", "-c", PROBE], cwd="/", capture_output=True, preexec_fn=demote(uid),
+                          env=git_env())
     try:
-        return json.loads(proc.stdout)
+        sites = [d for d in json.loads(proc.stdout) if os.path.isdir(d)]
     except ValueError:
-        return {"site": [], "plugins": [], "pytest": ""}
+        sites = []
+    in_site = any(os.path.isdir(os.path.join(d, "_pytest")) for d in sites)
+    return {"site": sites, "plugins": sorted({n for d in sites for n in pytest11_names(d)}),
+            "pytest": "" if in_site or not sites else workspace + "/"}
+
+
+def pytest11_names(site_dir):
+    """Entry point names of the [pytest11] group in the distributions installed in one site-packages folder."""
+    names = []
+    for entry in os.listdir(site_dir):
+        path = os.path.join(site_dir, entry, "entry_points.txt")
+        if entry.endswith((".dist-info", ".egg-info")) and os.path.isfile(path):
+            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+            parser.optionxform = str
+            try:
+                parser.read(path, encoding="utf-8")
+            except configparser.Error:
+                continue
+            names += list(parser["pytest11"]) if parser.has_section("pytest11") else []
+    return names
 
 
 def disabled_plugins(command, config):
@@ -593,13 +606,18 @@ class Witness:
     """Files of the repository opened during the test run whose paths look like the framework or a plugin of it,
     seen through inotify from this root process: the code under test can neither stop nor edit the record."""
 
-    def __init__(self, workspace, shapes, trusted):
-        self.workspace, self.shapes, self.trusted, self.opened, self.folders = workspace, shapes, trusted, set(), {}
+    def __init__(self, workspace, shapes, untrusted):
+        """Files present now and not named by the patch are the environment's (snapshot, setup commands)."""
+        self.workspace, self.shapes, self.opened, self.folders = workspace, shapes, set(), {}
+        self.trusted = set()
         self.libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         self.fd = self.libc.inotify_init1(IN_NONBLOCK)
-        for folder, names, _files in os.walk(workspace) if self.fd >= 0 else []:
+        for folder, names, files in os.walk(workspace) if self.fd >= 0 else []:
             names[:] = [n for n in names if n != ".git"]
             self.watch(folder)
+            paths = (os.path.relpath(os.path.join(folder, f), workspace) for f in files)
+            self.trusted.update(p for p in paths if self.shapes.search(p))
+        self.trusted -= set(untrusted)
 
     def watch(self, folder):
         handle = self.libc.inotify_add_watch(self.fd, os.fsencode(folder), IN_OPEN | IN_CREATE)

@@ -118,6 +118,11 @@ def test_canaries_are_named_on_the_command_line_only_when_their_file_is_not_run_
     assert plant(HIDDEN_SOURCE, "pytest other", "pytest").ids == ()
 
 
+def test_a_file_with_one_short_test_name_still_gets_distinct_canaries():
+    canary = plant({"tests/test_v.py": b"def test_value(answer):\n    pass\n"}, "pytest tests", "pytest")
+    assert len(set(canary.ids)) == 2 and "tests/test_v.py::test_value" not in canary.ids
+
+
 def test_node_canaries_follow_the_module_style_of_their_file():
     cjs = b"const test = require('node:test');\ntest('adds two numbers', () => {});\n"
     esm = b"import test from 'node:test';\ntest('adds two numbers', () => {});\n"

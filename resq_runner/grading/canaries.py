@@ -84,13 +84,13 @@ def _plant_node(hidden: dict[str, bytes]) -> Canaries:
 def _names(existing: list[str], sep: str, prefix: str) -> list[str]:
     """New names from the words of the file's own test names (same length, same vocabulary)."""
     rng = random.Random(secrets.randbits(64))
-    words = [w for n in existing for w in WORD.findall(n.lower()) if w != "test"] or FALLBACK_WORDS
+    pool = sorted({w for n in existing for w in WORD.findall(n.lower()) if w != "test"})
+    if len(pool) < 4:  # too few words to make names that differ from the file's own
+        pool = sorted(set(pool) | set(FALLBACK_WORDS))
     lengths = [len(WORD.findall(n.lower())) - (1 if prefix else 0) for n in existing] or [3]
     taken, names = {n.lower() for n in existing}, []
     while len(names) < PER_FILE:
-        length = max(2, min(6, rng.choice(lengths)))
-        pool = sorted(set(words))
-        chosen = rng.sample(pool, length) if len(pool) >= length else [rng.choice(pool) for _ in range(length)]
+        chosen = rng.sample(pool, max(2, min(6, rng.choice(lengths))))
         name = prefix + sep.join(chosen)
         if name.lower() not in taken:
             taken.add(name.lower())

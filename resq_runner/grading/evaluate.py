@@ -22,7 +22,7 @@ from .canaries import Canaries, plant
 from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
 HARNESS = HARNESS_DIR / "grade.py"
 NODE_REPORTER = "/resq/tools/node_reporter.mjs"

@@ -75,13 +75,19 @@ def write_page(out: Path, page: str) -> Path:
 # Pages
 
 
+def _uncounted(report: RunReport) -> str:
+    infra = report.outcomes.get(Outcome.infra_error.value, 0)
+    return f" · {infra} infra_error not counted" if infra else ""
+
+
 def report_page(report: RunReport, out: Path) -> str:
     """The page for one run; links to logs are relative to where the page is written (`out`)."""
     rate, usage = report.rate, report.usage
     seconds = sum(stage.total_s for stage in report.stages)
     cards = [
         card("pass-rate", rate.rate, "pass rate", _pct(rate.rate),
-             f"{rate.passed}/{rate.graded} · 95 % CI {_pct(rate.ci_low)} – {_pct(rate.ci_high)}"),
+             f"{rate.passed}/{rate.graded}{_uncounted(report)} · 95 % CI {_pct(rate.ci_low)} – "
+             f"{_pct(rate.ci_high)}"),
         card("tasks", len(report.tasks), "tasks", str(len(report.tasks)),
              f"{report.samples} sample(s) per task" if report.samples > 1 else "one sample per task"),
         card("tokens", usage.prompt_tokens + usage.completion_tokens, "tokens",
