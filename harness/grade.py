@@ -52,7 +52,6 @@ APPLIED_MARK = "--- resq patch applied ---"
 # ones a patch adds are named in the reason (they are inert by design: see framework_env).
 FRAMEWORK_FILE = re.compile(r"(?:^|/)(?:pytest|_pytest|pluggy|iniconfig)(?:\.py|/.*|\.[^/]*\.pyc)$"
                             r"|\.(?:dist|egg)-info/entry_points\.txt$", re.S)
-FRAMEWORK_MODULE = re.compile(r"(?:^|/)(?:pytest|_pytest|pluggy|iniconfig)(?:\.py|/.*|\.[^/]*\.pyc)$", re.S)
 INERT_FILE = re.compile(FRAMEWORK_FILE.pattern + r"|(?:^|/)__pycache__/|(?:^|/)node_modules/", re.S)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Run by the environment's own python as the test user, from `/` and isolated: where its site-packages are.
@@ -139,7 +138,13 @@ def run(spec, status):
         return
     if spec.get("script"):
         run_script(spec, status)
-        return
+    else:
+        run_tests(spec, status, named)
+
+
+def run_tests(spec, status, named):
+    """The test command with the report flags, watched by the witness; the report kept up to its size cap."""
+    workspace, uid = spec["workspace"], spec["uid"]
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)

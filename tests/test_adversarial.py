@@ -133,14 +133,7 @@ def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_cl
     suite = tmp_path / "adversarial-honest"
     suite.mkdir()
     shutil.copytree(SUITE / "_snapshots", suite / "_snapshots")
-    repo = tmp_path / "repo"
-    shutil.copytree(SUITE / "_snapshots" / "textstats", repo)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-qm", "snapshot"], cwd=repo, check=True)
-    (repo / "textstats" / "core.py").write_text(HONEST_CORE)
-    honest = subprocess.run(["git", "diff"], cwd=repo, check=True, capture_output=True, text=True).stdout
+    honest = honest_patch(tmp_path)
     for task_id in ("forge-report-file", "forge-report-file-listed"):
         shutil.copytree(SUITE / task_id, suite / task_id)
         (suite / task_id / "gold.patch").write_text(honest)
