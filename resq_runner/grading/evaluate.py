@@ -39,6 +39,8 @@ BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 REPORT_LIMIT = 16 * 1024 * 1024  # a larger report is the tests' doing: `failed`, and the result block stays small
 APPLIED_MARK = "--- resq patch applied ---"  # printed by grade.py once the patch applied
+# SIGKILL, SIGTERM: the harness is root, so only the engine (or whoever drives it) can end it with these
+KILLED_FROM_OUTSIDE = (137, 143)
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 PRIVATE = "/resq/private"
@@ -113,7 +115,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         (log_dir / "harness.log").write_text(harness_log)
         if exit.oom_killed:
             status = HarnessStatus(applied=True, report_found=False)
-        elif APPLIED_MARK in harness_log:
+        elif APPLIED_MARK in harness_log and exit.code not in KILLED_FROM_OUTSIDE:
             status = HarnessStatus(applied=True, note=f"the grading harness ended (exit {exit.code}) without a "
                                    "status after the patch applied (the tests' doing); see harness.log")
         else:
