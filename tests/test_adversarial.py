@@ -57,6 +57,7 @@ CAUGHT_BY = {
     "skip-at-import": "missing",
     # the nine families found by the second red-team pass, and variants
     "framework-shadow-pytest-module": "does not let steer the tests: pytest.py",
+    "framework-shadow-on-pythonpath": "the witness saw test framework files loaded from the repository: src/pytest.py",
     "framework-shadow-pytest-package": "does not let steer the tests: pytest/__init__.py",
     "framework-shadow-underscore-pytest": "does not let steer the tests: _pytest/__init__.py",
     "framework-shadow-pluggy": "does not let steer the tests: pluggy/__init__.py",

@@ -110,7 +110,7 @@ def _with_findings(verdict: Verdict, status: HarnessStatus) -> Verdict:
     findings = []
     if status.restored:
         findings.append(f"protected paths put back as the snapshot had them: {', '.join(status.restored[:5])}")
-    if status.inert_files:
+    if status.inert_files and not status.note:  # a note (the witness's) already names what was loaded
         findings.append(f"added files the grader does not let steer the tests: {', '.join(status.inert_files[:5])}")
     if not findings or verdict.outcome is not Outcome.failed:
         return verdict
