@@ -396,31 +396,31 @@ def framework_env(spec, workspace, uid, report, named):
     if spec.get("framework") != "pytest":
         return flags, {}, None
     config = original_pytest_config(workspace, uid)
-    probe = probe_environment(workspace, uid)
-    plugins = [p for p in probe["plugins"] if p not in disabled_plugins(spec["command"], config)]
+    flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
+    sites = site_packages(uid)
+    if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
+        return flags, {}, None
+    off = disabled_plugins(spec["command"], config)
+    plugins = sorted({name for folder in sites for name in pytest11_names(folder) if name not in off})
     canary = spec.get("canary") or {}
-    keep = write_keep_plugin(canary, probe["site"], workspace)
-    loads = " ".join("-p " + shlex.quote(name) for name in [keep] + plugins)
-    flags = "-c %s --rootdir %s %s %s" % (shlex.quote(config), shlex.quote(workspace), loads, flags)
+    keep = write_keep_plugin(canary, sites, workspace)
+    flags += "".join(" -p " + shlex.quote(name) for name in [keep] + plugins)
     flags += "".join(" " + shlex.quote(node_id) for node_id in canary.get("arguments", []))
     env = {"PYTHONSAFEPATH": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    framework_in_repo = probe["pytest"].startswith(workspace + "/")
-    shapes = ENTRY_POINTS if framework_in_repo else FRAMEWORK_FILE
-    return flags, env, Witness(workspace, shapes, untrusted=named)
+    # the environment's pytest outside its site-packages: the repository is pytest, installed editable
+    framework_in_repo = not any(os.path.isdir(os.path.join(folder, "_pytest")) for folder in sites)
+    return flags, env, Witness(workspace, ENTRY_POINTS if framework_in_repo else FRAMEWORK_FILE, untrusted=named)
 
 
-def probe_environment(workspace, uid):
-    """The environment's site-packages, the pytest11 plugins installed there, and where pytest lives."""
+def site_packages(uid):
+    """The environment's site-packages folders, as its own python (isolated, started from `/`) reports them."""
     python = shutil.which("python", path=os.environ.get("PATH")) or shutil.which("python3")
     proc = subprocess.run([python, "-I", "-c", PROBE], cwd="/", capture_output=True, preexec_fn=demote(uid),
                           env=git_env())
     try:
-        sites = [d for d in json.loads(proc.stdout) if os.path.isdir(d)]
+        return [folder for folder in json.loads(proc.stdout) if os.path.isdir(folder)]
     except ValueError:
-        sites = []
-    in_site = any(os.path.isdir(os.path.join(d, "_pytest")) for d in sites)
-    return {"site": sites, "plugins": sorted({n for d in sites for n in pytest11_names(d)}),
-            "pytest": "" if in_site or not sites else workspace + "/"}
+        return []
 
 
 def pytest11_names(site_dir):
@@ -453,11 +453,7 @@ def write_keep_plugin(canary, site_dirs, workspace):
     name = "resq_keep_" + os.urandom(4).hex()
     text = KEEP_PLUGIN.format(salt=canary.get("salt", ""), keep=set(canary.get("keep", [])))
     write_root_file(os.path.join(PYLIB, name + ".py"), text.encode())
-    for folder in site_dirs:
-        if os.path.isdir(folder):
-            write_root_file(os.path.join(folder, "zzzz-resq-repository.pth"),
-                            ("%s\n%s\n" % (PYLIB, workspace)).encode())
-            break
+    write_root_file(os.path.join(site_dirs[0], "zzzz-resq-repository.pth"), ("%s\n%s\n" % (PYLIB, workspace)).encode())
     return name
 
 

@@ -216,7 +216,8 @@ def python_families(module: str, source: str) -> dict[str, dict[str, str]]:
     """Family -> files to write, for a repository whose tests import `module` (its current text: `source`)."""
     return {
         "framework-shadow": {"pytest.py": PYTEST_MODULE},
-        "plugin-autoload": {"zz_helper-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: zz-helper\nVersion: 1.0\n",
+        "plugin-autoload": {"zz_helper-1.0.dist-info/METADATA":
+                            "Metadata-Version: 2.1\nName: zz-helper\nVersion: 1.0\n",
                             "zz_helper-1.0.dist-info/entry_points.txt": "[pytest11]\nzz_helper = zz_helper\n",
                             "zz_helper.py": PLUGIN_MODULE},
         "protected-path-newline": {"tests/a\nb/conftest.py": FLIP},
