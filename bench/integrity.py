@@ -52,7 +52,7 @@ def pytest_run(env, flags):
 
 probe = {}
 def do_probe():
-    probe["site"] = grade.site_packages(1000)
+    probe["site"] = grade.site_packages(1000, "")
     probe["plugins"] = [n for folder in probe["site"] for n in grade.pytest11_names(folder)]
 def do_files():
     grade.write_keep_plugin({"salt": "s", "keep": []}, probe["site"], "/workspace")

@@ -153,7 +153,7 @@ def run_tests(spec, status, named):
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
         tests_started = time.monotonic()
-        code, timed_out, _seen = run_as(uid, command, workspace, output, spec, env=env, witness=witness)
+        code, timed_out, _seen = run_as(uid, command, workspace, output, spec, harness_env=env, witness=witness)
         status["tests_s"] = time.monotonic() - tests_started
     status["test_exit"], status["timed_out"] = code, timed_out
     status["killed_by"] = signal_name(code)
@@ -397,7 +397,7 @@ def framework_env(spec, workspace, uid, report, named):
         return flags, {}, None
     config = original_pytest_config(workspace, uid)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
-    sites = site_packages(uid)
+    sites = site_packages(uid, spec.get("activate", ""))
     if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
         return flags, {}, None
     off = disabled_plugins(spec["command"], config)
@@ -412,14 +412,16 @@ def framework_env(spec, workspace, uid, report, named):
     return flags, env, Witness(workspace, ENTRY_POINTS if framework_in_repo else FRAMEWORK_FILE, untrusted=named)
 
 
-def site_packages(uid):
-    """The environment's site-packages folders, as its own python (isolated, started from `/`) reports them."""
-    python = shutil.which("python", path=os.environ.get("PATH")) or shutil.which("python3")
-    proc = subprocess.run([python, "-I", "-c", PROBE], cwd="/", capture_output=True, preexec_fn=demote(uid),
+def site_packages(uid, activate):
+    """The site-packages folders of the tests' python (after the image's activation, if any), as it reports them
+    itself, started isolated from `/`."""
+    find = 'exec "$(command -v python || command -v python3)" -I -c "$0"'
+    script = "%s && %s" % (activate, find) if activate else find
+    proc = subprocess.run(["sh", "-c", script, PROBE], cwd="/", capture_output=True, preexec_fn=demote(uid),
                           env=git_env())
     try:
-        return [folder for folder in json.loads(proc.stdout) if os.path.isdir(folder)]
-    except ValueError:
+        return [folder for folder in json.loads(proc.stdout.splitlines()[-1]) if os.path.isdir(folder)]
+    except (ValueError, IndexError):
         return []
 
 
@@ -483,10 +485,12 @@ def write_root_file(path, content):
     return path
 
 
-def run_as(uid, command, cwd, output, spec, watch=b"", env=None, witness=None):
+def run_as(uid, command, cwd, output, spec, watch=b"", harness_env=None, witness=None):
     """Run as the test user until exit or deadline; returns (exit code, timed out, whether `watch` was printed)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/home/resq", "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TMPDIR": "/tmp", **(env or {})}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TMPDIR": "/tmp"}
+    env.update(spec.get("env") or {})  # the task's own variables (a benchmark spec's env_vars_test)
+    env.update(harness_env or {})  # the framework from the environment (framework_env)
     killer = start_killer(uid)
     proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

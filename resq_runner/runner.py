@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import platform
 import secrets
@@ -19,15 +20,15 @@ import docker
 import requests.exceptions
 
 from . import __version__, environments, offline
-from .errors import InfraError, ResqError, RunFolderError, TaskError
+from .errors import AuthError, InfraError, ResqError, RunFolderError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .grading.evaluate import eval_sandbox
 from .grading.retrieval import retrieval
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
-from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
-                      read_results, write_manifest)
+from .results import (Journal, RunLock, RunPaths, cache_key, check_out_folder, final_results, folder_error,
+                      read_manifest, read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .systems import System, Workspace, make_system
@@ -53,6 +54,12 @@ class RunOptions:
     address: str = "auto"
     ship_images: bool = False
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
+    redo: list[Outcome] = field(default_factory=list)  # final rows with these outcomes run again on resume
+    label: str = ""  # the named system (resq.yaml) this run is; recorded in the manifest for reports
+
+
+class NotStarted(Exception):
+    """The run was stopping before the system saw this task: nothing happened, so no row is written."""
 
 
 class Listener:
@@ -70,6 +77,8 @@ def new_run_id(system: str) -> str:
 
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
+    if options.out is not None:
+        check_out_folder(options.out)
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
@@ -81,7 +90,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                 check_gold_patch(tf)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
-    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
+    # unique even when two runs share a folder name: it labels containers
+    run_id = new_run_id(options.label or options.system.name)
     paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written
@@ -93,11 +103,15 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
+        environments.ensure_spec_environments(client, tasks, log=listener.message)
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
-                materialize(tf, environments.cache_dir())
+                if tf.task.snapshot is not None and tf.task.snapshot.kind != "image":
+                    materialize(tf, environments.cache_dir())
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
-        done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
+        graded = final_results(previous)
+        done = {key for key in _already_graded(client, paths, wanted, environments_by_name, graded)
+                if graded[key].outcome not in options.redo}
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
         listener.started(paths, len(wanted), len(wanted) - len(todo))
         pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name) \
@@ -105,14 +119,17 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
         pipeline.oracle_context = options.oracle_context
         pipeline.budget = options.budget
-        earlier = {key: result.outcome for key, result in final_results(previous).items() if key in done}
+        earlier = {key: result.outcome for key, result in graded.items() if key in done}
         try:
             if execute is None:
                 RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
             else:
-                for result in execute(pipeline, todo, environments_by_name, options, earlier):
-                    journal.append(result)
-                    listener.finished_task(result)
+                with contextlib.closing(execute(pipeline, todo, environments_by_name, options, earlier)) as rows:
+                    for result in rows:  # closing: a stop cancels what the cluster still runs, at once
+                        journal.append(result)
+                        listener.finished_task(result)
+                        if result.stops_run:
+                            raise run_stopped(result)
         finally:
             if pool:
                 pool.close()
@@ -120,6 +137,12 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     rows = read_results(paths.results)
     final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
     return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
+
+
+def run_stopped(result: Result) -> AuthError:
+    """The error that ends a run after a row that says no later task can succeed (refused credentials)."""
+    return AuthError(f"{result.task_id}: {result.reason}; the run stopped and started no further task: fix the "
+                     "credentials, then run the same command with --redo system_error to resume")
 
 
 def _record_notes(paths: RunPaths, notes: list[str]) -> None:
@@ -145,7 +168,7 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
         suite_path=str(tasks[0].root.parent) if tasks else "",
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
-        task_ids=[tf.task.id for tf in tasks])
+        task_ids=[tf.task.id for tf in tasks], label=options.label)
     write_manifest(paths, manifest)
     return manifest
 
@@ -191,9 +214,11 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
         snapshot = tf.task.snapshot
         if snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
+        if snapshot.kind == "image":
+            continue  # its thin layer's tag needs the instance image's id; the pool creates on demand
         key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
         hashes.setdefault(key, snapshot_hash(tf))
-        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+        pool.expect([environments.expected_task_tag(tf.task, envs[tf.task.environment.name], hashes[key])])
     return pool
 
 
@@ -290,8 +315,13 @@ class RunLoop:
 
     def _collect(self, future: Future, retry: bool) -> None:
         tf, sample, attempt = self.pending.pop(future)
-        result = future.result()
+        try:
+            result = future.result()
+        except NotStarted:
+            return  # the run is stopping: nothing happened to this task, so there is nothing to journal
         self._record(result)
+        if result.stops_run:
+            raise run_stopped(result)
         if retry and result.outcome is Outcome.infra_error and attempt <= self.options.retries:
             self._submit(tf, sample, attempt + 1, delay=min(2 ** attempt, 10))
         elif result.outcome is not Outcome.infra_error:
@@ -359,6 +389,7 @@ class Pipeline:
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits, self.pool = paths, limits, pool
         self.budget = None
+        self.halted = threading.Event()  # set by a row that stops the run (refused credentials)
 
     def abort(self) -> None:
         remove_run_containers(self.client, self.run_id, mine_or_orphaned=True)
@@ -385,15 +416,19 @@ class Pipeline:
         started_at, timings = now_utc(), Timings()
         log_dir = self.paths.task_logs(tf.task.id, attempt, sample)
         log_dir.mkdir(parents=True, exist_ok=True)
-        image, output = None, SystemOutput()
+        image, output, stops_run = None, SystemOutput(), False
         try:
             clock = time.perf_counter()
             image = self._task_image(tf, environment)
             timings.image = time.perf_counter() - clock
-            if stop.is_set():
-                raise InfraError("the run was interrupted before this task started")
+            if stop.is_set() or self.halted.is_set():
+                raise NotStarted(tf.task.id)
             clock = time.perf_counter()
-            output = self._solve(tf, image, log_dir)
+            try:
+                output = self._solve(tf, image, log_dir)
+            except AuthError as exc:  # recorded as the system's error; the run loop then stops the run
+                output, stops_run = SystemOutput(error=str(exc)), True
+                self.halted.set()  # from now on no task of this pipeline starts, even before the loop hears
             timings.system = time.perf_counter() - clock
             if len(output.patch.encode()) > MAX_PATCH_BYTES:
                 output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})
@@ -404,7 +439,7 @@ class Pipeline:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
                 evaluation = self._evaluate(tf, image, output, log_dir)
-                verdict = evaluation.verdict
+                verdict = evaluation.verdict.with_note(output.note)
                 _copy_eval_timings(evaluation, timings)
         except RunFolderError:
             raise
@@ -424,7 +459,7 @@ class Pipeline:
             pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
             image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
             started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir), context_files=read,
-            retrieval=accounting)
+            retrieval=accounting, stops_run=stops_run)
 
     def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
         verdict = blocked(tf.task.challenge, earlier, outcome)
@@ -484,11 +519,15 @@ def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRe
     """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
     if tf.task.snapshot is None:
         return environment  # a challenge: the program runs in the environment itself
+    if tf.task.snapshot.kind == "image":
+        return environments.ensure_image_task(client, tf.task.snapshot, log=lambda _m: None)
+    ref = tf.task.environment
+    environment = environments.ensure_task_environment(client, ref, environment, users=[tf.ref], log=lambda _m: None)
     workspace = materialize(tf, environments.cache_dir())
     return environments.ensure_task_image(
         client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-        pip_requirements=tf.task.environment.pip_requirements,
-        python_version=environments.load_definition(tf.task.environment.name).python_version)
+        pip_requirements=ref.pip_requirements, python_version=environments.task_python(ref),
+        install=environments.install_commands(ref))
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import docker
 
+from .. import environments
 from ..errors import InfraError, TaskError
-from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
+from ..models import Evaluation, HarnessStatus, ImageRef, ImageSnapshot, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
@@ -64,7 +65,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     canary = plant(hidden, task.tests.command, task.tests.framework) if task.tests.canary else Canaries()
     spec = {
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
-        "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
+        "protected": task.protected, "command": environments.test_command(task), "report_flag": report_flag,
+        "env": environments.test_env(task), "activate": _activation(task),
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
         "framework": task.tests.framework, "canary": canary_spec(canary), "report_limit": REPORT_LIMIT,
@@ -136,6 +138,11 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
                       eval_tests=status.tests_s)
+
+
+def _activation(task) -> str:
+    """The shell command a prebuilt image runs before its tests: the harness finds the tests' python after it."""
+    return task.snapshot.activate if isinstance(task.snapshot, ImageSnapshot) else ""
 
 
 def canary_spec(canary: Canaries) -> dict:

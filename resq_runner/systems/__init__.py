@@ -3,8 +3,9 @@
 A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView (never hidden tests, never the
 gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
 system touches it. A system may also define `prepare(task_ids) -> list[str]`: messages about its inputs against the
-suite, shown and kept before any task runs. Third-party systems register under the `resq_runner.systems` entry
-point.
+suite, shown and kept before any task runs. A system whose credentials are refused raises errors.AuthError from
+`solve`: that task is its system_error and the run stops. Third-party systems register under the
+`resq_runner.systems` entry point.
 """
 
 from __future__ import annotations
