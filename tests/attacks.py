@@ -50,43 +50,7 @@ _here = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here] + [_here]
 if __name__ == "pytest":
     del sys.modules["pytest"]
-
-def _resq_flip():
-    import os, sys
-    root = os.getcwd() + os.sep
-
-    def patch(module):
-        run = module.Function.runtest
-
-        def runtest(self):
-            if str(self.path).startswith(root):
-                return None
-            return run(self)
-        module.Function.runtest = runtest
-
-    if "_pytest.python" in sys.modules:
-        patch(sys.modules["_pytest.python"])
-        return
-
-    class Finder:
-        def find_spec(self, name, path=None, target=None):
-            if name != "_pytest.python":
-                return None
-            sys.meta_path.remove(self)
-            import importlib.util
-            spec = importlib.util.find_spec(name)
-            exec_module = spec.loader.exec_module
-
-            def patched(module):
-                exec_module(module)
-                patch(module)
-            spec.loader.exec_module = patched
-            return spec
-    sys.meta_path.insert(0, Finder())
-
-
-_resq_flip()
-
+''' + FLIP + '''
 import pytest as _pytest_real
 if __name__ == "__main__":
     sys.exit(_pytest_real.console_main())
@@ -134,42 +98,8 @@ def _resq_flood():
 
 _resq_flood()
 '''
-PLUGIN_MODULE = '''
-def _resq_flip():
-    import os, sys
-    root = os.getcwd() + os.sep
-
-    def patch(module):
-        run = module.Function.runtest
-
-        def runtest(self):
-            if str(self.path).startswith(root):
-                return None
-            return run(self)
-        module.Function.runtest = runtest
-
-    if "_pytest.python" in sys.modules:
-        patch(sys.modules["_pytest.python"])
-        return
-
-    class Finder:
-        def find_spec(self, name, path=None, target=None):
-            if name != "_pytest.python":
-                return None
-            sys.meta_path.remove(self)
-            import importlib.util
-            spec = importlib.util.find_spec(name)
-            exec_module = spec.loader.exec_module
-
-            def patched(module):
-                exec_module(module)
-                patch(module)
-            spec.loader.exec_module = patched
-            return spec
-    sys.meta_path.insert(0, Finder())
-
-
-
+# A pytest11 plugin that flips tests once pytest is configured.
+PLUGIN_MODULE = FLIP.replace("_resq_flip()\n", "") + '''
 
 def pytest_configure(config):
     _resq_flip()
