@@ -603,7 +603,7 @@ def keep_report(report, destination, limit):
 
 
 ENTRY_POINTS = re.compile(r"\.(?:dist|egg)-info/entry_points\.txt$", re.S)
-IN_OPEN, IN_CREATE, IN_ISDIR, IN_Q_OVERFLOW, IN_NONBLOCK = 0x20, 0x100, 0x40000000, 0x4000, 0o4000
+IN_OPEN, IN_CREATE, IN_ISDIR, IN_NONBLOCK = 0x20, 0x100, 0x40000000, 0o4000
 EVENT = struct.Struct("iIII")
 
 
