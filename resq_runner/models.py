@@ -144,7 +144,7 @@ class TestSpec(Record):
 
     framework: Literal["pytest", "script", "log", "node"] = "pytest"
     command: str
-    canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
+    canary: bool = True  # must-fail tests planted among the hidden tests; kept selected whatever -k, -m say
     visible_command: str | None = None  # the repository's own tests, which a system may run in its workspace
 
     @model_serializer(mode="wrap")
@@ -569,6 +569,7 @@ class HarnessStatus(Record):
     killed_by: str | None = None  # the signal that ended the test command, e.g. SIGKILL
     apply_s: float = 0.0
     tests_s: float = 0.0
+    inert_files: list[str] = []  # framework-shaped files the patch added (a dist-info, pytest.py, ...): never used
 
 
 class Evaluation(Record):
