@@ -46,6 +46,16 @@ def log_name(task_id: str, attempt: int = 1, sample: int = 0) -> str:
     return task_id + (f".sample{sample}" if sample else "") + (f".attempt{attempt}" if attempt > 1 else "")
 
 
+def check_out_folder(path: Path, option: str = "--out") -> None:
+    """A folder option must name a folder (new or existing): not a file, and not a path through a file."""
+    for part in (Path(path), *Path(path).parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ResqError(f"{option} {path}: {part} is a file, not a folder; give {option} a folder (a new "
+                                "one, or an earlier one to resume)")
+            return
+
+
 class RunLock:
     """One writer per run folder: a second `resq run` on the same --out is refused instead of interleaving rows.
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import platform
 import secrets
@@ -19,18 +20,19 @@ import docker
 import requests.exceptions
 
 from . import __version__, environments, offline
-from .errors import InfraError, ResqError, RunFolderError, TaskError
+from .errors import AuthError, InfraError, ResqError, RunFolderError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .grading.evaluate import eval_sandbox
 from .grading.retrieval import retrieval
 from .models import (Evaluation, ImageRef, Outcome, Result, RunManifest, SystemOutput, SystemSpec, TaskFolder,
                      Timings, Verdict, now_utc)
-from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
-                      read_results, write_manifest)
+from .results import (Journal, RunLock, RunPaths, cache_key, check_out_folder, final_results, folder_error,
+                      read_manifest, read_results, write_manifest)
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .systems import System, Workspace, make_system
+from .systems.base import WorkspaceSetup
 from .tasks import (MAX_PATCH_BYTES, check_gold_patch, gold_patch, gold_program, load_suite, suite_hash, task_hash,
                     task_view)
 from .tasks.snapshots import materialize, snapshot_hash
@@ -53,6 +55,12 @@ class RunOptions:
     address: str = "auto"
     ship_images: bool = False
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
+    redo: list[Outcome] = field(default_factory=list)  # final rows with these outcomes run again on resume
+    label: str = ""  # the named system (resq.yaml) this run is; recorded in the manifest for reports
+
+
+class NotStarted(Exception):
+    """The run was stopping before the system saw this task: nothing happened, so no row is written."""
 
 
 class Listener:
@@ -70,6 +78,8 @@ def new_run_id(system: str) -> str:
 
 
 def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
+    if options.out is not None:
+        check_out_folder(options.out)
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
@@ -81,7 +91,8 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
                 check_gold_patch(tf)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks]) if hasattr(system, "prepare") else []
-    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
+    # unique even when two runs share a folder name: it labels containers
+    run_id = new_run_id(options.label or options.system.name)
     paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written
@@ -93,11 +104,15 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
+        environments.ensure_spec_environments(client, tasks, log=listener.message)
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
-                materialize(tf, environments.cache_dir())
+                if tf.task.snapshot is not None and tf.task.snapshot.kind != "image":
+                    materialize(tf, environments.cache_dir())
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
-        done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
+        graded = final_results(previous)
+        done = {key for key in _already_graded(client, paths, wanted, environments_by_name, graded)
+                if graded[key].outcome not in options.redo}
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
         listener.started(paths, len(wanted), len(wanted) - len(todo))
         pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name) \
@@ -105,14 +120,17 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
         pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool)
         pipeline.oracle_context = options.oracle_context
         pipeline.budget = options.budget
-        earlier = {key: result.outcome for key, result in final_results(previous).items() if key in done}
+        earlier = {key: result.outcome for key, result in graded.items() if key in done}
         try:
             if execute is None:
                 RunLoop(pipeline, environments_by_name, options, journal, listener).run(todo, earlier)
             else:
-                for result in execute(pipeline, todo, environments_by_name, options, earlier):
-                    journal.append(result)
-                    listener.finished_task(result)
+                with contextlib.closing(execute(pipeline, todo, environments_by_name, options, earlier)) as rows:
+                    for result in rows:  # closing: a stop cancels what the cluster still runs, at once
+                        journal.append(result)
+                        listener.finished_task(result)
+                        if result.stops_run:
+                            raise run_stopped(result)
         finally:
             if pool:
                 pool.close()
@@ -120,6 +138,12 @@ def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[Run
     rows = read_results(paths.results)
     final = {**{(r.task_id, r.sample): r for r in rows if r.outcome is Outcome.skipped_budget}, **final_results(rows)}
     return paths, [final[(tf.task.id, sample)] for tf, sample in wanted if (tf.task.id, sample) in final]
+
+
+def run_stopped(result: Result) -> AuthError:
+    """The error that ends a run after a row that says no later task can succeed (refused credentials)."""
+    return AuthError(f"{result.task_id}: {result.reason}; the run stopped and started no further task: fix the "
+                     "credentials, then run the same command with --redo system_error to resume")
 
 
 def _record_notes(paths: RunPaths, notes: list[str]) -> None:
@@ -145,7 +169,7 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
         suite_path=str(tasks[0].root.parent) if tasks else "",
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
-        task_ids=[tf.task.id for tf in tasks])
+        task_ids=[tf.task.id for tf in tasks], label=options.label)
     write_manifest(paths, manifest)
     return manifest
 
@@ -155,7 +179,7 @@ def _already_graded(client: docker.DockerClient, paths: RunPaths, wanted: list[t
     """(task, sample) pairs whose final row still holds: same cache key (task content, the recorded patch or
     program, image, grader version). A row graded without a submission (a blocked later part) holds while the
     task is unchanged."""
-    done, snapshots = set(), {}
+    done = set()
     for tf, sample in wanted:
         row = final.get((tf.task.id, sample))
         if row is None:
@@ -165,7 +189,7 @@ def _already_graded(client: docker.DockerClient, paths: RunPaths, wanted: list[t
             if row.task_hash == task_hash(tf) and not row.image_digest:
                 done.add((tf.task.id, sample))
             continue
-        image = task_image(client, tf, envs[tf.task.environment.name], snapshots)
+        image = task_image(client, tf, envs[tf.task.environment.name])
         if cache_key(task_hash(tf), submitted, image.id, GRADER_VERSION) == row.cache_key:
             done.add((tf.task.id, sample))
     return done
@@ -188,12 +212,15 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
     pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
     hashes: dict[tuple[str, str], str] = {}  # tasks sharing a snapshot folder hash it once
     for tf in todo:
-        if tf.task.snapshot is None:
+        snapshot = tf.task.snapshot
+        if snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
-        key = snapshot_key(tf)
-        if key not in hashes:
+        if snapshot.kind == "image":
+            continue  # its thin layer's tag needs the instance image's id; the pool creates on demand
+        key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
+        if key not in hashes:  # setdefault would hash the snapshot for every task anyway
             hashes[key] = snapshot_hash(tf)
-        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+        pool.expect([environments.expected_task_tag(tf.task, envs[tf.task.environment.name], hashes[key])])
     return pool
 
 
@@ -290,8 +317,13 @@ class RunLoop:
 
     def _collect(self, future: Future, retry: bool) -> None:
         tf, sample, attempt = self.pending.pop(future)
-        result = future.result()
+        try:
+            result = future.result()
+        except NotStarted:
+            return  # the run is stopping: nothing happened to this task, so there is nothing to journal
         self._record(result)
+        if result.stops_run:
+            raise run_stopped(result)
         if retry and result.outcome is Outcome.infra_error and attempt <= self.options.retries:
             self._submit(tf, sample, attempt + 1, delay=min(2 ** attempt, 10))
         elif result.outcome is not Outcome.infra_error:
@@ -358,8 +390,8 @@ class Pipeline:
                  limits: Limits, pool: ContainerPool | None = None):
         self.client, self.system, self.spec, self.run_id = client, system, spec, run_id
         self.paths, self.limits, self.pool = paths, limits, pool
-        self.snapshots: dict[tuple[str, str], tuple[Path, str]] = {}  # per run: each shared snapshot hashed once
         self.budget = None
+        self.halted = threading.Event()  # set by a row that stops the run (refused credentials)
 
     def abort(self) -> None:
         remove_run_containers(self.client, self.run_id, mine_or_orphaned=True)
@@ -386,15 +418,19 @@ class Pipeline:
         started_at, timings = now_utc(), Timings()
         log_dir = self.paths.task_logs(tf.task.id, attempt, sample)
         log_dir.mkdir(parents=True, exist_ok=True)
-        image, output = None, SystemOutput()
+        image, output, stops_run = None, SystemOutput(), False
         try:
             clock = time.perf_counter()
             image = self._task_image(tf, environment)
             timings.image = time.perf_counter() - clock
-            if stop.is_set():
-                raise InfraError("the run was interrupted before this task started")
+            if stop.is_set() or self.halted.is_set():
+                raise NotStarted(tf.task.id)
             clock = time.perf_counter()
-            output = self._solve(tf, image, log_dir)
+            try:
+                output = self._solve(tf, image, log_dir)
+            except AuthError as exc:  # recorded as the system's error; the run loop then stops the run
+                output, stops_run = SystemOutput(error=str(exc)), True
+                self.halted.set()  # from now on no task of this pipeline starts, even before the loop hears
             timings.system = time.perf_counter() - clock
             if len(output.patch.encode()) > MAX_PATCH_BYTES:
                 output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})
@@ -405,7 +441,7 @@ class Pipeline:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
                 evaluation = self._evaluate(tf, image, output, log_dir)
-                verdict = evaluation.verdict
+                verdict = evaluation.verdict.with_note(output.note)
                 _copy_eval_timings(evaluation, timings)
         except RunFolderError:
             raise
@@ -425,7 +461,7 @@ class Pipeline:
             pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
             image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
             started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir), context_files=read,
-            retrieval=accounting)
+            retrieval=accounting, stops_run=stops_run)
 
     def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
         verdict = blocked(tf.task.challenge, earlier, outcome)
@@ -454,10 +490,10 @@ class Pipeline:
         return result
 
     def _task_image(self, tf: TaskFolder, environment: ImageRef) -> ImageRef:
-        return task_image(self.client, tf, environment, self.snapshots)
+        return task_image(self.client, tf, environment)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
-        workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
+        workspace = Workspace(lambda setup: self._workspace_sandbox(image, setup), log_dir=log_dir,
                               source_dir=lambda: materialize(tf, environments.cache_dir()))
         view = task_view(tf, self.oracle_context)
         try:
@@ -473,35 +509,29 @@ class Pipeline:
         finally:
             workspace.close()
 
-    def _workspace_sandbox(self, image: ImageRef) -> Sandbox:
-        sandbox = Sandbox(self.client, image.tag, self.run_id, "workspace", command=["sleep", "infinity"],
-                          user="1000:1000", limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory,
-                                                          pids=self.limits.pids, network=not offline.enabled()))
+    def _workspace_sandbox(self, image: ImageRef, setup: WorkspaceSetup) -> Sandbox:
+        sandbox = Sandbox(self.client, setup.image(image) if setup.image else image.tag, self.run_id, "workspace",
+                          command=["sleep", "infinity"], user="1000:1000",
+                          limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory, pids=self.limits.pids,
+                                        network=not offline.enabled()),
+                          network_mode=setup.network, mounts=setup.mounts)
         sandbox.start()
         return sandbox
 
 
-def snapshot_key(tf: TaskFolder) -> tuple[str, str]:
-    """Tasks with equal keys share a snapshot (same folder, same source), so hashing it once serves them all."""
-    snapshot = tf.task.snapshot
-    return str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json()
-
-
-def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef,
-               snapshots: dict[tuple[str, str], tuple[Path, str]] | None = None) -> ImageRef:
-    """The image a system's workspace and every evaluation of the task start from (built once, then cached).
-    `snapshots`, one per run, keeps each snapshot's checkout and hash, so a run reads a shared snapshot once."""
+def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef) -> ImageRef:
+    """The image a system's workspace and every evaluation of the task start from (built once, then cached)."""
     if tf.task.snapshot is None:
         return environment  # a challenge: the program runs in the environment itself
-    snapshots = {} if snapshots is None else snapshots
-    key = snapshot_key(tf)
-    if key not in snapshots:
-        snapshots[key] = materialize(tf, environments.cache_dir()), snapshot_hash(tf)
-    workspace, digest = snapshots[key]
+    if tf.task.snapshot.kind == "image":
+        return environments.ensure_image_task(client, tf.task.snapshot, log=lambda _m: None)
+    ref = tf.task.environment
+    environment = environments.ensure_task_environment(client, ref, environment, users=[tf.ref], log=lambda _m: None)
+    workspace = materialize(tf, environments.cache_dir())
     return environments.ensure_task_image(
-        client, environment, workspace, digest, tf.task.setup, log=lambda _m: None,
-        pip_requirements=tf.task.environment.pip_requirements,
-        python_version=environments.load_definition(tf.task.environment.name).python_version)
+        client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
+        pip_requirements=ref.pip_requirements, python_version=environments.task_python(ref),
+        install=environments.install_commands(ref))
 
 
 def _copy_eval_timings(evaluation: Evaluation, timings: Timings) -> None:

@@ -3,6 +3,7 @@ journal and Result model), a small real suite on disk, and a headless Chromium t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -34,14 +35,17 @@ def make_suite(root: Path, tags: dict[str, list[str]]) -> Path:
 
 def make_run(root: Path, system: str, outcomes: dict[str, list[Outcome] | Outcome], *, suite: str = "unit",
              suite_hash: str = "h1", started_at: datetime = T0, usage: Usage = Usage(),
-             timings: Timings = Timings(), attempts: dict[str, list[Outcome]] | None = None) -> Path:
+             timings: Timings = Timings(), attempts: dict[str, list[Outcome]] | None = None,
+             task_ids: list[str] | None = None, task_hashes: dict[str, str] | None = None) -> Path:
     """A run folder as `resq run` leaves it. outcomes: task -> outcome, or one outcome per sample.
-    attempts: task -> outcomes of earlier attempts of sample 0 (e.g. infra errors before a retry)."""
+    attempts: task -> outcomes of earlier attempts of sample 0 (e.g. infra errors before a retry).
+    task_ids: the tasks the run set out to do (default: those with outcomes); task_hashes: task -> its hash
+    (default "t" + task id)."""
     paths = RunPaths(root)
     spec = SystemSpec(name=system)
     write_manifest(paths, RunManifest(
         run_id=root.name, suite=suite, suite_hash=suite_hash, system=spec, resq_version="0.1.0",
-        grader_version="1", started_at=started_at, task_ids=list(outcomes)))
+        grader_version="1", started_at=started_at, task_ids=task_ids or list(outcomes)))
     journal = Journal(paths.results)
     for task_id, wanted in outcomes.items():
         samples = wanted if isinstance(wanted, list) else [wanted]
@@ -49,7 +53,10 @@ def make_run(root: Path, system: str, outcomes: dict[str, list[Outcome] | Outcom
         for sample, outcome in enumerate(samples):
             tries = (earlier if sample == 0 else []) + [outcome]
             for attempt, tried in enumerate(tries, start=1):
-                journal.append(_row(paths, spec, task_id, sample, attempt, tried, started_at, usage, timings))
+                row = _row(paths, spec, task_id, sample, attempt, tried, started_at, usage, timings)
+                if task_hashes and task_id in task_hashes:
+                    row = row.model_copy(update={"task_hash": task_hashes[task_id]})
+                journal.append(row)
     return root
 
 
@@ -87,17 +94,17 @@ def chromium(command: list[str], profile: Path, *args: str) -> subprocess.Comple
                            f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
 
 
-def dump_dom(command: list[str], tmp: Path, page: Path, fragment: str = "") -> str:
-    """The DOM after the page's scripts ran."""
-    proc = chromium(command, tmp / "chromium-profile", "--virtual-time-budget=3000", "--dump-dom",
-                    page.resolve().as_uri() + fragment)
+def dump_dom(command: list[str], tmp: Path, page: Path, fragment: str = "", width: int = 1200) -> str:
+    """The DOM after the page's scripts ran, in a window `width` pixels wide."""
+    proc = chromium(command, tmp / "chromium-profile", "--virtual-time-budget=3000", f"--window-size={width},1000",
+                    "--dump-dom", page.resolve().as_uri() + fragment)
     assert proc.returncode == 0 and "</html>" in proc.stdout, proc.stderr[-2000:]
     return proc.stdout
 
 
-def screenshot(command: list[str], tmp: Path, page: Path, out: Path) -> Path:
-    proc = chromium(command, tmp / "chromium-profile", "--window-size=1200,1800", f"--screenshot={out}",
-                    page.resolve().as_uri())
+def screenshot(command: list[str], tmp: Path, page: Path, out: Path, fragment: str = "") -> Path:
+    proc = chromium(command, tmp / "chromium-profile", "--window-size=1200,1800", "--virtual-time-budget=3000",
+                    f"--screenshot={out}", page.resolve().as_uri() + fragment)
     assert proc.returncode == 0 and out.is_file(), proc.stderr[-2000:]
     return out
 
@@ -157,3 +164,9 @@ def parse_dom(html: str) -> Element:
     builder = _TreeBuilder()
     builder.feed(html)
     return builder.root
+
+
+def page_grid(page: Path) -> dict:
+    """The data an HTML page's table is drawn from (its inline JSON): columns, and rows as [cells, attributes]."""
+    text = page.read_text()
+    return json.loads(text.split('<script type="application/json" id="grid-data">', 1)[1].split("</script>", 1)[0])

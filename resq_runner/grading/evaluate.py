@@ -13,15 +13,17 @@ from pathlib import Path
 
 import docker
 
+from .. import environments
 from ..errors import InfraError, TaskError
-from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
+from ..models import Evaluation, HarnessStatus, ImageRef, ImageSnapshot, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
-from .reports import Canary, ReportError, decide, parse_junit, parse_node_report, parse_script_report
+from .canaries import Canaries, plant
+from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
 HARNESS = HARNESS_DIR / "grade.py"
 NODE_REPORTER = "/resq/tools/node_reporter.mjs"
@@ -36,6 +38,10 @@ TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
 BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
+REPORT_LIMIT = 16 * 1024 * 1024  # a larger report is the tests' doing: `failed`, and the result block stays small
+APPLIED_MARK = "--- resq patch applied ---"  # printed by grade.py once the patch applied
+# SIGKILL, SIGTERM: the harness is root, so only the engine (or whoever drives it) can end it with these
+KILLED_FROM_OUTSIDE = (137, 143)
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 PRIVATE = "/resq/private"
@@ -55,15 +61,16 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     task = tf.task
     run_limits, limits = limits, task_limits(limits, tf)
     report_flag, suffix = REPORT_FLAGS[task.tests.framework]
-    canary = Canary.new() if task.tests.framework == "pytest" and task.tests.canary else None
     hidden = hidden_files(tf)
+    canary = plant(hidden, task.tests.command, task.tests.framework) if task.tests.canary else Canaries()
     spec = {
         "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
-        "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
+        "protected": task.protected, "command": environments.test_command(task), "report_flag": report_flag,
+        "env": environments.test_env(task), "activate": _activation(task),
         "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
         "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
-        "framework": task.tests.framework, "canary_dir": "/resq/canary",
-        "canary": canary.spec() if canary else None, "file_size": parse_size(limits.file_size),
+        "framework": task.tests.framework, "canary": canary_spec(canary), "report_limit": REPORT_LIMIT,
+        "file_size": parse_size(limits.file_size),
         "report_is_output": task.tests.framework == "log",
         "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
     }
@@ -75,7 +82,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
                           "secret": secret}
         files["/resq/in/script.py"] = deleted_when_started(insert_secret(script, secret, tf)).encode()
     files["/resq/in/spec.json"] = _json(spec)
-    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
+    files.update({f"/resq/in/hidden/{name}": content for name, content in canary.planted(hidden).items()})
 
     started = time.perf_counter()
     use_pool = pool is not None and limits == run_limits  # pooled containers carry the run's limits
@@ -110,6 +117,9 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         (log_dir / "harness.log").write_text(harness_log)
         if exit.oom_killed:
             status = HarnessStatus(applied=True, report_found=False)
+        elif APPLIED_MARK in harness_log and exit.code not in KILLED_FROM_OUTSIDE:
+            status = HarnessStatus(applied=True, note=f"the grading harness ended (exit {exit.code}) without a "
+                                   "status after the patch applied (the tests' doing); see harness.log")
         else:
             raise InfraError(f"{tf.ref}: the grading harness ended (exit {exit.code}) without a status file; "
                              f"see {log_dir / 'harness.log'}")
@@ -128,6 +138,17 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
                       eval_tests=status.tests_s)
+
+
+def _activation(task) -> str:
+    """The shell command a prebuilt image runs before its tests: the harness finds the tests' python after it."""
+    return task.snapshot.activate if isinstance(task.snapshot, ImageSnapshot) else ""
+
+
+def canary_spec(canary: Canaries) -> dict:
+    """What the harness needs: node ids to add to the command, and salted hashes to keep canaries selected."""
+    salt = secrets.token_hex(8)
+    return {"arguments": list(canary.arguments), "salt": salt, "keep": canary.keep_hashes(salt)}
 
 
 def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:

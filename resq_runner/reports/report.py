@@ -65,6 +65,9 @@ class LoadedRun(Record):
 
     @property
     def system(self) -> str:
+        """The named system (resq.yaml) the run was made with, else the system's name and its config's hash."""
+        if self.manifest and self.manifest.label:
+            return self.manifest.label
         spec = self.manifest.system if self.manifest else (self.all_rows[0].system if self.all_rows else None)
         if spec is None:
             return "unknown"
@@ -282,8 +285,10 @@ def render_report(report: RunReport) -> list:
 
     rate = report.rate
     head = Table(title=f"{report.suite} · {report.system} · {report.run_id}", show_header=False)
-    head.add_row("pass rate", f"{rate.rate:.1%}  ({rate.passed}/{rate.graded}; 95 % CI {rate.ci_low:.1%} – "
-                              f"{rate.ci_high:.1%}, Wilson)")
+    infra = report.outcomes.get(Outcome.infra_error.value, 0)
+    uncounted = f", {infra} infra_error not counted" if infra else ""
+    head.add_row("pass rate", f"{rate.rate:.1%}  ({rate.passed}/{rate.graded}{uncounted}; "
+                              f"95 % CI {rate.ci_low:.1%} – {rate.ci_high:.1%}, Wilson)")
     head.add_row("outcomes", ", ".join(f"{name} {count}" for name, count in report.outcomes.items()))
     usage = report.usage
     head.add_row("tokens", f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion in {usage.calls} "

@@ -3,8 +3,9 @@
 A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView (never hidden tests, never the
 gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
 system touches it. A system may also define `prepare(task_ids) -> list[str]`: messages about its inputs against the
-suite, shown and kept before any task runs. Third-party systems register under the `resq_runner.systems` entry
-point.
+suite, shown and kept before any task runs. A system whose credentials are refused raises errors.AuthError from
+`solve`: that task is its system_error and the run stops. Third-party systems register under the
+`resq_runner.systems` entry point.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from .replay import ReplaySystem
 BUILTIN = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
 # Imported only when chosen: the llm system pulls in httpx and tree-sitter.
 LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.systems.command:CommandSystem",
-        "predictions": "resq_runner.systems.predictions:PredictionsSystem"}
+        "predictions": "resq_runner.systems.predictions:PredictionsSystem",
+        "agent": "resq_runner.systems.agent:AgentSystem", "aider": "resq_runner.systems.agent:AiderSystem",
+        "mini-swe-agent": "resq_runner.systems.agent:MiniSweAgentSystem"}
 
 
 def available() -> dict[str, object]:

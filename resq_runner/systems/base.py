@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import shlex
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -13,10 +15,21 @@ import docker.errors
 import requests.exceptions
 
 from ..errors import InfraError, ResqError
-from ..models import SystemOutput, TaskView
+from ..models import ImageRef, SystemOutput, TaskView
 from ..sandbox import Sandbox
 
 WORKSPACE_UID = 1000
+
+
+@dataclass(frozen=True)
+class WorkspaceSetup:
+    """How the workspace container is made, when a system needs more than the default (an agent's layer):
+    `image` gives the image to start from the task image (one built over it), `network` is bridge, host or none
+    (default: the run's), `mounts` are host folders mounted read-only, {host path: container path}."""
+
+    image: Callable[[ImageRef], str] | None = None
+    network: str | None = None
+    mounts: dict[str, str] = field(default_factory=dict)
 
 
 class Workspace:
@@ -29,18 +42,25 @@ class Workspace:
 
     root = "/workspace"
 
-    def __init__(self, start: Callable[[], Sandbox], *, log_dir: Path | None = None,
+    def __init__(self, start: Callable[[WorkspaceSetup], Sandbox], *, log_dir: Path | None = None,
                  source_dir: Callable[[], Path] | None = None):
         self._start = start
         self._sandbox: Sandbox | None = None
+        self._setup = WorkspaceSetup()
         self.log_dir = log_dir
         self._source_dir = source_dir
 
     @property
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
-            self._sandbox = self._start()
+            self._sandbox = self._start(self._setup)
         return self._sandbox
+
+    def configure(self, setup: WorkspaceSetup) -> None:
+        """Say how the container is to be made; only before it starts (the first use of `sandbox`)."""
+        if self._sandbox is not None:
+            raise RuntimeError("the workspace container already started")
+        self._setup = setup
 
     @property
     def started(self) -> bool:
@@ -75,12 +95,15 @@ class Workspace:
         return files
 
     def write(self, path: str, content: bytes) -> None:
-        """Create or replace one file, owned by the workspace user (missing folders are made as that user)."""
+        """Create or replace one file, owned by the workspace user (missing folders are made as that user). A
+        replaced file keeps its mode (an executable stays executable); a new one is 0644."""
         relative = safe_path(path)
         parent = posixpath.dirname(relative)
-        if parent:
-            self.run(f"mkdir -p {shlex.quote(parent)}")
-        self.sandbox.put_files({f"{self.root}/{relative}": content}, uid=WORKSPACE_UID)
+        mkdir = f"mkdir -p {shlex.quote(parent)} && " if parent else ""
+        _code, out = self.run(f"{mkdir}stat -c %a -- {shlex.quote(relative)} 2>/dev/null || true")
+        mode = out.strip().splitlines()[-1] if out.strip() else ""
+        self.sandbox.put_files({f"{self.root}/{relative}": content}, uid=WORKSPACE_UID,
+                               mode=int(mode, 8) if re.fullmatch(r"[0-7]{3,4}", mode) else 0o644)
 
     def start(self, command: str, *, environment: dict[str, str] | None = None) -> str:
         """Start a long command in the background (a plain exec would hit the engine client's read timeout);

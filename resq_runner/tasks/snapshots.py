@@ -36,6 +36,8 @@ def snapshot_hash(tf: TaskFolder) -> str:
         return f"git-{snapshot.commit}"
     if snapshot.kind == "pypi":
         return f"pypi-{snapshot.sha256[:24]}"
+    if snapshot.kind == "image":
+        return f"image-{tree_hash_text(snapshot.model_dump_json())}"
     if snapshot.kind == "deb":
         return f"deb-{snapshot.sha256[:24]}" + (f"-{tree_hash_text(snapshot.path)}" if snapshot.path else "")
     return tree_hash(inside(tf, snapshot.path, suite_wide=True))[:24] + (
@@ -43,7 +45,10 @@ def snapshot_hash(tf: TaskFolder) -> str:
 
 
 def materialize(tf: TaskFolder, cache: Path) -> Path:
-    """A cached one-commit work tree of the task's snapshot."""
+    """A cached one-commit work tree of the task's snapshot (an `image` snapshot's repository lives in its image)."""
+    if tf.task.snapshot is not None and tf.task.snapshot.kind == "image":
+        raise TaskError(f"{tf.root / 'task.yaml'}: the repository of an image snapshot lives in "
+                        f"{tf.task.snapshot.image}; it has no host checkout")
     key = snapshot_hash(tf).replace("/", "_")
     target = cache / "snapshots" / key
     if (target / ".git").is_dir():
