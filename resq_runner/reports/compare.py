@@ -150,7 +150,7 @@ def render_comparison(comparison: Comparison) -> list:
     if len(changed) > TABLE_TASKS:
         parts.append(f"[yellow]note:[/] the table shows the first {TABLE_TASKS} of {len(changed)} changed tasks; "
                      "`--json` or `--html` has every task")
-    unsettled = comparison.not_comparable
+    unsettled = set(comparison.not_comparable)  # a set: looked up once per task
     if unsettled:
         apart = Table(title="not comparable (an error or no result in some run: never counted as a regression)")
         apart.add_column("task")
