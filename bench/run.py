@@ -155,17 +155,25 @@ def bare_docker_eval(image: str, inputs: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench_overhead(b: Bench) -> dict:
-    from resq_runner.grading import evaluate
+def tiny_inputs(b: Bench, folder: str):
+    """The tiny task, its image, and a folder with its gold patch and hidden tests for the bare `docker run`s."""
     from resq_runner.tasks import gold_patch, hidden_files, load_suite
 
     (tf,) = load_suite(b.tiny)
     image = b.task_image(tf)
-    inputs = b.work / "bare-inputs"
+    inputs = b.work / folder
     for name, content in hidden_files(tf).items():
         (inputs / "hidden" / name).parent.mkdir(parents=True, exist_ok=True)
         (inputs / "hidden" / name).write_bytes(content)
     (inputs / "patch.diff").write_text(gold_patch(tf))
+    return tf, image, inputs
+
+
+def bench_overhead(b: Bench) -> dict:
+    from resq_runner.grading import evaluate
+    from resq_runner.tasks import gold_patch
+
+    tf, image, inputs = tiny_inputs(b, "bare-inputs")
     run_id = f"bench-overhead-{secrets.token_hex(3)}"
     pool = make_pool(b, run_id)
     reps = 5 if b.quick else 15
@@ -454,6 +462,7 @@ def bench_scale(b: Bench) -> dict:
         folder = b.work / "scale" / str(rows)
         run = journals.write_run(folder / "runs" / "a", rows, seed=1)
         other = journals.write_run(folder / "runs" / "b", rows, seed=2)
+        (folder / "out").mkdir()  # the HTML page's folder must exist
         baseline = timed_process(parse + [str(run / "results.jsonl")], env=b.env)
         out.setdefault("json_parse_s", {})[str(rows)] = baseline["wall_s"]
         for name, command in scale_commands(run, other, folder / "runs", folder / "out").items():
@@ -492,15 +501,7 @@ def resq_run_process(b: Bench, suite: Path, jobs: int, out: Path) -> dict:
 
 def bench_whole(b: Bench) -> dict:
     """resq vs the bare docker loop, paired (back to back in the same run), at -j 1 and -j 2, N tiny tasks."""
-    from resq_runner.tasks import gold_patch, hidden_files, load_suite
-
-    (tf,) = load_suite(b.tiny)
-    image = b.task_image(tf)
-    inputs = b.work / "whole-inputs"
-    for name, content in hidden_files(tf).items():
-        (inputs / "hidden" / name).parent.mkdir(parents=True, exist_ok=True)
-        (inputs / "hidden" / name).write_bytes(content)
-    (inputs / "patch.diff").write_text(gold_patch(tf))
+    _tf, image, inputs = tiny_inputs(b, "whole-inputs")
     counts = [1, 10] if b.quick else [1, 10, 100]
     out: dict = {}
     resq_run_process(b, suites.write_tiny_many(b.work / "suites", 2, "whole-warm"), 1, b.work / "runs" / "warm")
