@@ -25,17 +25,24 @@ import docker.errors
 import yaml
 from pydantic import ValidationError
 
-from ..errors import SetupError
+from ..errors import InfraError, SetupError
 from ..models import BaseDefinition, EnvironmentDefinition, ImageRef
 from ..offline import enabled as offline, refuse_if_offline
+from ..resources import builtin_environments
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+class BuildStepFailed(SetupError):
+    """A step of an image build (a RUN command) failed: the definition's or the task's error, not the engine's."""
+
+
 IMAGE_LABEL = "resq.image"
 VENV = "/opt/resq-venv"
 
 
 def definitions_dir() -> Path:
-    return Path(os.environ.get("RESQ_ENVIRONMENTS", PROJECT_ROOT / "environments"))
+    """RESQ_ENVIRONMENTS (a folder of the user's own definitions) when set, else the ones shipped with resq."""
+    own = os.environ.get("RESQ_ENVIRONMENTS")
+    return Path(own) if own else builtin_environments()
 
 
 def cache_dir() -> Path:
@@ -270,10 +277,13 @@ def _build(client: docker.DockerClient, tag: str, files: dict, log, kind: str) -
                                       labels={IMAGE_LABEL: kind}, decode=True, pull=False,
                                       network_mode="none" if offline() else None):
             if "error" in chunk:
-                raise SetupError(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}")
+                raise BuildStepFailed(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}")
             output.append(chunk.get("stream", ""))
     except docker.errors.APIError as exc:
-        raise SetupError(f"building {tag} failed: {' '.join(str(exc).split())[:300]}") from exc
+        message = f"building {tag} failed: {' '.join(str(exc).split())[:300]}"
+        if kind == "task":  # the engine failing under a task: its row is infra_error, retried
+            raise InfraError(message) from exc
+        raise SetupError(message) from exc
     return _existing(client, tag) or _missing(tag)
 
 

@@ -16,10 +16,11 @@ import docker
 from ..errors import InfraError
 from ..models import (Challenge, ChallengeRun, ChallengeVerdict, Evaluation, ImageRef, Outcome, SystemOutput,
                       TaskFolder, Verdict)
+from ..resources import harness_file
 from ..sandbox import Limits, Sandbox
 from ..tasks import challenge_input
 
-HARNESS = Path(__file__).resolve().parents[2] / "harness" / "challenge.py"
+HARNESS = harness_file("challenge.py")
 OUTPUT_LIMIT = 16 * 1024 * 1024
 STARTUP_MARGIN_S = 30
 SHOWN = 200

@@ -16,13 +16,14 @@ import docker
 from ..errors import InfraError, TaskError
 from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
+from ..resources import harness_dir
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
 from .reports import Canary, ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
 GRADER_VERSION = "2"
-HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
+HARNESS_DIR = harness_dir()
 HARNESS = HARNESS_DIR / "grade.py"
 NODE_REPORTER = "/resq/tools/node_reporter.mjs"
 # framework -> (flags asking the runner for a structured report at {report}, the report's file suffix)
@@ -37,15 +38,19 @@ BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private file
 BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
-EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 PRIVATE = "/resq/private"
 
 
 def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
                  labels: dict[str, str] | None = None) -> Sandbox:
     """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
-    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels, stdin=True,
+    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=eval_command(), labels=labels, stdin=True,
                    tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"})
+
+
+def eval_command() -> list[str]:
+    """boot.py's source is the container's command (read here, when a container is made, not at import)."""
+    return ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
