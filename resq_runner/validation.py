@@ -25,8 +25,9 @@ from . import environments
 from .errors import ResqError
 from .models import ImageRef, Outcome, Result, SystemSpec, TaskFolder, TaskValidity, TestStatus
 from .results import RunPaths
-from .runner import Pipeline, new_run_id, task_image
+from .pipeline import Pipeline, new_run_id, task_image
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
+from .scheduling import RetryPolicy
 from .systems import make_system
 from .tasks import hidden_files, load_suite
 from .tasks.lint import instruction_leaks
@@ -90,16 +91,13 @@ def _evaluate_all(client: docker.DockerClient, tasks: list[TaskFolder], envs: di
                                          RunPaths(root / f"{name}-{index + 1}"), options.limits)
                  for name in SYSTEMS for index in range(options.runs)}
     stop = threading.Event()
+    policy = RetryPolicy(retries=options.retries)
     jobs = [(tf, name, index) for tf in tasks for index in range(options.runs) for name in SYSTEMS]
 
     def evaluate(job: tuple[TaskFolder, str, int]) -> Result:
         tf, name, index = job
-        environment = envs[tf.task.environment.name]
-        result = pipelines[(name, index)].run_task(tf, environment, 1, stop)
-        attempt = 1
-        while result.outcome is Outcome.infra_error and attempt <= options.retries:
-            attempt += 1
-            result = pipelines[(name, index)].run_task(tf, environment, attempt, stop)
+        environment, pipeline = envs[tf.task.environment.name], pipelines[(name, index)]
+        result = policy.run(lambda attempt: pipeline.run_task(tf, environment, attempt, stop), stop)
         progress(f"  {tf.task.id} {name} run {index + 1}: {result.outcome.value}")
         return result
 

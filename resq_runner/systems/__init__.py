@@ -3,8 +3,8 @@
 A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView (never hidden tests, never the
 gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
 system touches it. A system may also define `prepare(task_ids) -> list[str]`: messages about its inputs against the
-suite, shown and kept before any task runs. Third-party systems register under the `resq_runner.systems` entry
-point.
+suite, shown and kept before any task runs. Every system subclasses the System protocol (base.py), which declares
+these hooks with their defaults. Third-party systems register under the `resq_runner.systems` entry point.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 from ..errors import ResqError
 from ..models import SystemSpec
-from .base import System, Workspace
+from .base import GoldSolution, System, Workspace
 from .builtin import GoldSystem, NoopSystem
 from .replay import ReplaySystem
 
@@ -42,7 +42,11 @@ def make_system(spec: SystemSpec) -> System:
         factory = getattr(importlib.import_module(module), attribute)
     elif not isinstance(factory, type):
         factory = factory.load()
-    return factory(**spec.config)
+    system = factory(**spec.config)
+    if not isinstance(system, System):
+        raise ResqError(f"system '{spec.name}' ({type(system).__name__}) does not subclass "
+                        "resq_runner.systems.System; subclass it so the runner can call every hook")
+    return system
 
 
-__all__ = ["System", "Workspace", "available", "make_system"]
+__all__ = ["GoldSolution", "System", "Workspace", "available", "make_system"]

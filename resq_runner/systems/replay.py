@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from ..errors import ResqError
 from ..models import SystemOutput, TaskView
-from .base import Workspace
+from .base import System, Workspace
 
 
-class ReplaySystem:
+class ReplaySystem(System):
     name = "replay"
 
     def __init__(self, file: str = ""):

@@ -14,12 +14,12 @@ import threading
 from ...errors import ResqError
 from ...offline import is_local_location, refuse_if_offline
 from ...models import SystemOutput, TaskView
-from ..base import Workspace
+from ..base import System, Workspace
 from .agent import FORMATS, Agent, AgentSettings
 from .client import Budget, ChatClient, ClientSettings, PriceTable
 
 
-class LlmSystem:
+class LlmSystem(System):
     name = "llm"
 
     def __init__(self, model: str = "", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",
