@@ -2,7 +2,7 @@
 
 Each evaluation is one Ray task that asks for the custom resource `docker: 1` (and no CPU), so it lands only on a
 node started with `ray start --resources='{"docker": K}'`, at most K at a time per node. On the node the task runs
-runner.Pipeline.run_task against that node's own Docker engine and sends back the Result with the task's log files.
+pipeline.Pipeline.run_task against that node's own Docker engine and sends back the Result with the task's log files.
 The driver (the `resq run` process) is the only writer of results.jsonl and of the run's logs, so a cluster run
 resumes exactly like a local one.
 

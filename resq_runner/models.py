@@ -516,6 +516,50 @@ class HarnessStatus(Record):
     tests_s: float = 0.0
 
 
+class CanarySpec(Record):
+    """The canary test grade.py writes and adds to the pytest run (see grading/reports.Canary)."""
+
+    file: str
+    test: str
+    nonce: str
+    wrong: str
+
+
+class ScriptSpec(Record):
+    """A RES-Q style test script: copied in under `name` only for the run; it must print `secret` to pass."""
+
+    source: str
+    name: str
+    secret: str
+
+
+class HarnessSpec(Record):
+    """spec.json: what harness/grade.py is asked to do in the eval container. harness/spec.schema.json is this
+    model's JSON schema (a test keeps them equal); grade.py, standard library only, checks the spec it receives
+    against that file before it does anything. Every field is always written."""
+
+    workspace: str
+    patch: str
+    hidden: str
+    protected: list[str]
+    command: str
+    framework: str
+    report_flag: str
+    report_flag_after: str
+    report_suffix: str
+    report_dir: str
+    report_is_output: bool
+    nonce: str
+    uid: int
+    timeout_s: float
+    private: str
+    output_limit: int
+    file_size: int
+    canary_dir: str
+    canary: CanarySpec | None
+    script: ScriptSpec | None
+
+
 class Evaluation(Record):
     """What grading hands back to the runner: the verdict and the seconds each eval stage took."""
 

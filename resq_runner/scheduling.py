@@ -133,7 +133,7 @@ def earlier_parts(tf: TaskFolder) -> list[str]:
 
 
 class TaskRunner(Protocol):
-    """What an executor needs of the pipeline (runner.Pipeline is the one implementation; tests use a fake)."""
+    """What an executor needs of the pipeline (pipeline.Pipeline is the one implementation; tests use a fake)."""
 
     client: docker.DockerClient
     run_id: str

@@ -1,6 +1,6 @@
 """`resq tasks validate`: prove each task of a suite is sound, in real containers, through the run pipeline.
 
-For every task, N evaluations of `gold` and N of `noop` (runner.Pipeline, exactly as `resq run` grades), plus a look
+For every task, N evaluations of `gold` and N of `noop` (pipeline.Pipeline, exactly as `resq run` grades), plus a look
 at the workspace a system would see:
 
 - gold passes N of N, noop fails N of N;

@@ -14,9 +14,9 @@ from pathlib import Path
 import docker
 
 from ..errors import InfraError, TaskError
-from ..models import Evaluation, HarnessStatus, ImageRef, TaskFolder, TestStatus
+from ..models import CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ScriptSpec, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
-from ..resources import harness_dir
+from ..resources import harness_dir, harness_file
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files
 from .reports import Canary, ReportError, decide, parse_junit, parse_node_report, parse_script_report
@@ -35,6 +35,7 @@ FLAGS_AFTER = {"node": "--test"}
 # Files the test user must be able to read (root-owned, world-readable), by framework.
 TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
+SPEC_SCHEMA = "spec.schema.json"  # HarnessSpec's JSON schema, which grade.py checks its spec against
 BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
@@ -62,24 +63,22 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     report_flag, suffix = REPORT_FLAGS[task.tests.framework]
     canary = Canary.new() if task.tests.framework == "pytest" and task.tests.canary else None
     hidden = hidden_files(tf)
-    spec = {
-        "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
-        "protected": task.protected, "command": task.tests.command, "report_flag": report_flag,
-        "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
-        "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
-        "framework": task.tests.framework, "canary_dir": "/resq/canary",
-        "canary": canary.spec() if canary else None, "file_size": parse_size(limits.file_size),
-        "report_is_output": task.tests.framework == "log",
-        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
-    }
-    files = {"/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/in/patch.diff": patch.encode()}
+    files = {**harness_files(), "/resq/in/patch.diff": patch.encode()}
+    script = None
     if task.tests.framework == "script":
-        script = hidden.pop(task.tests.script).decode("utf-8", "replace")
-        secret = secrets.token_hex(16)
-        spec["script"] = {"source": "/resq/in/script.py", "name": f"resq_test_{secrets.token_hex(8)}.py",
-                          "secret": secret}
-        files["/resq/in/script.py"] = deleted_when_started(insert_secret(script, secret, tf)).encode()
-    files["/resq/in/spec.json"] = _json(spec)
+        source = _test_script(tf, hidden)
+        script = ScriptSpec(source="/resq/in/script.py", name=f"resq_test_{secrets.token_hex(8)}.py",
+                            secret=secrets.token_hex(16))
+        files["/resq/in/script.py"] = deleted_when_started(insert_secret(source, script.secret, tf)).encode()
+    spec = HarnessSpec(
+        workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=task.protected,
+        command=task.tests.command, framework=task.tests.framework, report_flag=report_flag,
+        report_flag_after=FLAGS_AFTER.get(task.tests.framework, ""), report_suffix=suffix,
+        report_dir="/resq/report", report_is_output=task.tests.framework == "log", nonce=secrets.token_hex(16),
+        uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT,
+        file_size=parse_size(limits.file_size), canary_dir="/resq/canary",
+        canary=CanarySpec(**canary.spec()) if canary else None, script=script)
+    files["/resq/in/spec.json"] = spec.model_dump_json().encode()
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
@@ -133,6 +132,21 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
                       eval_tests=status.tests_s)
+
+
+def harness_files() -> dict[str, bytes]:
+    """grade.py with the spec's schema and its checker, as they go into the container."""
+    return {f"/resq/harness/{name}": harness_file(name).read_bytes()
+            for name in ("grade.py", "spec_check.py", SPEC_SCHEMA)}
+
+
+def _test_script(tf: TaskFolder, hidden: dict[str, bytes]) -> str:
+    """The task's test script, taken out of the hidden files (it is copied in under a random name instead)."""
+    name = tf.task.tests.script
+    if name not in hidden:
+        raise TaskError(f"{tf.root / 'task.yaml'}: tests.script names {name}, which is not among the hidden files "
+                        f"in {tf.root / tf.task.hidden_tests}; add it there or fix tests.script")
+    return hidden.pop(name).decode("utf-8", "replace")
 
 
 def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:
@@ -201,6 +215,3 @@ def _private_files(sandbox: Sandbox) -> dict[str, bytes]:
             pass
     return sandbox.read_tree(PRIVATE)
 
-
-def _json(value) -> bytes:
-    return json.dumps(value).encode()
