@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from conftest import DEMO, PROJECT, resq
-
-pytestmark = pytest.mark.docker
+from resq_runner.errors import TaskError
+from resq_runner.grading.evaluate import _test_script
+from resq_runner.tasks import load_suite
 
 
 def rows(out: Path) -> list[dict]:
@@ -35,6 +36,7 @@ def assert_one_error_line(proc, *words: str) -> None:
         assert word in errors[0], errors[0]
 
 
+@pytest.mark.docker
 def test_snapshot_sha256_mismatch_is_one_error_line_and_no_infra_row(tmp_path, docker_client):
     suite = tmp_path / "py"
     shutil.copytree(PROJECT / "tasks" / "py" / "bl-dictutils-union", suite / "bl-dictutils-union")
@@ -46,6 +48,7 @@ def test_snapshot_sha256_mismatch_is_one_error_line_and_no_infra_row(tmp_path, d
     assert [r for r in rows(tmp_path / "out") if r["outcome"] == "infra_error"] == []
 
 
+@pytest.mark.docker
 def test_setup_command_that_fails_is_one_error_line_naming_the_task(tmp_path, docker_client):
     suite = tmp_path / "demo"
     shutil.copytree(DEMO, suite)
@@ -55,3 +58,13 @@ def test_setup_command_that_fails_is_one_error_line_naming_the_task(tmp_path, do
                 "--out", str(tmp_path / "out"))
     assert_one_error_line(proc, str(task_yaml), "setup")
     assert rows(tmp_path / "out") == []
+
+
+def test_a_test_script_missing_from_hidden_is_a_task_error_naming_the_fix(tmp_path):
+    suite = tmp_path / "demo"
+    shutil.copytree(DEMO, suite)
+    tf = next(tf for tf in load_suite(str(suite)) if tf.task.id == "fix-allocate-remainder")
+    tf = tf.model_copy(update={"task": tf.task.model_copy(update={"tests": tf.task.tests.model_copy(
+        update={"framework": "script", "script": "run_tests.py", "command": "python {script}"})})})
+    with pytest.raises(TaskError, match=r"task\.yaml: tests\.script names run_tests\.py.*add it there"):
+        _test_script(tf, {})
