@@ -23,13 +23,14 @@ from .errors import InfraError, ResqError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .grading.retrieval import retrieval
-from .models import Evaluation, ImageRef, Outcome, Result, SystemOutput, SystemSpec, TaskFolder, Timings, Verdict, now_utc
+from .models import (Evaluation, ImageRef, Outcome, Result, SystemOutput, SystemSpec, TaskFolder, Timings, Verdict,
+                     now_utc)
 from .results import RunPaths, cache_key, folder_error
 from .sandbox import Limits, Sandbox, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .scheduling import ENGINE_ERRORS
 from .systems import GoldSolution, System, Workspace
-from .tasks import MAX_PATCH_BYTES, gold_patch, gold_program, task_hash, task_view
+from .tasks import MAX_PATCH_BYTES, challenge_of, gold_patch, gold_program, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
 
 
@@ -114,7 +115,7 @@ class Pipeline:
             retrieval=accounting)
 
     def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
-        verdict = blocked(tf.task.challenge, earlier, outcome)
+        verdict = blocked(challenge_of(tf), earlier, outcome)
         now = now_utc()
         return Result(run_id=self.run_id, task_id=tf.task.id, task_hash=task_hash(tf), system=self.spec,
                       sample=sample, outcome=verdict.outcome, reason=verdict.reason, challenge=verdict.challenge,

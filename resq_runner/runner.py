@@ -10,7 +10,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import docker
 
@@ -31,7 +31,8 @@ from .systems import make_system
 from .tasks import check_gold_patch, load_suite, suite_hash, task_hash
 from .tasks.snapshots import materialize, snapshot_hash
 
-__all__ = ["Listener", "LocalExecutor", "Pipeline", "RunOptions", "new_run_id", "run_suite", "task_image"]
+__all__ = ["Listener", "LocalExecutor", "Pipeline", "QuietListener", "RunOptions", "new_run_id", "run_suite",
+           "task_image"]
 
 
 @dataclass
@@ -53,7 +54,7 @@ class RunOptions:
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
 
 
-class Listener:
+class Listener(Protocol):
     """What the runner tells whoever watches it (the CLI draws a progress bar from these)."""
 
     def started(self, paths: RunPaths, total: int, skipped: int) -> None: ...
@@ -63,7 +64,20 @@ class Listener:
     def message(self, text: str) -> None: ...
 
 
-def run_suite(options: RunOptions, listener: Listener = Listener()) -> tuple[RunPaths, list[Result]]:
+class QuietListener:
+    """A Listener that ignores everything (library callers and tests)."""
+
+    def started(self, paths: RunPaths, total: int, skipped: int) -> None:
+        pass
+
+    def finished_task(self, result: Result) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+
+def run_suite(options: RunOptions, listener: Listener = QuietListener()) -> tuple[RunPaths, list[Result]]:
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
@@ -220,12 +234,13 @@ def _with_earlier_parts(tasks: list[TaskFolder], only: list[str]) -> list[TaskFo
 
 def _check_graders(tasks: list[TaskFolder]) -> None:
     """Fail before any work when a task needs an optional grader that is not installed."""
-    parsers = {tf.task.tests.log_parser for tf in tasks if tf.task.tests and tf.task.tests.framework == "log"}
+    parsers = {tf.task.tests.log_parser for tf in tasks
+               if tf.task.tests and tf.task.tests.framework == "log" and tf.task.tests.log_parser}
     if parsers:
         from .grading.logs import log_parser
 
         for name in parsers:
-            log_parser(name)
+            log_parser(name or "")
 
 
 class LocalExecutor:

@@ -101,31 +101,32 @@ class PartGate:
         while changed:
             changed = False
             for tf, sample in list(self.waiting):
-                verdict = self._state(tf, sample)
-                if verdict is None:
-                    continue
+                blocker = self._blocker(tf, sample)
+                if blocker is None and not self._passed_before(tf, sample):
+                    continue  # an earlier part is still to come
                 self.waiting.remove((tf, sample))
-                if verdict == "ready":
+                if blocker is None:
                     ready.append((tf, sample))
                     continue
-                part, state = verdict
-                row = block(tf, sample, part, state)
+                row = block(tf, sample, *blocker)
                 self.record(row)
                 rows.append(row)
                 changed = True
         return ready, rows
 
-    def _state(self, tf: TaskFolder, sample: int) -> str | tuple[str, str] | None:
-        """"ready", (earlier part, its state) when blocked, None while an earlier part is still to come."""
-        parts = earlier_parts(tf)
-        states = [self.outcomes.get((part, sample)) for part in parts]
-        for part, state in zip(parts, states):
+    def _blocker(self, tf: TaskFolder, sample: int) -> tuple[str, str] | None:
+        """(earlier part, its state) of the first earlier part that ended otherwise than passed or is not run."""
+        for part in earlier_parts(tf):
+            state = self.outcomes.get((part, sample))
             if state is not None and state is not Outcome.passed:
                 return part, state.value
-        for part, state in zip(parts, states):
-            if state is None and part not in self.scheduled:
+        for part in earlier_parts(tf):
+            if (part, sample) not in self.outcomes and part not in self.scheduled:
                 return part, "not run"
-        return "ready" if all(state is Outcome.passed for state in states) else None
+        return None
+
+    def _passed_before(self, tf: TaskFolder, sample: int) -> bool:
+        return all(self.outcomes.get((part, sample)) is Outcome.passed for part in earlier_parts(tf))
 
 
 def earlier_parts(tf: TaskFolder) -> list[str]:

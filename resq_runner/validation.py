@@ -18,6 +18,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import docker
 
@@ -141,8 +142,8 @@ def judge(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int) ->
     """The verdict for one task from its gold and noop results (a pure function of its inputs)."""
     success = tf.task.success
     pairs = list(zip(found.noop, found.gold))
-    counts = dict(
-        task=tf.task.id, runs=runs, problems=problems,
+    counts = TaskValidity(
+        task=tf.task.id, runs=runs, problems=problems, verdict="valid",
         gold_passed=sum(r.outcome is Outcome.passed for r in found.gold),
         noop_failed=sum(r.outcome is not Outcome.passed for r in found.noop),
         fail_to_pass_ok=sum(all(_status(n, t) is not TestStatus.passed and _status(g, t) is TestStatus.passed
@@ -151,11 +152,14 @@ def judge(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int) ->
                                 for t in success.pass_to_pass) for n, g in pairs),
     )
     verdict, reason = _verdict(tf, found, problems, runs, counts)
-    return TaskValidity(**counts, verdict=verdict, reason=reason)
+    return counts.model_copy(update={"verdict": verdict, "reason": reason})
+
+
+Verdict = Literal["valid", "invalid", "flaky"]
 
 
 def _verdict(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int,
-             counts: dict) -> tuple[str, str]:
+             counts: TaskValidity) -> tuple[Verdict, str]:
     infra = [r for r in found.gold + found.noop if r.outcome is Outcome.infra_error]
     if infra:
         return "invalid", f"could not be evaluated: {infra[0].reason[:160]}"
@@ -168,9 +172,9 @@ def _verdict(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int,
             passed = sum(r.outcome is Outcome.passed for r in results)
             detail = f"; test statuses differ between runs: {', '.join(differing[:3])}" if differing else ""
             return "flaky", f"{name} passed {passed} of {runs}{detail}"
-    if counts["gold_passed"] < runs:
+    if counts.gold_passed < runs:
         return "invalid", f"the gold patch fails: {found.gold[0].reason[:160]}"
-    if counts["noop_failed"] < runs:
+    if counts.noop_failed < runs:
         return "invalid", "noop passes: the hidden tests do not detect the missing change"
     success = tf.task.success
     noop = found.noop[0]

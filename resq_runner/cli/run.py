@@ -12,12 +12,13 @@ from .extras import prepare_run, run_extra_options
 from .systems import system_config, system_options
 
 if TYPE_CHECKING:
-    from rich.progress import Progress  # imported when `resq run` runs: `resq --help` stays fast
+    from rich.progress import Progress, TaskID  # imported when `resq run` runs: `resq --help` stays fast
 
 
 class ProgressListener:
     def __init__(self, progress: Progress):
-        self.progress, self.task = progress, None
+        self.progress = progress
+        self.task: TaskID | None = None
 
     def started(self, paths, total: int, skipped: int) -> None:
         console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""),
@@ -25,7 +26,7 @@ class ProgressListener:
         self.task = self.progress.add_task("tasks", total=total, completed=skipped)
 
     def finished_task(self, result) -> None:
-        if result.outcome.is_final:
+        if result.outcome.is_final and self.task is not None:
             self.progress.advance(self.task)
         self.progress.console.print(f"  {result.task_id}: {result.outcome.value}"
                                     + (f" ({result.reason[:100]})" if result.reason else ""), highlight=False)

@@ -19,6 +19,7 @@ import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 import docker
 import docker.errors
@@ -232,13 +233,13 @@ def download_wheels(requirements: list[str], python_version: str) -> list[Path]:
 
 
 def task_image_tag(environment: ImageRef, snapshot_hash: str, setup: list[str],
-                   pip_requirements: list[str] = ()) -> str:
+                   pip_requirements: Sequence[str] = ()) -> str:
     extra = [json.dumps(list(pip_requirements))] if pip_requirements else []
     return f"resq-task:{_hash(environment.tag, snapshot_hash, json.dumps(setup), *extra)}"
 
 
 def ensure_task_image(client: docker.DockerClient, environment: ImageRef, workspace: Path, snapshot_hash: str,
-                      setup: list[str], *, uid: int = 1000, log=print, pip_requirements: list[str] = (),
+                      setup: list[str], *, uid: int = 1000, log=print, pip_requirements: Sequence[str] = (),
                       python_version: str = "3.11") -> ImageRef:
     """The environment plus the repository (a git work tree with one commit) at /workspace, the task's own pip
     requirements installed offline from wheels fetched on the host, setup already run."""
@@ -311,7 +312,7 @@ def _existing(client: docker.DockerClient, tag: str) -> ImageRef | None:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound:
         return None
-    return ImageRef(tag=tag, id=image.id)
+    return ImageRef(tag=tag, id=image.id or "")
 
 
 def _missing(tag: str) -> ImageRef:

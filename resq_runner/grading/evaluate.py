@@ -18,7 +18,7 @@ from ..models import CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRe
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
 from ..resources import harness_dir, harness_file
 from ..sandbox_pool import ContainerPool
-from ..tasks import hidden_files
+from ..tasks import hidden_files, tests_of
 from .reports import Canary, ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
@@ -58,23 +58,23 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
              log_dir: Path, limits: Limits = Limits(), uid: int = 1000,
              pool: ContainerPool | None = None) -> Evaluation:
     """With a pool, the container comes from it (made earlier with the same settings) and goes back to be removed."""
-    task = tf.task
+    task, test_spec = tf.task, tests_of(tf)
     run_limits, limits = limits, task_limits(limits, tf)
-    report_flag, suffix = REPORT_FLAGS[task.tests.framework]
-    canary = Canary.new() if task.tests.framework == "pytest" and task.tests.canary else None
+    report_flag, suffix = REPORT_FLAGS[test_spec.framework]
+    canary = Canary.new() if test_spec.framework == "pytest" and test_spec.canary else None
     hidden = hidden_files(tf)
     files = {**harness_files(), "/resq/in/patch.diff": patch.encode()}
     script = None
-    if task.tests.framework == "script":
+    if test_spec.framework == "script":
         source = _test_script(tf, hidden)
         script = ScriptSpec(source="/resq/in/script.py", name=f"resq_test_{secrets.token_hex(8)}.py",
                             secret=secrets.token_hex(16))
         files["/resq/in/script.py"] = deleted_when_started(insert_secret(source, script.secret, tf)).encode()
     spec = HarnessSpec(
         workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=task.protected,
-        command=task.tests.command, framework=task.tests.framework, report_flag=report_flag,
-        report_flag_after=FLAGS_AFTER.get(task.tests.framework, ""), report_suffix=suffix,
-        report_dir="/resq/report", report_is_output=task.tests.framework == "log", nonce=secrets.token_hex(16),
+        command=test_spec.command, framework=test_spec.framework, report_flag=report_flag,
+        report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
+        report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
         uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT,
         file_size=parse_size(limits.file_size), canary_dir="/resq/canary",
         canary=CanarySpec(**canary.spec()) if canary else None, script=script)
@@ -82,11 +82,11 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
 
     started = time.perf_counter()
-    use_pool = pool is not None and limits == run_limits  # pooled containers carry the run's limits
-    sandbox = pool.take(image.tag) if use_pool else eval_sandbox(client, image.tag, run_id, limits,
+    pooled = pool if limits == run_limits else None  # pooled containers carry the run's limits
+    sandbox = pooled.take(image.tag) if pooled is not None else eval_sandbox(client, image.tag, run_id, limits,
                                                                  labels={"resq.task": task.id})
     try:
-        tools = TOOLS.get(task.tests.framework, {})
+        tools = TOOLS.get(test_spec.framework, {})
         inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
         sandbox.start_with_input(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}))
         ran = time.perf_counter()
@@ -98,8 +98,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         harness_log = "" if status_bytes is not None else sandbox.logs()
     finally:
         torn = time.perf_counter()
-        if use_pool:
-            pool.release(sandbox)
+        if pooled is not None:
+            pooled.release(sandbox)
         else:
             sandbox.remove()
     done = time.perf_counter()
@@ -123,11 +123,11 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     tests: dict[str, TestStatus] = {}
     if report is not None:
         try:
-            tests = _parse_report(task.tests, report)
+            tests = _parse_report(test_spec, report)
         except ReportError as exc:
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed, canary=canary,
-                     hidden=hidden_test_ids(hidden, task.tests.command) if task.tests.framework == "pytest" else [],
+                     hidden=hidden_test_ids(hidden, test_spec.command) if test_spec.framework == "pytest" else [],
                      memory=limits.memory)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
@@ -142,7 +142,7 @@ def harness_files() -> dict[str, bytes]:
 
 def _test_script(tf: TaskFolder, hidden: dict[str, bytes]) -> str:
     """The task's test script, taken out of the hidden files (it is copied in under a random name instead)."""
-    name = tf.task.tests.script
+    name = tests_of(tf).script or ""
     if name not in hidden:
         raise TaskError(f"{tf.root / 'task.yaml'}: tests.script names {name}, which is not among the hidden files "
                         f"in {tf.root / tf.task.hidden_tests}; add it there or fix tests.script")
@@ -194,7 +194,7 @@ def deleted_when_started(script: str) -> str:
             isinstance(statement.value.value, str) and skip == 0
         if not (is_docstring or (isinstance(statement, ast.ImportFrom) and statement.module == "__future__")):
             break
-        skip = statement.end_lineno
+        skip = statement.end_lineno or skip
     lines = script.split("\n")
     lines.insert(skip, "__import__('os').unlink(__file__)")
     return "\n".join(lines)

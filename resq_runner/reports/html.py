@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..models import Outcome
-from .records import Comparison, History, Rate, RunReport
+from .records import Comparison, History, Rate, RetrievalSummary, RunReport
+from .robustness import RobustnessSummary
 
 OUTCOME_COLOURS = {Outcome.passed: "#2e9e4f", Outcome.failed: "#d64545", Outcome.patch_failed: "#a34fc2",
                    Outcome.timed_out: "#e0a526", Outcome.system_error: "#8a3b12", Outcome.infra_error: "#8c8c8c",
@@ -99,9 +100,9 @@ def report_page(report: RunReport, out: Path) -> str:
     if report.pass_at_k:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
     if report.robustness:
-        body += ["<h2>Robustness across template instances</h2>", _robustness_table(report)]
+        body += ["<h2>Robustness across template instances</h2>", _robustness_table(report.robustness)]
     if report.retrieval:
-        body += ["<h2>Retrieval</h2>", _retrieval_table(report)]
+        body += ["<h2>Retrieval</h2>", _retrieval_table(report.retrieval, report)]
     body += ["<h2>Time per stage</h2>", _stages_table(report), "<h2>Time per phase</h2>", _phases_table(report),
              "<h2>Tasks</h2>", _filter_box(), _tasks_table(report, Path(out))]
     return page(f"resq report · {report.suite} · {report.system}", body)
@@ -288,12 +289,12 @@ def _pass_at_k_table(report: RunReport) -> str:
     return _table("pass-at-k", ["k", "pass@k (unbiased)", "tasks with n ≥ k"], rows)
 
 
-def _robustness_table(report: RunReport) -> str:
+def _robustness_table(robustness: RobustnessSummary) -> str:
     rows = [f'<tr data-template="{escape(t.template)}" data-passed="{t.passed}" data-total="{t.total}">'
             f'<td>{escape(t.template)}</td><td class="num">{t.passed}/{t.total}</td>'
             f'<td>{"yes" if t.solved_all else "no"}</td><td>'
             + escape(", ".join(f"{v.parameter}={v.value} ({v.failed}/{v.total})" for v in t.breaking_values))
-            + "</td></tr>" for t in report.robustness.templates]
+            + "</td></tr>" for t in robustness.templates]
     return _table("robustness", ["template", "instances passed", "solved in all", "values that broke it"], rows)
 
 
@@ -303,8 +304,7 @@ def _stages_table(report: RunReport) -> str:
     return _table("stages", ["stage", "total seconds", "mean seconds per evaluation"], rows)
 
 
-def _retrieval_table(report: RunReport) -> str:
-    r = report.retrieval
+def _retrieval_table(r: RetrievalSummary, report: RunReport) -> str:
     summary = (f'<tr data-scope="run"><td>all ({r.tasks} tasks)</td><td class="num">{_maybe(r.recall, "{:.0%}")}</td>'
                f'<td class="num">{_maybe(r.precision, "{:.0%}")}</td><td class="num">{r.context_tokens:.0f}</td>'
                f'<td class="num">{r.edited_right_files:.0%}</td></tr>')

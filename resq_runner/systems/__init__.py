@@ -9,7 +9,8 @@ these hooks with their defaults. Third-party systems register under the `resq_ru
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
+from typing import Callable
 
 from ..errors import ResqError
 from ..models import SystemSpec
@@ -17,14 +18,17 @@ from .base import GoldSolution, System, Workspace
 from .builtin import GoldSystem, NoopSystem
 from .replay import ReplaySystem
 
-BUILTIN = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
+BUILTIN: dict[str, Callable[..., System]] = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
 # Imported only when chosen: the llm system pulls in httpx and tree-sitter.
 LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.systems.command:CommandSystem",
         "predictions": "resq_runner.systems.predictions:PredictionsSystem"}
 
 
-def available() -> dict[str, object]:
-    systems: dict[str, object] = {**BUILTIN, **LAZY}
+Factory = Callable[..., System] | str | EntryPoint  # a class, "module:Class" imported when chosen, or a plugin
+
+
+def available() -> dict[str, Factory]:
+    systems: dict[str, Factory] = {**BUILTIN, **LAZY}
     for entry in entry_points(group="resq_runner.systems"):
         systems.setdefault(entry.name, entry)
     return systems
@@ -40,7 +44,7 @@ def make_system(spec: SystemSpec) -> System:
 
         module, _, attribute = factory.partition(":")
         factory = getattr(importlib.import_module(module), attribute)
-    elif not isinstance(factory, type):
+    elif isinstance(factory, EntryPoint):
         factory = factory.load()
     system = factory(**spec.config)
     if not isinstance(system, System):

@@ -15,7 +15,7 @@ import requests.exceptions
 
 from ..errors import InfraError, ResqError
 from ..models import SystemOutput, TaskView
-from ..sandbox import Sandbox
+from ..sandbox import Sandbox, member_bytes
 
 WORKSPACE_UID = 1000
 
@@ -72,7 +72,7 @@ class Workspace:
             for member in tar:
                 name = member.name.split("/", 1)[1] if "/" in member.name else ""
                 if name in wanted and member.isfile() and member.size <= max_file_bytes:
-                    files[name] = tar.extractfile(member).read()
+                    files[name] = member_bytes(tar, member)
         return files
 
     def write(self, path: str, content: bytes) -> None:

@@ -4,6 +4,8 @@ For a challenge task the recorded entry is the program's source (it is run, not 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import ResqError
 from ..models import SystemOutput, TaskView
 from .base import System, Workspace
@@ -18,7 +20,7 @@ class ReplaySystem(System):
         from ..formats.export import read_patches
 
         self.file = file
-        self.patches = read_patches(file)
+        self.patches = read_patches(Path(file))
 
     def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput:
         if task.id not in self.patches:

@@ -229,7 +229,8 @@ def _environment_problems(tf: TaskFolder) -> list[str]:
     name = tf.task.environment.name
     if not (definitions_dir() / name / "environment.yaml").exists():
         found.append(f"environment '{name}' has no environments/{name}/environment.yaml")
-    if tf.task.tests.framework == "node" and "--test" not in tf.task.tests.command.split():
+    tests = tf.task.tests
+    if tests is not None and tests.framework == "node" and "--test" not in tests.command.split():
         found.append("tests.command must run Node's test runner (`node --test ...`) for framework node")
     return found
 

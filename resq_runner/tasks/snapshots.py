@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TaskError
-from ..models import TaskFolder
+from ..models import Snapshot, TaskFolder
 from ..offline import is_local_location, refuse_if_offline
 from . import inside, tree_hash
 
@@ -30,8 +30,15 @@ COMMIT_ENV = {
 }
 
 
+def repository_snapshot(tf: TaskFolder) -> Snapshot:
+    """The snapshot of a task that has a repository (every kind but a challenge)."""
+    if tf.task.snapshot is None:
+        raise TaskError(f"{tf.root / 'task.yaml'}: a {tf.task.kind} task has no snapshot (no repository to check out)")
+    return tf.task.snapshot
+
+
 def snapshot_hash(tf: TaskFolder) -> str:
-    snapshot = tf.task.snapshot
+    snapshot = repository_snapshot(tf)
     if snapshot.kind == "git":
         return f"git-{snapshot.commit}"
     if snapshot.kind == "pypi":
@@ -75,7 +82,7 @@ def commit_tree(work: Path, message: str) -> git.Repo:
 def _fetch(tf: TaskFolder, work: Path) -> None:
     import git
 
-    snapshot = tf.task.snapshot
+    snapshot = repository_snapshot(tf)
     try:
         if snapshot.kind == "dir":
             shutil.copytree(inside(tf, snapshot.path, suite_wide=True), work, symlinks=True)
