@@ -172,8 +172,9 @@ class _Schedule:
         self.backlog.append((time.monotonic() + delay, tf, sample, attempt))
 
     def _next_due(self) -> float:
-        """Seconds until the earliest retry in the backlog is due (POLL_S when there is none)."""
-        return max(0.05, min((due - time.monotonic() for due, *_ in self.backlog), default=POLL_S))
+        """Seconds until the next retry in the backlog falls due (POLL_S when none is waiting out its backoff)."""
+        now = time.monotonic()
+        return max(0.05, min((due - now for due, *_ in self.backlog if due > now), default=POLL_S))
 
     def _start_waiting(self) -> Iterator[Result]:
         """Without a budget everything due goes to Ray at once; with one, only as many as the cluster has Docker
