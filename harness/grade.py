@@ -357,6 +357,7 @@ def run_as(uid, command, cwd, output, spec, watch=b""):
     """Run as the test user until exit or deadline; returns (exit code, timed out, whether `watch` was printed)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/home/resq", "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TMPDIR": "/tmp"}
+    env.update(spec.get("env") or {})  # the task's own variables (a benchmark spec's env_vars_test)
     killer = start_killer(uid)
     proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

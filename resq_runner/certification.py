@@ -57,7 +57,7 @@ def digests(tf: TaskFolder, image_id: str = "") -> CertificateDigests:
 def expected_image_tag(tf: TaskFolder) -> str:
     """The task image's tag from the inputs alone (no engine needed)."""
     environment = ImageRef(tag=environments.environment_tag(tf.task.environment.name), id="")
-    return environments.task_image_tag(environment, snapshot_hash(tf), tf.task.setup)
+    return environments.expected_task_tag(tf.task, environment, snapshot_hash(tf))
 
 
 def read_certificate(tf: TaskFolder) -> Certificate | None:

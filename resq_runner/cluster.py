@@ -17,6 +17,7 @@ infra retries apply. Ray leaves a task that no node can take pending forever, so
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import docker
 import docker.errors
@@ -105,8 +106,12 @@ class RayExecutor:
     def run(self, batch: Batch, record: Callable[[Result], None]) -> None:
         ray = _import_ray()
         try:
-            for result in _Schedule(batch, self.ship_images).results():
-                record(result)
+            with contextlib.closing(_Schedule(batch, self.ship_images).results()) as rows:
+                for result in rows:  # closing: a stop cancels what the cluster still runs, at once
+                    record(result)
+                    stop = batch.policy.stop_after(result)
+                    if stop is not None:
+                        raise stop
         finally:
             _sweep_nodes(batch.pipeline.run_id)
             ray.shutdown()
@@ -133,7 +138,7 @@ class _Schedule:
             IMAGE_MARGIN_S
         self.grace_s = float(os.environ.get(GRACE_VARIABLE, NO_DOCKER_GRACE_S))
 
-    def results(self) -> Iterator[Result]:
+    def results(self) -> Generator[Result, None, None]:
         ray = _import_ray()
         for tf, sample in self.gate.first():
             self._submit(tf, sample, 1)

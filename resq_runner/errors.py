@@ -21,3 +21,9 @@ class InfraError(Exception):
 
 class RunFolderError(ResqError):
     """The run folder cannot be written (disk full, read-only): the run stops; what was written stays valid."""
+
+
+class AuthError(ResqError):
+    """The model endpoint refused the credentials (HTTP 401/403), or an agent reported that it did. Every later
+    task would fail the same way, so the run stops after this task (whose row is system_error): one error line,
+    exit 2. Systems raise it from `solve`."""

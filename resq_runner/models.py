@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -83,16 +83,49 @@ class DebSnapshot(Record):
     path: str = ""
 
 
-Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot, DebSnapshot],
+class ImageSnapshot(Record):
+    """A prebuilt instance image holding the repository and its environment (SWE-bench's
+    `sweb.eval.x86_64.<instance>`: the repository at /testbed, a conda env). `activate` is the shell command that
+    puts the image's Python on PATH (run before the tests); the task image is a thin layer over it."""
+
+    kind: Literal["image"] = "image"
+    image: str
+    workdir: str = "/testbed"
+    activate: str = ""
+
+
+Snapshot = Annotated[Union[DirSnapshot, BundleSnapshot, GitSnapshot, PypiSnapshot, DebSnapshot, ImageSnapshot],
                      Field(discriminator="kind")]
+
+
+class EnvironmentSpec(Record):
+    """The environment a benchmark row describes (SWE-bench specs, a row's install_config or requirements, commit0
+    setup), mapped onto resq's terms. The image part (python, apt_packages, pip_requirements) is built once per
+    content and shared by every task with the same content; `pre_install` and `install` run in the task image with
+    the repository (offline, build dependencies fetched on the host); `env` is set for the test run."""
+
+    origin: str  # which field of the row it came from, e.g. "install_config" or "swebench specs psf/requests 2.0"
+    python: str | None = None  # "3.11"; None: the base image's python3
+    apt_packages: list[str] = []
+    pip_requirements: list[str] = []
+    pre_install: list[str] = []
+    install: list[str] = []
+    env: dict[str, str] = {}
+
+    def image_content(self) -> str:
+        """What the shared environment image depends on (origin, install steps and variables do not count)."""
+        return json.dumps({"python": self.python, "apt": sorted(self.apt_packages),
+                           "pip": sorted(self.pip_requirements)})
 
 
 class EnvironmentRef(Record):
     """Which image definition (a folder of environments/) a task runs in, plus the task's own pip requirements
-    (wheels fetched on the host, installed offline into the task image)."""
+    (wheels fetched on the host, installed offline into the task image), plus, for imported benchmark rows, the
+    environment the row describes (`spec`)."""
 
     name: str = "python"
     pip_requirements: list[str] = []
+    spec: EnvironmentSpec | None = None
 
 
 class TestSpec(Record):
@@ -112,6 +145,15 @@ class TestSpec(Record):
     framework: Literal["pytest", "script", "log", "node"] = "pytest"
     command: str
     canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
+    visible_command: str | None = None  # the repository's own tests, which a system may run in its workspace
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_visible_command(self, handler):
+        """Tasks without a visible command dump (and hash) exactly as before the field existed."""
+        data = handler(self)
+        if self.visible_command is None:
+            data.pop("visible_command", None)
+        return data
     script: str | None = None
     log_parser: str | None = None
 
@@ -239,6 +281,7 @@ class TaskView(Record):
     tags: list[str] = []
     language: str | None = None
     oracle_context: list[OracleFile] | None = None
+    visible_test_command: str | None = None  # tests.visible_command: never the hidden tests
 
 
 class OracleFile(Record):
@@ -296,7 +339,9 @@ class SystemOutput(Record):
     """What a system hands back: a unified diff (possibly empty) or an error. For a challenge task: `program`
     (Python source, run by the grader), or, from systems that only answer, `answer` (compared as is).
 
-    `context_files` is None when the system does not report what it read (gold, noop, predictions)."""
+    `context_files` is None when the system does not report what it read (gold, noop, predictions). `note` is what
+    the system says happened when it is graded anyway (e.g. "no applicable edit after 4 replies"); it leads the
+    row's reason unless the task passed."""
 
     patch: str = ""
     program: str | None = None
@@ -304,6 +349,7 @@ class SystemOutput(Record):
     usage: Usage = Usage()
     log: str | None = None
     error: str | None = None
+    note: str | None = None
     context_files: list[ContextFile] | None = None
 
 
@@ -395,6 +441,13 @@ class Verdict(Record):
     pass_to_pass: dict[str, TestStatus] = {}
     challenge: ChallengeVerdict | None = None
 
+    def with_note(self, note: str | None) -> "Verdict":
+        """The system's own account first in the reason ("no applicable edit after 4 replies; 4 test(s) ..."),
+        unless the task passed."""
+        if not note or self.outcome == Outcome.passed:
+            return self
+        return self.model_copy(update={"reason": f"{note}; {self.reason}" if self.reason else note})
+
 
 class Timings(Record):
     """Seconds per stage of one task."""
@@ -453,6 +506,7 @@ class Result(Record):
     context_files: list[ContextFile] | None = None
     retrieval: Retrieval | None = None
     node: str = ""  # the Ray node that graded it (--executor ray); empty for a local run
+    stops_run: bool = False  # the endpoint refused the credentials (errors.AuthError): the run ends after this row
 
 
 class RunManifest(Record):
@@ -469,6 +523,7 @@ class RunManifest(Record):
     started_at: datetime
     machine: dict[str, str] = {}
     task_ids: list[str] = []
+    label: str = ""  # the named system (resq.yaml) that made the run; reports show it instead of the system's name
 
 
 class TaskFolder(Record):
@@ -543,6 +598,7 @@ class HarnessSpec(Record):
     hidden: str
     protected: list[str]
     command: str
+    env: dict[str, str]  # the task's own variables for the test run (a benchmark spec's env_vars_test)
     framework: str
     report_flag: str
     report_flag_after: str
@@ -624,6 +680,7 @@ class LintProblem(Record):
     task: str
     file: str
     message: str
+    severity: Literal["error", "warning"] = "error"  # a warning informs; only errors fail `resq tasks lint`
 
 
 class TaskValidity(Record):

@@ -19,7 +19,7 @@ import docker
 
 from . import environments, offline
 from .budget import BudgetGate
-from .errors import InfraError, ResqError, TaskError
+from .errors import AuthError, InfraError, ResqError, TaskError
 from .grading import GRADER_VERSION, evaluate
 from .grading.challenge import blocked, evaluate_challenge
 from .grading.retrieval import retrieval
@@ -32,6 +32,10 @@ from .scheduling import ENGINE_ERRORS
 from .systems import GoldSolution, System, Workspace
 from .tasks import MAX_PATCH_BYTES, challenge_of, gold_patch, gold_program, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
+
+
+class NotStarted(Exception):
+    """The run was stopping before the system saw this task: nothing happened, so no row is written."""
 
 
 def new_run_id(system: str) -> str:
@@ -48,6 +52,7 @@ class Pipeline:
         self.paths, self.limits, self.pool = paths, limits, pool
         self.oracle_context = oracle_context  # the task's oracle context is shown to the system
         self.budget = budget  # tasks it does not admit are skipped_budget
+        self.halted = threading.Event()  # set by a row that stops the run (refused credentials)
 
     def abort(self) -> None:
         remove_run_containers(self.client, self.run_id, mine_or_orphaned=True)
@@ -75,15 +80,19 @@ class Pipeline:
         started_at, timings = now_utc(), Timings()
         log_dir = self.paths.task_logs(tf.task.id, attempt, sample)
         log_dir.mkdir(parents=True, exist_ok=True)
-        image, output = None, SystemOutput()
+        image, output, stops_run = None, SystemOutput(), False
         try:
             clock = time.perf_counter()
             image = self.task_image(tf, environment)
             timings.image = time.perf_counter() - clock
-            if stop.is_set():
-                raise InfraError("the run was interrupted before this task started")
+            if stop.is_set() or self.halted.is_set():
+                raise NotStarted(tf.task.id)
             clock = time.perf_counter()
-            output = self._solve(tf, image, log_dir)
+            try:
+                output = self._solve(tf, image, log_dir)
+            except AuthError as exc:  # recorded as the system's error; the policy then stops the run
+                output, stops_run = SystemOutput(error=str(exc)), True
+                self.halted.set()  # from now on no task of this pipeline starts, even before the loop hears
             timings.system = time.perf_counter() - clock
             if len(output.patch.encode()) > MAX_PATCH_BYTES:
                 output = output.model_copy(update={"error": f"the patch has more than {MAX_PATCH_BYTES} bytes"})
@@ -94,7 +103,7 @@ class Pipeline:
                 verdict = Verdict(outcome=Outcome.system_error, reason=output.error)
             else:
                 evaluation = self._evaluate(tf, image, output, log_dir)
-                verdict = evaluation.verdict
+                verdict = evaluation.verdict.with_note(output.note)
                 _copy_eval_timings(evaluation, timings)
         except InfraError as exc:
             verdict = Verdict(outcome=Outcome.infra_error, reason=str(exc))
@@ -112,7 +121,7 @@ class Pipeline:
             pass_to_pass=verdict.pass_to_pass, challenge=verdict.challenge, usage=output.usage, timings=timings,
             image_digest=digest, cache_key=cache_key(thash, submitted, digest, GRADER_VERSION),
             started_at=started_at, finished_at=now_utc(), log_dir=str(log_dir), context_files=read,
-            retrieval=accounting)
+            retrieval=accounting, stops_run=stops_run)
 
     def blocked_result(self, tf: TaskFolder, sample: int, earlier: str, outcome: str) -> Result:
         verdict = blocked(challenge_of(tf), earlier, outcome)
@@ -181,12 +190,16 @@ def task_image(client: docker.DockerClient, tf: TaskFolder, environment: ImageRe
     A setup command that fails is the task's error (TaskError naming it), not the engine's."""
     if tf.task.snapshot is None:
         return environment  # a challenge: the program runs in the environment itself
+    if tf.task.snapshot.kind == "image":
+        return environments.ensure_image_task(client, tf.task.snapshot, log=lambda _m: None)
+    ref = tf.task.environment
+    environment = environments.ensure_task_environment(client, ref, environment, users=[tf.ref], log=lambda _m: None)
     workspace = materialize(tf, environments.cache_dir())
     try:
         return environments.ensure_task_image(
             client, environment, workspace, snapshot_hash(tf), tf.task.setup, log=lambda _m: None,
-            pip_requirements=tf.task.environment.pip_requirements,
-            python_version=environments.load_definition(tf.task.environment.name).python_version)
+            pip_requirements=ref.pip_requirements, python_version=environments.task_python(ref),
+            install=environments.install_commands(ref))
     except environments.BuildStepFailed as exc:
         raise TaskError(f"{tf.root / 'task.yaml'}: the task image does not build ({exc}); fix `setup` (or the "
                         "snapshot) so every setup command succeeds") from exc

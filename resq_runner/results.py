@@ -43,6 +43,16 @@ class RunPaths:
         return self.root / "logs" / name
 
 
+def check_out_folder(path: Path, option: str = "--out") -> None:
+    """A folder option must name a folder (new or existing): not a file, and not a path through a file."""
+    for part in (Path(path), *Path(path).parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ResqError(f"{option} {path}: {part} is a file, not a folder; give {option} a folder (a new "
+                                "one, or an earlier one to resume)")
+            return
+
+
 class RunLock:
     """One writer per run folder: a second `resq run` on the same --out is refused instead of interleaving rows.
 

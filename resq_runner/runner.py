@@ -21,9 +21,9 @@ from .errors import ResqError, TaskError
 from .grading import GRADER_VERSION
 from .grading.evaluate import eval_sandbox
 from .models import ImageRef, Outcome, Result, RunManifest, SystemSpec, TaskFolder, now_utc
-from .pipeline import Pipeline, new_run_id, task_image
-from .results import (Journal, RunLock, RunPaths, cache_key, final_results, folder_error, read_manifest,
-                      read_results, write_manifest)
+from .pipeline import NotStarted, Pipeline, new_run_id, task_image
+from .results import (Journal, RunLock, RunPaths, cache_key, check_out_folder, final_results, folder_error,
+                      read_manifest, read_results, write_manifest)
 from .sandbox import Limits, connect, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .scheduling import Batch, Executor, RetryPolicy, earlier_parts
@@ -52,6 +52,8 @@ class RunOptions:
     address: str = "auto"
     ship_images: bool = False
     grace_s: float = 20.0  # after Ctrl-C, how long running evaluations may take to finish before they are killed
+    redo: list[Outcome] = field(default_factory=list)  # final rows with these outcomes run again on resume
+    label: str = ""  # the named system (resq.yaml) this run is; recorded in the manifest for reports
 
 
 class Listener(Protocol):
@@ -78,6 +80,8 @@ class QuietListener:
 
 
 def run_suite(options: RunOptions, listener: Listener = QuietListener()) -> tuple[RunPaths, list[Result]]:
+    if options.out is not None:
+        check_out_folder(options.out)
     tasks = _with_earlier_parts(load_suite(options.suite), options.only) if options.only else \
         load_suite(options.suite)
     _check_graders(tasks)
@@ -89,7 +93,8 @@ def run_suite(options: RunOptions, listener: Listener = QuietListener()) -> tupl
                 check_gold_patch(tf)
     client = connect()
     notes = system.prepare([tf.task.id for tf in tasks])
-    run_id = new_run_id(options.system.name)  # unique even when two runs share a folder name: it labels containers
+    # unique even when two runs share a folder name: it labels containers
+    run_id = new_run_id(options.label or options.system.name)
     paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)
     with RunLock(paths):
         previous = read_results(paths.results)  # validates every row before anything is written
@@ -101,18 +106,22 @@ def run_suite(options: RunOptions, listener: Listener = QuietListener()) -> tupl
         journal = Journal(paths.results)
         environments_by_name = {name: environments.ensure_environment(client, name, log=listener.message)
                                 for name in sorted({tf.task.environment.name for tf in tasks})}
+        environments.ensure_spec_environments(client, tasks, log=listener.message)
         if offline.enabled():  # a missing snapshot is one error line now, not an infra_error retried per task
             for tf in tasks:
-                materialize(tf, environments.cache_dir())
+                if tf.task.snapshot is not None and tf.task.snapshot.kind != "image":
+                    materialize(tf, environments.cache_dir())
         wanted = [(tf, sample) for tf in tasks for sample in range(max(1, options.samples))]
-        done = _already_graded(client, paths, wanted, environments_by_name, final_results(previous))
+        graded = final_results(previous)
+        done = {key for key in _already_graded(client, paths, wanted, environments_by_name, graded)
+                if graded[key].outcome not in options.redo}
         todo = [(tf, sample) for tf, sample in wanted if (tf.task.id, sample) not in done]
         listener.started(paths, len(wanted), len(wanted) - len(todo))
         pool = _container_pool(client, manifest.run_id, options, [tf for tf, _ in todo], environments_by_name) \
             if options.executor == "local" else None  # cluster nodes grade on their own engines
         pipeline = Pipeline(client, system, options.system, manifest.run_id, paths, options.limits, pool,
                             oracle_context=options.oracle_context, budget=options.budget)
-        earlier = {key: result.outcome for key, result in final_results(previous).items() if key in done}
+        earlier = {key: result.outcome for key, result in graded.items() if key in done}
         batch = Batch(pipeline, todo, environments_by_name, earlier, RetryPolicy(retries=options.retries),
                       jobs=options.jobs, grace_s=options.grace_s)
 
@@ -154,7 +163,7 @@ def _open_run(options: RunOptions, tasks: list[TaskFolder], paths: RunPaths, run
         suite_path=str(tasks[0].root.parent) if tasks else "",
         resq_version=__version__, grader_version=GRADER_VERSION, started_at=now_utc(),
         machine={"python": platform.python_version(), "platform": platform.platform()},
-        task_ids=[tf.task.id for tf in tasks])
+        task_ids=[tf.task.id for tf in tasks], label=options.label)
     write_manifest(paths, manifest)
     return manifest
 
@@ -200,9 +209,11 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
         snapshot = tf.task.snapshot
         if snapshot is None:
             continue  # a challenge runs in the environment image with a harness of its own
+        if snapshot.kind == "image":
+            continue  # its thin layer's tag needs the instance image's id; the pool creates on demand
         key = (str((tf.root / getattr(snapshot, "path", ".")).resolve()), snapshot.model_dump_json())
         hashes.setdefault(key, snapshot_hash(tf))
-        pool.expect([environments.task_image_tag(envs[tf.task.environment.name], hashes[key], tf.task.setup)])
+        pool.expect([environments.expected_task_tag(tf.task, envs[tf.task.environment.name], hashes[key])])
     return pool
 
 
@@ -286,9 +297,15 @@ class LocalExecutor:
 
     def _collect(self, future: Future[Result], retry: bool) -> None:
         tf, sample, attempt = self.pending.pop(future)
-        result = future.result()
+        try:
+            result = future.result()
+        except NotStarted:
+            return  # the run is stopping: nothing happened to this task, so there is nothing to journal
         self.record(result)
         policy = self.batch.policy
+        stop = policy.stop_after(result)
+        if stop is not None:
+            raise stop
         if retry and policy.retries_after(result.outcome, attempt):
             self._submit(tf, sample, attempt + 1, delay=policy.backoff_s(attempt))
         else:

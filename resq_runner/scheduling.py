@@ -3,9 +3,11 @@ certify: which challenge parts may start, which attempts are retried and after h
 run. Executors only decide *where* an evaluation runs.
 
 Error tiers (see docs/DESIGN.md, "Error tiers"):
-- a task or input error (TaskError, SetupError, any ResqError) or an error that must end the run (RunFolderError,
-  RunStop) is raised out of the evaluation: nothing new starts, running evaluations finish and are journaled,
-  then the run ends with one `error:` line (exit 2); it is never retried and never an infra_error row;
+- a task or input error (TaskError, SetupError, any ResqError) or an error that must end the run (RunFolderError)
+  is raised out of the evaluation: nothing new starts, running evaluations finish and are journaled, then the run
+  ends with one `error:` line (exit 2); it is never retried and never an infra_error row;
+- a row that says no later task can succeed (a system raised AuthError: the endpoint refused the credentials) is
+  journaled as `system_error` with `stops_run`, then `stop_after` turns it into the run's error line the same way;
 - the engine failing under a task (InfraError, Docker SDK and HTTP transport errors) is an `infra_error` row,
   retried `retries` times after an interruptible backoff;
 - everything else a system does is its own outcome (`system_error`, `failed`, ...).
@@ -22,7 +24,7 @@ import docker.errors
 import requests.exceptions
 
 from .budget import BudgetGate
-from .errors import InfraError, ResqError
+from .errors import AuthError, InfraError, ResqError
 from .models import ImageRef, Outcome, Result, SystemSpec, TaskFolder
 from .results import RunPaths
 from .sandbox import Limits
@@ -56,6 +58,14 @@ class RetryPolicy:
 
     def stops_run(self, error: BaseException) -> bool:
         return isinstance(error, self.stop_errors)
+
+    def stop_after(self, result: Result) -> ResqError | None:
+        """The error that ends the run after this row, when the row says no later task can succeed (the model
+        endpoint refused the credentials: `Result.stops_run`); None otherwise."""
+        if not result.stops_run:
+            return None
+        return AuthError(f"{result.task_id}: {result.reason}; the run stopped and started no further task: fix the "
+                         "credentials, then run the same command with --redo system_error to resume")
 
     def is_engine_failure(self, error: BaseException) -> bool:
         return isinstance(error, ENGINE_ERRORS)

@@ -14,6 +14,7 @@ This module only consumes the pipeline (task images, Pipeline.run_task, Result r
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,15 +26,16 @@ import docker
 from . import environments
 from .errors import ResqError
 from .models import ImageRef, Outcome, Result, SystemSpec, TaskFolder, TaskValidity, TestStatus
-from .results import RunPaths
 from .pipeline import Pipeline, new_run_id, task_image
+from .results import RunPaths, check_out_folder
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
 from .scheduling import RetryPolicy
 from .systems import make_system
 from .tasks import hidden_files, load_suite
-from .tasks.lint import instruction_leaks
+from .tasks.lint import instruction_leaks, lint_suite
 
 SYSTEMS = ("gold", "noop")
+TOOL_ERROR = re.compile(r"^(ERROR|Error|error)[: ]|^E +\w+(Error|Exception)\b")
 LISTING_TIMEOUT_S = 120
 
 
@@ -59,21 +61,45 @@ class Evaluations:
 def validate_suite(options: ValidateOptions, progress=lambda _text: None) -> tuple[Path, list[TaskValidity]]:
     if options.runs < 1:
         raise ResqError(f"--runs {options.runs}: give at least 1")
+    if options.out is not None:
+        check_out_folder(options.out)
     tasks = load_suite(options.suite, options.only or None)
+    lint = lint_errors(options.suite, [tf.task.id for tf in tasks])
     client = connect()
     run_id = new_run_id("validate")
     root = options.out or Path("runs") / run_id
     envs = {name: environments.ensure_environment(client, name, log=progress)
             for name in sorted({tf.task.environment.name for tf in tasks})}
     try:
-        problems = {tf.task.id: _image_problems(client, tf, envs[tf.task.environment.name], run_id)
-                    for tf in tasks}
+        problems = {tf.task.id: ([], lint[tf.task.id]) if tf.task.id in lint else  # not evaluated
+                    _image_problems(client, tf, envs[tf.task.environment.name], run_id) for tf in tasks}
         buildable = [tf for tf in tasks if not problems[tf.task.id][1]]
         evaluations = _evaluate_all(client, buildable, envs, run_id, root, options, progress)
     finally:
         remove_run_containers(client, run_id)
     return root, [judge(tf, evaluations.get(tf.task.id, Evaluations()), sum(problems[tf.task.id], []),
                         options.runs) for tf in tasks]
+
+
+def lint_errors(suite: str, task_ids: list[str]) -> dict[str, list[str]]:
+    """Lint's errors (not its warnings) by task: a task lint already faults is not worth a container."""
+    found: dict[str, list[str]] = {}
+    for problem in lint_suite(suite, task_ids):
+        if problem.severity == "error":
+            found.setdefault(problem.task.rpartition("/")[2], []).append(f"lint: {problem.message}")
+    return found
+
+
+def tool_error(result: Result) -> str:
+    """The test tool's own complaint in the evaluation's output (`ERROR: file or directory not found: tests`), which
+    says more than a report listing no tests."""
+    output = Path(result.log_dir) / "test_output.txt" if result.log_dir else None
+    if output is None or not output.is_file():
+        return ""
+    for line in output.read_text(encoding="utf-8", errors="replace").splitlines():
+        if TOOL_ERROR.match(line):
+            return line.strip()[:200]
+    return ""
 
 
 def _image_problems(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef,
@@ -173,7 +199,9 @@ def _verdict(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int,
             detail = f"; test statuses differ between runs: {', '.join(differing[:3])}" if differing else ""
             return "flaky", f"{name} passed {passed} of {runs}{detail}"
     if counts.gold_passed < runs:
-        return "invalid", f"the gold patch fails: {found.gold[0].reason[:160]}"
+        failed = next(r for r in found.gold if r.outcome is not Outcome.passed)
+        said = tool_error(failed)
+        return "invalid", f"the gold patch fails: {failed.reason[:160]}" + (f" (the test tool: {said})" if said else "")
     if counts.noop_failed < runs:
         return "invalid", "noop passes: the hidden tests do not detect the missing change"
     success = tf.task.success

@@ -1,8 +1,11 @@
 """A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol, replaying scripted answers.
 
-Scripts are keyed by task id (read from the `Task id: X` line the llm system puts in its first user message).
+Scripts are keyed by task id. The llm system never names the task in its prompt, so a request is routed by the
+task's instruction: the task whose instruction (from `instructions`, by default those of tasks/demo) is in the first
+user message, the longest one when several are; a `Task id: X` line (client tests write one) routes directly.
 Each step is one of:
     {"content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}   an answer
+    {"content": "...", "finish_reason": "length"}                                  an answer cut at the output limit
     {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
     {"hang": 30}                                                                   no answer for that many seconds
     {"content": ..., "delay": 0.5}                                                 an answer after a pause
@@ -16,13 +19,23 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 _TASK = re.compile(r"Task id: (\S+)")
+DEMO = Path(__file__).resolve().parents[1] / "tasks" / "demo"
+
+
+def suite_instructions(*suites: Path) -> dict[str, str]:
+    """{task id: instruction} of the tasks of these suite folders."""
+    from resq_runner.tasks import load_suite
+
+    return {tf.task.id: tf.task.instruction for suite in suites for tf in load_suite(suite)}
 
 
 class ScriptedLLM:
-    def __init__(self, scripts: dict[str, list[dict]], api_key: str = ""):
+    def __init__(self, scripts: dict[str, list[dict]], api_key: str = "", instructions: dict[str, str] | None = None):
         self.scripts, self.api_key = scripts, api_key
+        self.instructions = suite_instructions(DEMO) if instructions is None else instructions
         self.requests: list[dict] = []
         self.positions: dict[str, int] = {}
         self.in_flight = self.max_in_flight = self.hung = 0
@@ -48,6 +61,15 @@ class ScriptedLLM:
     def calls_for(self, task_id: str) -> list[dict]:
         return [r for r in self.requests if r["task"] == task_id]
 
+    def route(self, body: dict) -> str:
+        users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+        first = users[0] if users else ""
+        match = _TASK.search(first)
+        if match:
+            return match.group(1)
+        known = [(len(text), task) for task, text in self.instructions.items() if text.strip() and text in first]
+        return max(known)[1] if known else ""
+
     def _next_step(self, task: str) -> dict:
         with self._lock:
             script = self.scripts.get(task) or [{"status": 404}]
@@ -64,9 +86,7 @@ class ScriptedLLM:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                text = "\n".join(m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user")
-                match = _TASK.search(text)
-                task = match.group(1) if match else ""
+                task = llm.route(body)
                 with llm._lock:
                     llm.in_flight += 1
                     llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
@@ -100,7 +120,7 @@ class ScriptedLLM:
                 usage.setdefault("total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
                 self._send(200, {
                     "id": "chatcmpl-scripted", "object": "chat.completion", "model": body.get("model", ""),
-                    "choices": [{"index": 0, "finish_reason": "stop",
+                    "choices": [{"index": 0, "finish_reason": step.get("finish_reason", "stop"),
                                  "message": {"role": "assistant", "content": step["content"]}}],
                     "usage": usage})
 

@@ -34,14 +34,17 @@ def make_suite(root: Path, tags: dict[str, list[str]]) -> Path:
 
 def make_run(root: Path, system: str, outcomes: dict[str, list[Outcome] | Outcome], *, suite: str = "unit",
              suite_hash: str = "h1", started_at: datetime = T0, usage: Usage = Usage(),
-             timings: Timings = Timings(), attempts: dict[str, list[Outcome]] | None = None) -> Path:
+             timings: Timings = Timings(), attempts: dict[str, list[Outcome]] | None = None,
+             task_ids: list[str] | None = None, task_hashes: dict[str, str] | None = None) -> Path:
     """A run folder as `resq run` leaves it. outcomes: task -> outcome, or one outcome per sample.
-    attempts: task -> outcomes of earlier attempts of sample 0 (e.g. infra errors before a retry)."""
+    attempts: task -> outcomes of earlier attempts of sample 0 (e.g. infra errors before a retry).
+    task_ids: the tasks the run set out to do (default: those with outcomes); task_hashes: task -> its hash
+    (default "t" + task id)."""
     paths = RunPaths(root)
     spec = SystemSpec(name=system)
     write_manifest(paths, RunManifest(
         run_id=root.name, suite=suite, suite_hash=suite_hash, system=spec, resq_version="0.1.0",
-        grader_version="1", started_at=started_at, task_ids=list(outcomes)))
+        grader_version="1", started_at=started_at, task_ids=task_ids or list(outcomes)))
     journal = Journal(paths.results)
     for task_id, wanted in outcomes.items():
         samples = wanted if isinstance(wanted, list) else [wanted]
@@ -49,7 +52,10 @@ def make_run(root: Path, system: str, outcomes: dict[str, list[Outcome] | Outcom
         for sample, outcome in enumerate(samples):
             tries = (earlier if sample == 0 else []) + [outcome]
             for attempt, tried in enumerate(tries, start=1):
-                journal.append(_row(paths, spec, task_id, sample, attempt, tried, started_at, usage, timings))
+                row = _row(paths, spec, task_id, sample, attempt, tried, started_at, usage, timings)
+                if task_hashes and task_id in task_hashes:
+                    row = row.model_copy(update={"task_hash": task_hashes[task_id]})
+                journal.append(row)
     return root
 
 

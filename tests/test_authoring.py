@@ -103,7 +103,8 @@ def test_new_then_gold_round_trip(tmp_path):
     money = work / "ledgerlite" / "money.py"
     money.write_text(money.read_text().replace("parts = []", "parts: list = []"))
     (work / "ledgerlite" / "extra.py").write_text("VALUE = 1\n")
-    (task / "hidden" / "tests").mkdir()
+    assert (task / "hidden" / "tests").is_dir()  # the snapshot's own test layout
+    assert data["tests"]["command"] == "python -m pytest -p no:cacheprovider -q tests"
     (task / "hidden" / "tests" / "test_extra_hidden.py").write_text("def test_extra():\n    assert True\n")
     shutil.copytree(task / "hidden" / "tests", work / "tests", dirs_exist_ok=True)  # the author tries them out
 
@@ -126,8 +127,11 @@ def test_new_refuses_bad_specs_with_one_line(tmp_path):
     proc = resq("tasks", "new", str(tmp_path / "s"), "t", "--snapshot", "svn:whatever")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "unknown kind 'svn'" in proc.stderr
-    proc = resq("tasks", "new", str(tmp_path / "s"), "t", "--snapshot", "pypi:requests")
-    assert proc.returncode == 2 and "pypi:NAME==VERSION" in proc.stderr
+    proc = resq("tasks", "new", str(tmp_path / "s"), "t", "--snapshot", "pypi:xmltodict")
+    assert proc.returncode == 2 and "pypi:xmltodict==VERSION" in proc.stderr
+    assert "available: " in proc.stderr and "1.0.4" in proc.stderr  # the index's versions, newest first
+    proc = resq("tasks", "new", str(tmp_path / "s"), "t", "--snapshot", "pypi:xmltodict==0.0.999")
+    assert proc.returncode == 2 and "cannot download" in proc.stderr and "1.0.4" in proc.stderr
     proc = resq("tasks", "new", str(tmp_path / "s"), "t", "--snapshot", f"dir:{tmp_path / 'missing'}")
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 
@@ -163,3 +167,16 @@ def test_new_from_a_git_commit_checks_out_that_commit_alone(tmp_path):
     assert (work / "lib.py").read_text() == "VERSION = 1\n"
     log = subprocess.run(["git", "log", "--all", "--format=%s"], cwd=work, capture_output=True, text=True).stdout
     assert log.splitlines() == ["snapshot"]  # no later history to leak the solution
+
+
+def test_new_scaffolds_the_snapshots_own_test_folder(tmp_path):
+    suite = tmp_path / "mine"
+    snapshot = suite / "_snapshots" / "lib"
+    (snapshot / "lib" / "test").mkdir(parents=True)  # tests inside the package, in a folder named test
+    (snapshot / "lib" / "__init__.py").write_text("VALUE = 1\n")
+    (snapshot / "lib" / "test" / "test_value.py").write_text("def test_value():\n    pass\n")
+    proc = resq("tasks", "new", str(suite), "nested", "--snapshot", f"dir:{snapshot}")
+    assert proc.returncode == 0, proc.stderr
+    data = yaml.safe_load((suite / "nested" / "task.yaml").read_text())
+    assert data["tests"]["command"] == "python -m pytest -p no:cacheprovider -q lib/test"
+    assert (suite / "nested" / "hidden" / "lib" / "test").is_dir()

@@ -12,8 +12,9 @@ import pytest
 
 from conftest import PROJECT, resq
 from formats_helpers import graded, rows, unique_run
-from resq_runner.formats.swebench import _tests_spec
+from resq_runner.formats.swebench import _tests_spec, parity_disagreements
 from resq_runner.models import RunManifest
+from resq_runner.tasks import load_suite
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
        "PATH": "/usr/bin:/bin"}
@@ -111,6 +112,11 @@ def test_gold_resolves_noop_does_not_and_exports_round_trip(suite, tmp_path, doc
     if swebench_installed:  # graded from the log by swebench's pytest parser
         assert rows(runs["noop"])["acme__slugs-2"].fail_to_pass == {
             "tests/test_slugs.py::test_apostrophes_are_dropped": "failed"}
+        tasks = {tf.task.id: tf.task for tf in load_suite(suite)}
+        disagreements = [line for run in runs.values() for task_id, result in rows(run).items()
+                         for line in parity_disagreements(tasks[task_id], result, (
+                             Path(result.log_dir) / "test_output.txt").read_text(errors="replace"))]
+        assert disagreements == []  # swebench's own grading of the same output agrees, JUnit- and log-graded
 
     resq("export", "swebench", str(runs["gold"]), "--model", "acme/model-1", check=True)
     exported = runs["gold"] / "export-swebench"

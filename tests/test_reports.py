@@ -136,7 +136,8 @@ def test_report_of_a_folder_that_is_not_a_run_is_one_clear_error(tmp_path):
 def compare_pair(tmp_path, b_hash="h1"):
     a = make_run(tmp_path / "a", "llm", {"t1": P, "t2": P, "t3": F, "t4": F, "t5": P})
     b = make_run(tmp_path / "b", "llm", {"t1": P, "t2": F, "t3": P, "t4": F, "t5": PF, "t6": P},
-                 suite_hash=b_hash, started_at=T0 + timedelta(days=1))
+                 suite_hash=b_hash, started_at=T0 + timedelta(days=1),
+                 task_hashes={"t2": "changed"} if b_hash != "h1" else None)
     return a, b
 
 
@@ -156,6 +157,7 @@ def test_compare_flips_mcnemar_bootstrap_and_intersection(tmp_path):
     assert pair["ci_low"] <= -0.2 <= pair["ci_high"]
     notes = " ".join(comparison["notes"])
     assert "DIFFERENT TASK SETS" in notes and "t6" in notes and "DIFFERENT SUITE VERSIONS" in notes
+    assert "1 task(s) changed between the runs (t2)" in notes
     assert json.loads(resq("compare", str(a), str(b), "--json").stdout)["pairs"] == comparison["pairs"]  # seeded
 
 
@@ -175,7 +177,7 @@ def test_compare_three_runs_and_tasks_that_cannot_be_compared(tmp_path):
     b = make_run(tmp_path / "b", "llm", {"t1": P, "t2": P, "t3": IE})
     c = make_run(tmp_path / "c", "llm", {"t1": P, "t2": P, "t3": P})
     proc = resq("compare", str(a), str(b), str(c), "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # nothing regressed, but t3 could not be compared in B1
     comparison = json.loads(proc.stdout)
     assert [t["changes"] for t in comparison["tasks"]] == [["still passing", "still passing"],
                                                           ["fixed", "fixed"], ["not comparable", "still passing"]]

@@ -41,6 +41,7 @@ def report_page(tmp_path) -> Path:
     run = make_run(tmp_path / "run", "llm", {"t1": P, "t2": P, "t3": P, "t4": F, "t5": PF, "t6": IE, "t7": TO},
                    suite=str(suite), suite_hash=suite_hash(load_suite(suite)), attempts={"t3": [IE]})
     page = tmp_path / "site" / "report.html"  # elsewhere than the run: links must still reach its logs
+    page.parent.mkdir()
     resq("report", str(run), "--html", str(page), check=True)
     return page
 
@@ -93,7 +94,7 @@ def test_report_page_screenshot(report_page, tmp_path):
 def test_comparison_page(tmp_path):
     a = make_run(tmp_path / "a", "llm", {"t1": P, "t2": P, "t3": F, "t4": F, "t5": P})
     b = make_run(tmp_path / "b", "llm", {"t1": P, "t2": F, "t3": P, "t4": F, "t5": PF, "t6": P}, suite_hash="h2",
-                 started_at=T0 + timedelta(days=1))
+                 started_at=T0 + timedelta(days=1), task_hashes={"t2": "changed"})
     page = tmp_path / "compare.html"
     assert resq("compare", str(a), str(b), "--html", str(page)).returncode == 1
     assert_self_contained(page)

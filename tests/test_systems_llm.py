@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO, containers_of, resq
-from llm_server import ScriptedLLM
+from llm_server import ScriptedLLM, suite_instructions
 
 KEY = "sk-resq-test-7f3a9c1e5b2d"
 
@@ -69,11 +69,13 @@ EXPECTED = {  # outcome, prompt tokens, completion tokens, calls
 
 @pytest.fixture
 def demo_with_hung_task(demo_copy: Path) -> Path:
-    """The demo suite plus a copy of one task under another id, for the request that never gets an answer."""
+    """The demo suite plus a copy of one task under another id (and a longer instruction, which is how the scripted
+    server tells them apart), for the request that never gets an answer."""
     hung = demo_copy / "allocate-hung"
     shutil.copytree(demo_copy / "fix-allocate-remainder", hung)
     task_yaml = hung / "task.yaml"
-    task_yaml.write_text(task_yaml.read_text().replace("id: fix-allocate-remainder", "id: allocate-hung"))
+    task_yaml.write_text(task_yaml.read_text().replace("id: fix-allocate-remainder", "id: allocate-hung")
+                         .replace("instruction: |\n", "instruction: |\n  (This copy never gets an answer.)\n", 1))
     return demo_copy
 
 
@@ -91,7 +93,7 @@ def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch
     monkeypatch.setenv("RESQ_TEST_LLM_KEY", KEY)
     out = tmp_path / f"run-llm-{secrets.token_hex(3)}"
     cleanup_run.append(out.name)
-    with ScriptedLLM(SCRIPTS, api_key=KEY) as server:
+    with ScriptedLLM(SCRIPTS, api_key=KEY, instructions=suite_instructions(demo_with_hung_task)) as server:
         proc = _llm_run(demo_with_hung_task, out, server.base_url, "-j", "2", "--max-concurrent-requests", "1")
     assert proc.returncode == 0, proc.stderr
 
@@ -100,6 +102,7 @@ def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch
                   row["usage"]["calls"]) for task, row in rows.items()}
     assert got == EXPECTED
     assert "no answer" in rows["allocate-hung"]["reason"] and "2 attempt(s)" in rows["allocate-hung"]["reason"]
+    assert rows["add-invoice-discount"]["reason"].startswith("no applicable edit after 3 replies; ")
     assert server.max_in_flight == 1  # --max-concurrent-requests 1 held across two workers
     assert len(server.calls_for("fix-allocate-remainder")) == 2  # the 429, then the answer
     assert len(server.calls_for("allocate-hung")) == 2  # the first try and one retry, both timed out
@@ -120,7 +123,15 @@ def test_llm_system_on_the_demo_suite(demo_with_hung_task, tmp_path, monkeypatch
 
     allocate = json.loads((out / "logs" / "fix-allocate-remainder" / "transcript.json").read_text())
     assert "HTTP 429" in allocate["calls"][0]["retries"][0] and "(Retry-After)" in allocate["calls"][0]["retries"][0]
-    assert "units = int(self.amount / step)" in (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    assert allocate["calls"][0]["finish_reason"] == "stop"
+    assert [(c["path"], c["tool"], c["ok"]) for c in allocate["checks"]] == [("ledgerlite/money.py", "compile", True)]
+    allocate_patch = (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    assert "units = int(self.amount / step)" in allocate_patch
+    hung = json.loads((out / "logs" / "allocate-hung" / "transcript.json").read_text())
+    assert len(hung["calls"][0]["retries"]) == 2 and "no answer within 2s" in hung["calls"][0]["retries"][0]
+
+    # the task id is never in the prompt (hand-written ids can describe the fix)
+    assert all("fix-allocate-remainder" not in json.dumps(r["body"]["messages"]) for r in server.requests)
 
     discount = json.loads((out / "logs" / "add-invoice-discount" / "transcript.json").read_text())
     assert discount["stopped"] == "gave up after 3 replies without applicable edits"
@@ -176,3 +187,41 @@ def test_per_run_budget_stops_every_later_call(tmp_path, monkeypatch, cleanup_ru
     assert {row["outcome"] for row in rows.values()} == {"system_error"}
     assert all("per-run budget of $1 reached" in row["reason"] for row in rows.values())
     assert sorted(row["usage"]["calls"] for row in rows.values())[0] == 0  # the task after the money ran out
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["detected", "named-by-the-task"])
+def test_test_loop_sends_visible_test_failures_back(demo_copy, tmp_path, cleanup_run, named):
+    """--test-loop: a first fix that breaks a visible test gets the failure back; the second one passes. Files the
+    test run leaves behind stay out of the patch, and the hidden tests are never run by the agent."""
+    wrong = ALLOCATE_FIX.replace("return [Money(share * step, self.currency) for share in shares]",
+                                 "return [Money(share * step, self.currency) for share in shares][1:]")
+    scripts = {"fix-allocate-remainder": [
+        {"content": wrong, "usage": {"prompt_tokens": 1000, "completion_tokens": 200}},
+        {"content": "ledgerlite/money.py\n<<<<<<< SEARCH\n"
+                    "        return [Money(share * step, self.currency) for share in shares][1:]\n=======\n"
+                    "        return [Money(share * step, self.currency) for share in shares]\n>>>>>>> REPLACE\n",
+         "usage": {"prompt_tokens": 1500, "completion_tokens": 200}}]}
+    out = tmp_path / f"run-test-loop-{secrets.token_hex(3)}"
+    cleanup_run.append(out.name)
+    command = "python -m pytest -q -x -p no:cacheprovider"
+    if named:
+        command = "python -m pytest -q -p no:cacheprovider tests/test_money.py"
+        task_yaml = demo_copy / "fix-allocate-remainder" / "task.yaml"
+        task_yaml.write_text(task_yaml.read_text().replace("tests:\n", f"tests:\n  visible_command: {command}\n", 1))
+    with ScriptedLLM(scripts) as server:
+        proc = resq("run", str(demo_copy), "--system", "llm", "--model", "scripted", "--base-url", server.base_url,
+                    "--api-key-env", "", "--out", str(out), "--task", "fix-allocate-remainder", "--test-loop",
+                    "--test-loop-turns", "2")
+    assert proc.returncode == 0, proc.stderr
+    row = _rows(out)["fix-allocate-remainder"]
+    assert row["outcome"] == "passed" and row["usage"]["calls"] == 2
+    transcript = json.loads((out / "logs" / "fix-allocate-remainder" / "transcript.json").read_text())
+    runs = transcript["test_runs"]
+    assert [(r["turn"], r["exit_code"] != 0) for r in runs] == [(1, True), (2, False)]
+    assert all(r["command"] == command and r["seconds"] > 0 for r in runs)
+    assert "test_allocate_even_split" in runs[0]["output"]
+    assert "test_allocate_even_split" in transcript["messages"][3]["content"]
+    assert transcript["stopped"] == "edits applied; visible tests pass"
+    assert all(c["prompt_tokens"] and c["seconds"] > 0 for c in transcript["calls"])
+    patch = (out / "logs" / "fix-allocate-remainder" / "patch.diff").read_text()
+    assert patch.count("diff --git") == 1 and "hidden" not in " ".join(r["output"] for r in runs)

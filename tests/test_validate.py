@@ -71,6 +71,10 @@ def broken_suite(tmp_path_factory):
 
     clone_task(suite, "setup-fails", setup=["exit 3"])
 
+    cannot_import = clone_task(suite, "tests-cannot-import")  # the reason must carry pytest's own complaint
+    hidden_test = cannot_import / "hidden" / HIDDEN
+    hidden_test.write_text("import nowhere_module_resq\n" + hidden_test.read_text())
+
     proc = resq("tasks", "validate", str(suite), "--runs", "2", "-j", "2", "--out", str(suite.parent / "logs"))
     return suite, proc
 
@@ -87,11 +91,14 @@ def test_each_broken_task_gets_its_verdict(broken_suite):
     assert found["flaky-test"].startswith("flaky: gold passed 0 of 2; test statuses differ between runs: ")
     assert found["hidden-test-leaked"] == (
         f"invalid: hidden test {HIDDEN} is visible in the workspace as tests/test_copied_here.py")
-    assert found["missing-test-id"].startswith("invalid: the gold patch fails: ")
-    assert "test_nobody_wrote_this missing" in found["missing-test-id"]
-    assert found["instruction-quotes-test"].startswith(f"invalid: the instruction quotes hidden test {HIDDEN}")
+    assert found["missing-test-id"].startswith("invalid: lint: success.fail_to_pass: ")  # found before any run
+    assert "has no test 'test_nobody_wrote_this'" in found["missing-test-id"]
+    assert found["instruction-quotes-test"].startswith(f"invalid: lint: instruction quotes the hidden test {HIDDEN}")
     assert found["setup-fails"].startswith("invalid: the task image cannot be built: ")
-    assert "1 of 8 task(s) valid" in proc.stdout
+    assert found["tests-cannot-import"].startswith("invalid: the gold patch fails: ")
+    assert "(the test tool: E   ModuleNotFoundError: No module named 'nowhere_module_resq')" in \
+        found["tests-cannot-import"]
+    assert "1 of 9 task(s) valid" in proc.stdout
 
 
 @pytest.mark.docker

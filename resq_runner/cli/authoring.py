@@ -47,17 +47,21 @@ def tasks_gold(ref: str) -> None:
 
 @tasks.command("lint")
 @click.argument("suite")
+@click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
 @friendly_errors
-def tasks_lint(suite: str) -> None:
-    """Check every task of SUITE without Docker; list every problem, exit 1 if there is any."""
+def tasks_lint(suite: str, only: tuple[str, ...]) -> None:
+    """Check every task of SUITE without Docker; list every problem, exit 1 if there is any (warnings inform)."""
     from ..tasks.lint import lint_suite
 
-    problems = lint_suite(suite)
-    for problem in problems:
-        show.print(f"{problem.file}: {problem.message}", highlight=False, markup=False, soft_wrap=True)
+    found = lint_suite(suite, list(only))
+    problems = [p for p in found if p.severity == "error"]
+    for problem in found:
+        label = "warning: " if problem.severity == "warning" else ""
+        show.print(f"{problem.file}: {label}{problem.message}", highlight=False, markup=False, soft_wrap=True)
     tasks_with = len({p.task for p in problems})
-    show.print(f"{len(problems)} problem(s) in {tasks_with} task(s)" if problems else "no problems found",
-               highlight=False)
+    warnings = len(found) - len(problems)
+    show.print((f"{len(problems)} problem(s) in {tasks_with} task(s)" if problems else "no problems found")
+               + (f", {warnings} warning(s)" if warnings else ""), highlight=False)
     sys.exit(1 if problems else 0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 
@@ -12,8 +13,39 @@ from rich.markup import escape
 
 from ..errors import ResqError
 
-console = Console(stderr=True)
-show = Console()
+
+class OutputClosed(KeyboardInterrupt):
+    """Whoever read our output went away (`resq run | head`): stop like Ctrl-C (running evaluations are journaled,
+    containers removed), silently, with the exit code of a process ended by SIGPIPE."""
+
+
+def silence_output() -> None:
+    """Later writes (and the flush at exit) go to /dev/null instead of raising BrokenPipeError again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # not a real file (a test's capture)
+            pass
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich's own handling exits 1 on the spot; a run must first journal what is running and clean up."""
+        self.quiet = True
+        silence_output()
+        raise OutputClosed
+
+
+console = _Console(stderr=True)
+show = _Console()
+PIPE_WIDTH = 10_000  # stdout that is not a terminal: tables as wide as their content, nothing cut or wrapped
+
+
+def fit_output() -> None:
+    """Output into a pipe or a file (`resq tasks list py | cat`) is never cut at 80 columns."""
+    if not show.is_terminal:
+        show.width = PIPE_WIDTH
 
 
 def friendly_errors(command):
@@ -23,11 +55,15 @@ def friendly_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         signal.signal(signal.SIGTERM, _interrupt)
+        fit_output()
         try:
             return command(*args, **kwargs)
         except ResqError as exc:
             console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
+        except (BrokenPipeError, OutputClosed):
+            silence_output()
+            sys.exit(128 + signal.SIGPIPE)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted:[/] containers removed; run the same command again to resume")
             sys.exit(130)

@@ -15,6 +15,8 @@ def _default_out(name: str) -> Path:
 
 
 def _print_summary(summary) -> None:
+    for line in summary.warnings:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     for line in summary.skipped:
         console.print(f"[yellow]skipped:[/] {line}", highlight=False, soft_wrap=True)
     show.print(f"imported {summary.imported} task(s) into {summary.out}"
@@ -45,12 +47,24 @@ def import_resq(dataset: Path, out: Path | None, skip_invalid: bool) -> None:
               "(<owner>__<name>, <name> or <owner>/<name>); default: clone from GitHub.")
 @click.option("--out", type=click.Path(path_type=Path), help="Suite folder to create (default tasks/<file name>).")
 @click.option("--skip-invalid", is_flag=True, help="Leave malformed rows out (and count them) instead of stopping.")
+@click.option("--specs", type=click.Path(path_type=Path), help="SWE-bench environment specs {repo: {version: spec}} "
+              "(JSON or YAML, the shape of MAP_REPO_VERSION_TO_SPECS); default: the installed swebench's, if any.")
+@click.option("--environment", "environment", help="Run every row in this named environment, whatever it says.")
+@click.option("--namespace", help="Use SWE-bench's prebuilt instance images from this registry namespace "
+              "(e.g. swebench; `none` for local images named sweb.eval.x86_64.<instance>).")
+@click.option("--strict", is_flag=True, help="A row with no spec and no environment fields is an error, not a "
+              "warning.")
 @friendly_errors
-def import_swebench(file: Path, repos: Path | None, out: Path | None, skip_invalid: bool) -> None:
-    """Import SWE-bench instances (JSON, JSONL or parquet)."""
-    from ..formats.swebench import import_swebench as run_import
+def import_swebench(file: Path, repos: Path | None, out: Path | None, skip_invalid: bool, specs: Path | None,
+                    environment: str | None, namespace: str | None, strict: bool) -> None:
+    """Import SWE-bench-format instances (SWE-bench, SWE-rebench, SWE-Gym, commit0 rows; JSON, JSONL or parquet)."""
+    from ..environments.rows import load_specs_file
+    from ..formats.swebench import ImportOptions, import_swebench as run_import
 
-    _print_summary(run_import(file, out or _default_out(file.stem), repos=repos, skip_invalid=skip_invalid))
+    options = ImportOptions(specs=load_specs_file(specs) if specs else None, environment=environment,
+                            namespace=namespace, strict=strict)
+    _print_summary(run_import(file, out or _default_out(file.stem), repos=repos, skip_invalid=skip_invalid,
+                              options=options))
 
 
 @import_.command("pecc")

@@ -26,6 +26,7 @@ HTML_OUT = click.Path(path_type=Path, dir_okay=False)
 @friendly_errors
 def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> None:
     """Pass rate with its 95 % interval, outcomes, groups, cost, time per stage and pass@k of one run folder."""
+    _check_html_out(html_out)
     from ..reports.report import build_report, load_run, render_report
 
     result = build_report(load_run(run_dir), by=by)
@@ -40,7 +41,11 @@ def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> 
 @click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML comparison here.")
 @friendly_errors
 def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, html_out: Path | None) -> None:
-    """Compare RUN_B (and more) against the baseline RUN_A task by task; exit 1 on regressions."""
+    """Compare RUN_B (and more) against the baseline RUN_A task by task.
+
+    Exit 1 on regressions among the tasks graded in both runs; else 3 when some task ended in system_error or
+    infra_error (or has no result) in some run, so a broken run is noticed without being called a regression."""
+    _check_html_out(html_out)
     from ..reports.compare import compare_runs, render_comparison
     from ..reports.report import load_run
 
@@ -53,6 +58,11 @@ def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, htm
         console.print(f"[bold red]regression:[/] {worst} task(s) that RUN_A passed fail now "
                       f"(allowed: {max_regressions})", highlight=False)
         sys.exit(1)
+    if comparison.not_comparable:
+        console.print(f"[yellow]not comparable:[/] {len(comparison.not_comparable)} task(s) ended in system_error or "
+                      "infra_error, or have no result, in some run (no regression among the tasks graded in both): "
+                      "look at the run before trusting the comparison", highlight=False, soft_wrap=True)
+        sys.exit(3)
 
 
 @main.command()
@@ -62,10 +72,18 @@ def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, htm
 @friendly_errors
 def history(folder: Path, as_json: bool, html_out: Path | None) -> None:
     """Every run folder under DIR as a time series: pass rate per system per suite."""
+    _check_html_out(html_out)
     from ..reports.history import build_history, render_history
 
     result = build_history(folder)
     _emit(result, as_json, render_history, html_out, lambda html: html.history_page(result))
+
+
+def _check_html_out(html_out: Path | None) -> None:
+    """The page goes into an existing folder: a mistyped path must not create folders anywhere."""
+    if html_out is not None and not html_out.absolute().parent.is_dir():
+        raise ResqError(f"--html {html_out}: the folder {html_out.absolute().parent} does not exist; create it "
+                        "first or write the page elsewhere")
 
 
 def _emit(record, as_json: bool, render, html_out: Path | None, page) -> None:
@@ -73,7 +91,11 @@ def _emit(record, as_json: bool, render, html_out: Path | None, page) -> None:
     if html_out:
         from ..reports import html
 
-        console.print(f"wrote {html.write_page(html_out, page(html))}", highlight=False)
+        try:
+            console.print(f"wrote {html.write_page(html_out, page(html))}", highlight=False)
+        except OSError as exc:
+            raise ResqError(f"--html {html_out}: cannot write the page ({exc.strerror}); give a file in an "
+                            "existing folder") from None
     if as_json:
         click.echo(record.model_dump_json(indent=2))
         return

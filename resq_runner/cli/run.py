@@ -9,8 +9,10 @@ import click
 
 from .common import console, friendly_errors, main, show
 from .extras import prepare_run, run_extra_options
-from .systems import system_config, system_options
+from .systems import resolve_system, system_config, system_options
 
+# models.Outcome's values, spelled out so `resq --help` does not import the models (a test keeps them equal)
+OUTCOMES = ("passed", "failed", "patch_failed", "timed_out", "system_error", "infra_error", "skipped_budget")
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID  # imported when `resq run` runs: `resq --help` stays fast
 
@@ -28,8 +30,8 @@ class ProgressListener:
     def finished_task(self, result) -> None:
         if result.outcome.is_final and self.task is not None:
             self.progress.advance(self.task)
-        self.progress.console.print(f"  {result.task_id}: {result.outcome.value}"
-                                    + (f" ({result.reason[:100]})" if result.reason else ""), highlight=False)
+        self.message(f"  {result.task_id}: {result.outcome.value}" + (f" ({result.reason[:100]})" if result.reason
+                                                                       else ""))
 
     def message(self, text: str) -> None:
         self.progress.console.print(text, highlight=False)
@@ -37,7 +39,10 @@ class ProgressListener:
 
 @main.command()
 @click.argument("suite")
-@click.option("--system", "system_name", required=True, help="gold, noop, llm, command, predictions, or an installed system.")
+@click.option("--system", "system_name", required=True,
+              help="gold, noop, llm, command, predictions, an installed system, or a name from resq.yaml.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="The named systems file (default: resq.yaml in the working directory, when it exists).")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Tasks evaluated at once.")
 @click.option("--task", "only", multiple=True, help="Only this task id (repeatable).")
@@ -56,19 +61,21 @@ class ProgressListener:
 @click.option("--pids", default=512, show_default=True, help="Process limit of each eval container.")
 @click.option("--cpus", default=1.0, show_default=True, help="CPUs of each eval container.")
 @click.option("--file-size", default="1g", show_default=True, help="Largest file the tests may write.")
+@click.option("--redo", multiple=True, type=click.Choice(OUTCOMES),
+              help="On resume, run again the tasks whose row ended with this outcome (repeatable).")
 @click.option("--grace", default=20.0, show_default=True,
               help="Seconds running evaluations get to finish after Ctrl-C/SIGTERM before they are killed.")
 @system_options
 @run_extra_options
 @friendly_errors
-def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[str, ...], retries: int,
-        samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool, memory: str, pids: int,
-        cpus: float, file_size: str, grace: float,
+def run(suite: str, system_name: str, config_file: Path | None, out: Path | None, jobs: int, only: tuple[str, ...],
+        retries: int, samples: int, oracle_context: bool, executor: str, address: str, ship_images: bool, memory: str,
+        pids: int, cpus: float, file_size: str, redo: tuple[str, ...], grace: float,
         system_options: dict, extra_options: dict) -> None:
     """Run every task of SUITE with a system and grade it in fresh containers."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..models import SystemSpec
+    from ..models import Outcome, SystemSpec
     from ..reports.summary import results_table, summary_line
     from ..runner import RunOptions, run_suite
     from ..sandbox import Limits
@@ -77,16 +84,18 @@ def run(suite: str, system_name: str, out: Path | None, jobs: int, only: tuple[s
         if not _is_size(value):
             raise click.BadParameter(f"'{value}' is not a size (use e.g. 512m or 2g)", param_hint=flag)
     limits = Limits(memory=memory, pids=pids, cpus=cpus, file_size=file_size)
+    system_name, system_options, label = resolve_system(system_name, system_options, config_file)
     config = system_config(system_name, system_options)
     options = RunOptions(suite=suite, system=SystemSpec(name=system_name, config=config), out=out, jobs=jobs,
                          only=list(only), retries=retries, samples=samples, oracle_context=oracle_context,
-                         executor=executor, address=address, ship_images=ship_images, limits=limits, grace_s=grace)
+                         executor=executor, address=address, ship_images=ship_images, limits=limits, grace_s=grace,
+                         redo=[Outcome(value) for value in redo], label=label)
     prepare_run(options, extra_options)  # offline mode, certificates, budget projection (cli/extras.py)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         paths, results = run_suite(options, ProgressListener(progress))
-    show.print(results_table(results, f"{Path(suite).name} · {system_name}"))
-    show.print(summary_line(results, system_name), highlight=False)
+    show.print(results_table(results, f"{Path(suite).name} · {label or system_name}"))
+    show.print(summary_line(results, label or system_name), highlight=False)
     show.print(f"results: {paths.results}", highlight=False)
 
 

@@ -7,6 +7,7 @@ system and refuses options that system does not take.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 
@@ -41,6 +42,13 @@ OPTIONS = [
     ("price_table", "price_table", {"llm"}, ("--price-table",),
      dict(type=click.Path(exists=True, dir_okay=False), help="llm: JSON/YAML {model: {prompt, completion}} "
                                                              "in USD per million tokens.")),
+    ("test_loop", "test_loop", {"llm"}, ("--test-loop",),
+     dict(is_flag=True, default=None, help="llm: after edits apply, run the repository's visible tests in the "
+                                           "workspace and send failures back (never the hidden tests).")),
+    ("test_loop_turns", "test_loop_turns", {"llm"}, ("--test-loop-turns",),
+     dict(type=int, help="llm --test-loop: test failures sent back at most this many times (3).")),
+    ("test_command", "test_command", {"llm"}, ("--test-command",),
+     dict(help="llm --test-loop: the visible-test command (default: pytest or node --test, from the files).")),
     ("predictions", "predictions", {"predictions"}, ("--predictions",),
      dict(type=click.Path(exists=True, dir_okay=False), help="predictions: SWE-bench-style JSON or JSONL file.")),
     ("agent_cmd", "agent_cmd", {"command"}, ("--agent-cmd",), dict(help="command: the agent's shell command.")),
@@ -86,3 +94,70 @@ def system_config(system: str, given: dict) -> dict[str, str]:
         raise ResqError(f"system '{system}' does not take {', '.join(refused)}; drop it or choose the system "
                         f"it belongs to")
     return config
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Named systems: resq.yaml (or --config FILE) maps names to a system and its options.
+
+CONFIG_FILE = "resq.yaml"
+
+
+def _option_type(settings: dict):
+    if settings.get("is_flag"):
+        return bool
+    if settings.get("multiple"):
+        return list[str]
+    kind = settings.get("type")
+    return kind if kind in (int, float) else str
+
+
+def _named_system_model():
+    from pydantic import ConfigDict, create_model
+
+    fields = {name: (_option_type(settings) | None, None) for name, _key, _systems, _decl, settings in OPTIONS}
+    return create_model("NamedSystem", __config__=ConfigDict(extra="forbid"), system=(str, ...), **fields)
+
+
+def load_named_systems(file: Path) -> dict[str, dict]:
+    """name -> {system, option: value} from a config file; every mistake is one error naming file, system, key."""
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ResqError(f"{file}: cannot read ({' '.join(str(exc).split())[:160]}); fix the file") from None
+    systems = data.get("systems") if isinstance(data, dict) else None
+    if not isinstance(systems, dict) or set(data) != {"systems"}:
+        raise ResqError(f"{file}: expected one top-level key `systems:` mapping names to "
+                        "{system: ..., model: ..., ...}")
+    model, named = _named_system_model(), {}
+    for name, entry in systems.items():
+        try:
+            named[str(name)] = model.model_validate(entry).model_dump(exclude_none=True)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = ".".join(str(part) for part in error["loc"]) or "(the entry)"
+            reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].lower()
+            keys = ", ".join(["system"] + [option for option, *_ in OPTIONS])
+            raise ResqError(f"{file}: system '{name}': {reason}: '{key}' (keys are resq run's option names with _ "
+                            f"for -: {keys})") from None
+    return named
+
+
+def resolve_system(name: str, given: dict, config: Path | None) -> tuple[str, dict, str]:
+    """(system, options, label): a named system from the config file (options given on the command line win),
+    or the system called `name` itself with no label."""
+    file = config if config is not None else Path(CONFIG_FILE)
+    if config is not None and not file.is_file():
+        raise ResqError(f"{file}: no such config file; give --config an existing resq.yaml")
+    named = load_named_systems(file) if file.is_file() else {}
+    if name not in named:
+        return name, given, ""
+    entry = dict(named[name])
+    system = entry.pop("system")
+    merged = dict(given)
+    for option, value in entry.items():
+        if given.get(option) in (None, (), False):
+            merged[option] = tuple(value) if isinstance(value, list) else value
+    return system, merged, name

@@ -54,7 +54,7 @@ def tasks_show(ref: str, reveal: bool) -> None:
         show.print(f"hidden tests: {len(hidden)} file(s), not shown (use --reveal)")
         return
     for name, content in hidden.items():
-        show.rule(f"hidden: {name}")
+        show.print(f"── hidden: {name} ──", highlight=False, markup=False)
         show.print(content.decode("utf-8", "replace"), highlight=False, markup=False)
-    show.rule("gold.patch")
+    show.print("── gold.patch ──", highlight=False)
     show.print(gold_patch(tf), highlight=False, markup=False)

@@ -40,6 +40,7 @@ class ImportSummary:
     out: Path
     imported: int = 0
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # rows imported with a caveat (e.g. the generic environment)
 
 
 @dataclass

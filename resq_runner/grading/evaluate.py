@@ -13,6 +13,7 @@ from pathlib import Path
 
 import docker
 
+from .. import environments
 from ..errors import InfraError, TaskError
 from ..models import CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ScriptSpec, TaskFolder, TestStatus
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
@@ -72,8 +73,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         files["/resq/in/script.py"] = deleted_when_started(insert_secret(source, script.secret, tf)).encode()
     spec = HarnessSpec(
         workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=task.protected,
-        command=test_spec.command, framework=test_spec.framework, report_flag=report_flag,
-        report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
+        command=environments.test_command(task), env=environments.test_env(task), framework=test_spec.framework,
+        report_flag=report_flag, report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
         report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
         uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT,
         file_size=parse_size(limits.file_size), canary_dir="/resq/canary",

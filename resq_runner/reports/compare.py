@@ -1,7 +1,9 @@
 """`resq compare`: a baseline run against one or more later runs, task by task, with a paired significance test.
 
-Each run is judged per task on its first sample. Runs over different task sets or suite versions are compared on
-the tasks they share, and the comparison says so loudly.
+Each run is judged per task on its first sample. Runs over different task sets are compared on the tasks they
+share, and the comparison says so loudly; a task whose content changed between the runs is named. A task that ended
+in system_error or infra_error in either run, or that a run has not finished, is "not comparable": it is listed
+apart and never counted as a regression (the CLI exits 3 when that is all that went wrong).
 """
 
 from __future__ import annotations
@@ -28,15 +30,22 @@ def first_samples(run: LoadedRun) -> list[Result]:
     return list(first.values())
 
 
-def outcomes_by_task(run: LoadedRun) -> dict[str, Outcome]:
-    return {row.task_id: row.outcome for row in first_samples(run)}
+def outcomes_by_task(run: LoadedRun) -> dict[str, Outcome | None]:
+    """The first sample's outcome of every task the run set out to do (None: the run has no row for it yet)."""
+    planned = dict.fromkeys(run.manifest.task_ids if run.manifest else [])
+    return {**planned, **{row.task_id: row.outcome for row in first_samples(run)}}
+
+
+def comparable(outcome: Outcome | None) -> bool:
+    """Says something about the system: an error of the system's endpoint or of the engine does not."""
+    return outcome is not None and outcome.is_graded and outcome not in (Outcome.system_error, Outcome.infra_error)
 
 
 def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
     if len(runs) < 2:
         raise ValueError("a comparison needs at least two runs")
     per_run = [outcomes_by_task(run) for run in runs]
-    shared = [t for t in runs[0].task_order if all(t in outcomes for outcomes in per_run)]
+    shared = [t for t in per_run[0] if all(t in outcomes for outcomes in per_run)]
     notes = _mismatch_notes(runs, per_run, shared)
     tasks = []
     for task_id in shared:
@@ -52,8 +61,8 @@ def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
                       retrieval=[d for d in deltas if d.tasks])
 
 
-def change(before: Outcome, after: Outcome) -> Change:
-    if not (before.is_graded and after.is_graded):
+def change(before: Outcome | None, after: Outcome | None) -> Change:
+    if not (comparable(before) and comparable(after)):
         return "not comparable"
     was, now = before is Outcome.passed, after is Outcome.passed
     if was and now:
@@ -63,8 +72,8 @@ def change(before: Outcome, after: Outcome) -> Change:
     return "fixed" if now else "still failing"
 
 
-def pair_stats(baseline: str, other: str, changes: list[Change], before: list[Outcome],
-               after: list[Outcome]) -> PairStats:
+def pair_stats(baseline: str, other: str, changes: list[Change], before: list[Outcome | None],
+               after: list[Outcome | None]) -> PairStats:
     comparable = [i for i, c in enumerate(changes) if c != "not comparable"]
     a = [int(before[i] is Outcome.passed) for i in comparable]
     b = [int(after[i] is Outcome.passed) for i in comparable]
@@ -78,22 +87,31 @@ def pair_stats(baseline: str, other: str, changes: list[Change], before: list[Ou
                      ci_low=low, ci_high=high)
 
 
-def _mismatch_notes(runs: list[LoadedRun], per_run: list[dict[str, Outcome]], shared: list[str]) -> list[str]:
+def _mismatch_notes(runs: list[LoadedRun], per_run: list[dict[str, Outcome | None]],
+                    shared: list[str]) -> list[str]:
     notes = []
     if any(set(outcomes) != set(per_run[0]) for outcomes in per_run[1:]):
         dropped = sorted(set().union(*per_run) - set(shared))
         notes.append(f"DIFFERENT TASK SETS: compared on the {len(shared)} task(s) every run has; left out "
                      f"{len(dropped)}: {', '.join(dropped[:8])}{', ...' if len(dropped) > 8 else ''}")
-    suites = {(run.suite, run.suite_hash) for run in runs}
-    if len({suite for suite, _ in suites}) > 1:
+    if len({run.suite for run in runs}) > 1:
         notes.append(f"DIFFERENT SUITES: {', '.join(sorted({run.suite for run in runs}))}; compared on shared "
                      "task ids only")
-    elif len(suites) > 1:
-        notes.append(f"DIFFERENT SUITE VERSIONS of '{runs[0].suite}' (suite hashes "
-                     f"{', '.join(sorted(h[:12] for _, h in suites))}): tasks may have changed between the runs")
+    else:
+        changed = _changed_tasks(runs, shared)
+        if changed:
+            notes.append(f"DIFFERENT SUITE VERSIONS of '{runs[0].suite}': {len(changed)} task(s) changed between "
+                         f"the runs ({', '.join(changed[:8])}{', ...' if len(changed) > 8 else ''})")
     if any(row.sample > 0 for run in runs for row in run.rows):
         notes.append("some runs have several samples per task: each task is compared on its first sample")
     return notes
+
+
+def _changed_tasks(runs: list[LoadedRun], shared: list[str]) -> list[str]:
+    """Shared tasks whose content differs between the runs (each row records its task's hash), so a run of a few
+    tasks of a suite (`--task`) is the same suite as a run of all of them."""
+    hashes = [{row.task_id: row.task_hash for row in first_samples(run)} for run in runs]
+    return [task for task in shared if len({h[task] for h in hashes if task in h}) > 1]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -129,6 +147,16 @@ def render_comparison(comparison: Comparison) -> list:
         if any(c in ("fixed", "broken") for c in task.changes):
             flips.add_row(task.task_id, *[_styled(c) for c in task.changes])
     parts.append(flips)
+    unsettled = comparison.not_comparable
+    if unsettled:
+        apart = Table(title="not comparable (an error or no result in some run: never counted as a regression)")
+        apart.add_column("task")
+        for index in range(len(comparison.runs)):
+            apart.add_column("A" if index == 0 else f"B{index}" if len(comparison.runs) > 2 else "B")
+        for task in comparison.tasks:
+            if task.task_id in unsettled:
+                apart.add_row(task.task_id, *[o.value if o else "no result" for o in task.outcomes])
+        parts.append(apart)
     if comparison.retrieval:
         deltas = Table(title="retrieval against A (shared tasks with accounting; later minus A)")
         for column in ("run", "tasks", "Δ recall", "Δ precision", "Δ context tokens", "Δ right files edited"):

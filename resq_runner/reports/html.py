@@ -67,7 +67,6 @@ FILTER_SCRIPT = """
 
 def write_page(out: Path, page: str) -> Path:
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
 

@@ -194,6 +194,11 @@ class Comparison(Record):
     def regressed(self) -> bool:
         return any(pair.broken > self.max_regressions for pair in self.pairs)
 
+    @property
+    def not_comparable(self) -> list[str]:
+        """Tasks that an error (or a missing result) in some run kept out of the comparison."""
+        return [task.task_id for task in self.tasks if "not comparable" in task.changes]
+
 
 class HistoryPoint(Record):
     suite: str

@@ -59,6 +59,9 @@ class LoadedRun(Record):
 
     @property
     def system(self) -> str:
+        """The named system (resq.yaml) the run was made with, else the system's name and its config's hash."""
+        if self.manifest and self.manifest.label:
+            return self.manifest.label
         spec = self.manifest.system if self.manifest else (self.all_rows[0].system if self.all_rows else None)
         if spec is None:
             return "unknown"

@@ -4,7 +4,9 @@ A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView
 gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
 system touches it. A system may also define `prepare(task_ids) -> list[str]`: messages about its inputs against the
 suite, shown and kept before any task runs. Every system subclasses the System protocol (base.py), which declares
-these hooks with their defaults. Third-party systems register under the `resq_runner.systems` entry point.
+these hooks with their defaults. A system whose credentials are refused raises errors.AuthError from `solve`: that
+task is its system_error and the run stops. Third-party systems register under the `resq_runner.systems` entry
+point.
 """
 
 from __future__ import annotations

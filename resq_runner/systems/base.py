@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import shlex
 import tarfile
 from pathlib import Path
@@ -76,12 +77,15 @@ class Workspace:
         return files
 
     def write(self, path: str, content: bytes) -> None:
-        """Create or replace one file, owned by the workspace user (missing folders are made as that user)."""
+        """Create or replace one file, owned by the workspace user (missing folders are made as that user). A
+        replaced file keeps its mode (an executable stays executable); a new one is 0644."""
         relative = safe_path(path)
         parent = posixpath.dirname(relative)
-        if parent:
-            self.run(f"mkdir -p {shlex.quote(parent)}")
-        self.sandbox.put_files({f"{self.root}/{relative}": content}, uid=WORKSPACE_UID)
+        mkdir = f"mkdir -p {shlex.quote(parent)} && " if parent else ""
+        _code, out = self.run(f"{mkdir}stat -c %a -- {shlex.quote(relative)} 2>/dev/null || true")
+        mode = out.strip().splitlines()[-1] if out.strip() else ""
+        self.sandbox.put_files({f"{self.root}/{relative}": content}, uid=WORKSPACE_UID,
+                               mode=int(mode, 8) if re.fullmatch(r"[0-7]{3,4}", mode) else 0o644)
 
     def start(self, command: str, *, environment: dict[str, str] | None = None) -> str:
         """Start a long command in the background (a plain exec would hit the engine client's read timeout);

@@ -25,10 +25,16 @@ class PredictionsSystem(System):
             raise ResqError("the predictions system needs a file: pass --predictions FILE (JSON or JSONL)")
         self.file = Path(predictions)
         self.rows = load_predictions(self.file)
+        if not self.rows:
+            raise ResqError(f"{self.file}: holds no predictions; give a file with one row (instance_id, "
+                            "model_patch) per task")
 
     def prepare(self, task_ids: list[str]) -> list[str]:
         """Messages about the file against this suite, shown and kept before any task runs."""
         known = set(task_ids)
+        if not any(row.instance_id in known for _line, row in self.rows):
+            raise ResqError(f"{self.file}: none of its {len(self.rows)} prediction(s) names a task of this suite "
+                            f"(e.g. {self.rows[0][1].instance_id}); give the predictions of this suite's tasks")
         notes = []
         unknown = sorted({row.instance_id for _line, row in self.rows if row.instance_id not in known})
         if unknown:

@@ -170,7 +170,8 @@ def task_view(tf: TaskFolder, oracle_context: bool = False) -> TaskView:
             raise TaskError(f"{tf.root / TASK_FILE}: oracle_context '{tf.task.oracle_context}' is not a JSON list "
                             f"of {{path, content}} ({_one_line(exc)})") from exc
     return TaskView(id=tf.task.id, kind=tf.task.kind, instruction=tf.task.instruction, tags=tf.task.tags,
-                    language=language, oracle_context=oracle)
+                    language=language, oracle_context=oracle,
+                    visible_test_command=tf.task.tests.visible_command if tf.task.tests else None)
 
 
 def task_hash(tf: TaskFolder) -> str:
@@ -187,6 +188,8 @@ def task_hash(tf: TaskFolder) -> str:
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
     elif snapshot.kind == "pypi" or snapshot.kind == "deb":
         digest.update(snapshot.sha256.encode())
+    elif snapshot.kind == "image":
+        digest.update(snapshot.model_dump_json().encode())
     else:
         digest.update(tree_hash(inside(tf, snapshot.path, suite_wide=True)).encode())
     return digest.hexdigest()

@@ -82,6 +82,8 @@ source: {source}
 
 FRAMEWORKS = {"node": ("node", "node --test test/"),
               "python": ("pytest", "python -m pytest -p no:cacheprovider -q tests")}
+# The folders a snapshot's own tests usually live in, most common first; the scaffold uses the snapshot's.
+TEST_FOLDERS = {"python": ("tests", "test", "testing"), "node": ("test", "tests", "__tests__")}
 
 
 AnySnapshot = DirSnapshot | BundleSnapshot | GitSnapshot | PypiSnapshot | DebSnapshot
@@ -97,12 +99,19 @@ def parse_snapshot_spec(spec: str, task_dir: Path) -> AnySnapshot:
     if kind == "pypi":
         name, sep, version = value.partition("==")
         if not sep or not name or not version:
-            raise TaskError(f"--snapshot {spec}: give the exact version, as pypi:NAME==VERSION")
-        return PypiSnapshot(name=name, version=version, sha256=_sha256(fetch_sdist(name, version, None)))
+            raise TaskError(f"--snapshot {spec}: give the exact version, as pypi:{name or 'NAME'}==VERSION"
+                            + _versions_hint(pypi_versions(name) if name else []))
+        try:
+            return PypiSnapshot(name=name, version=version, sha256=_sha256(fetch_sdist(name, version, None)))
+        except TaskError as exc:
+            raise TaskError(f"{exc}{_versions_hint(pypi_versions(name))}") from None
     if kind == "deb":
         package, _, version = value.partition("=")
         version = version or apt_candidate(package)
-        return DebSnapshot(package=package, version=version, sha256=_sha256(fetch_deb(package, version, None)))
+        try:
+            return DebSnapshot(package=package, version=version, sha256=_sha256(fetch_deb(package, version, None)))
+        except TaskError as exc:
+            raise TaskError(f"{exc}{_versions_hint(apt_versions(package))}") from None
     if kind == "git":
         url, sep, commit = value.rpartition("@")
         if not sep or not re.fullmatch(r"[0-9a-fA-F]{7,40}", commit):
@@ -113,6 +122,27 @@ def parse_snapshot_spec(spec: str, task_dir: Path) -> AnySnapshot:
         relative = _relative_to_task(Path(path), task_dir, spec)
         return BundleSnapshot(path=relative, ref=ref or "HEAD") if kind == "bundle" else DirSnapshot(path=relative)
     raise TaskError(f"--snapshot {spec}: unknown kind '{kind}'; expected one of {SPEC_FORMS}")
+
+
+def pypi_versions(name: str) -> list[str]:
+    """The versions the package index offers (newest first), as pip sees them; [] when it cannot tell."""
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pip", "index", "versions", name, "--disable-pip-version-check"],
+                          capture_output=True, text=True)
+    match = re.search(r"Available versions: (.+)", proc.stdout)
+    return match.group(1).split(", ") if match else []
+
+
+def apt_versions(package: str) -> list[str]:
+    proc = subprocess.run(["apt-cache", "madison", package], capture_output=True, text=True)
+    return list(dict.fromkeys(line.split("|")[1].strip() for line in proc.stdout.splitlines() if "|" in line))
+
+
+def _versions_hint(versions: list[str]) -> str:
+    if not versions:
+        return ""
+    return f"; available: {', '.join(versions[:12])}{', ...' if len(versions) > 12 else ''}"
 
 
 def apt_candidate(package: str) -> str:
@@ -144,8 +174,26 @@ def new_task(suite: str | Path, task_id: str, spec: str) -> TaskFolder:
         id=task_id, suite=suite_dir.name, environment=environment, framework=framework, command=command,
         snapshot=_flow(fields), source=_flow(_provenance(snapshot))))
     tf = load_task(task_dir, suite=suite_dir.name)
-    checkout(tf)
-    return tf
+    _use_test_layout(tf, checkout(tf), environment, command)
+    return load_task(task_dir, suite=suite_dir.name)
+
+
+def _use_test_layout(tf: TaskFolder, work: Path, environment: str, default_command: str) -> None:
+    """Point the scaffold's test command and hidden/ at the folder the snapshot keeps its own tests in."""
+    folder = next((name for name in TEST_FOLDERS[environment] if (work / name).is_dir()), None)
+    if folder is None:  # e.g. a package that keeps them inside itself: mylib/tests
+        nested = sorted(p.relative_to(work).as_posix() for p in work.glob("*/*") if p.is_dir() and
+                        p.name in TEST_FOLDERS[environment] and not p.parent.name.startswith("."))
+        folder = nested[0] if nested else None
+    if folder is None:
+        return
+    (tf.root / tf.task.hidden_tests / folder).mkdir(parents=True, exist_ok=True)
+    runner, _, _default = default_command.rpartition(" ")
+    task_file = tf.root / TASK_FILE
+    text = task_file.read_text(encoding="utf-8")
+    task_file.write_text(text.replace(f"  command: {default_command}\n",
+                                      f"  command: {runner} {folder}{'/' if environment == 'node' else ''}\n"),
+                         encoding="utf-8")
 
 
 def checkout(tf: TaskFolder) -> Path:

@@ -2,15 +2,22 @@
 
 Unlike loading (which stops at the first error so a run never starts on a broken suite), lint keeps going and lists
 all it finds: unreadable or unknown fields, missing files, duplicate ids, a gold patch that is not a unified diff or
-does not apply to the snapshot, test ids whose file is neither a hidden test nor in the snapshot, an instruction
-that quotes the hidden tests.
+does not apply to the snapshot, test ids that name no test of a hidden file or of the snapshot (Python files are
+parsed, not run), paths in the test command that neither has, an instruction that quotes the hidden tests. Each
+template is rendered (every parameter set, into a hidden folder of the suite) and its instances linted. A test
+command that selects tests by expression (-k, -m, --deselect) gets a warning.
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import shlex
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import ValidationError
@@ -28,11 +35,25 @@ BOILERPLATE = re.compile(r"^(import |from \S+ import |const \{?[\w, ]+\}? = requ
                          r"#|//|/\*|\*|\"\"\"|''')")
 
 
-def lint_suite(spec: str | Path) -> list[LintProblem]:
+# pytest and node options whose next argument is a value, not a path
+VALUE_OPTIONS = {"-k", "-m", "-p", "-c", "-o", "-W", "-r", "--deselect", "--ignore", "--ignore-glob", "--rootdir",
+                 "--tb", "--junitxml", "--junit-xml", "--maxfail", "--durations", "--confcutdir", "--basetemp",
+                 "--log-level", "--import-mode", "--override-ini", "--config-file", "--test-name-pattern",
+                 "--test-reporter", "--test-reporter-destination", "--test-concurrency"}
+SELECTING = ("-k", "-m", "--deselect")
+
+
+def lint_suite(spec: str | Path, only: list[str] | None = None) -> list[LintProblem]:
+    """Every problem of the suite's tasks (only those named in `only`, when given)."""
     root = resolve_suite(spec)
     problems: list[LintProblem] = []
     seen: dict[str, Path] = {}
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    if only:
+        unknown = sorted(set(only) - {folder.name for folder in folders})
+        if unknown:
+            raise ResqError(f"{root}: no task named {', '.join(unknown)} (see `resq tasks list {root}`)")
+        folders = [folder for folder in folders if folder.name in only]
     if not folders:
         problems.append(LintProblem(task=root.name, file=str(root), message="no task folders in this suite"))
     for folder in folders:
@@ -44,6 +65,37 @@ def lint_suite(spec: str | Path) -> list[LintProblem]:
             problems.append(_problem(tf, TASK_FILE, f"duplicate task id '{tf.task.id}' (also {seen[tf.task.id]})"))
         seen[tf.task.id] = folder
         problems += lint_task(tf)
+        if tf.task.template is not None:
+            problems += lint_template(tf)
+    return problems
+
+
+def lint_template(tf: TaskFolder) -> list[LintProblem]:
+    """Renders every instance of a template into a hidden folder of its suite (so suite-relative snapshot paths
+    resolve) and lints each; problems name the instance and the template's own files."""
+    from .templates import _render_folder, instance_id, parameter_sets
+
+    if tf.task.template is None:
+        return []
+    try:
+        sets = parameter_sets(tf.task.template, where=f"{tf.root / TASK_FILE}: ")
+    except ResqError as exc:
+        return [_problem(tf, TASK_FILE, str(exc))]
+    problems = []
+    with tempfile.TemporaryDirectory(dir=tf.root.parent, prefix=f".{tf.task.id}-lint-") as tmp:
+        for parameters in sets:
+            target = Path(tmp) / instance_id(tf.task.id, parameters)
+            try:
+                _render_folder(tf, parameters, target)
+            except ResqError as exc:
+                problems.append(_problem(tf, TASK_FILE, f"instance {target.name}: {exc}"))
+                continue
+            instance, found = _load(target, tf.suite)
+            found += lint_task(instance) if instance is not None else []
+            problems += [p.model_copy(update={"task": f"{tf.suite}/{target.name}", "message": f"instance "
+                                              f"{target.name}: {p.message}", "file": p.file.replace(
+                                                  str(target), str(tf.root))}) for p in found]
+            shutil.rmtree(target)
     return problems
 
 
@@ -62,24 +114,127 @@ def lint_task(tf: TaskFolder) -> list[LintProblem]:
     patch = gold_patch(tf)
     patch_problems = unified_diff_problems(patch) if tf.task.gold_patch not in missing else []
     problems += [_problem(tf, tf.task.gold_patch, m) for m in patch_problems]
+    in_image = tf.task.snapshot is not None and tf.task.snapshot.kind == "image"  # no host checkout to read
     try:
-        snapshot_files, applies = _snapshot_checks(tf, patch if not patch_problems else "")
+        snapshot_files, applies = _snapshot_checks(tf, patch if not patch_problems else "") if not in_image \
+            else (set(), "")
     except ResqError as exc:
         return problems + [_problem(tf, TASK_FILE, f"snapshot: {exc}")]
     if applies:
         problems.append(_problem(tf, tf.task.gold_patch, f"does not apply to the snapshot: {applies}"))
     known = set(hidden) | snapshot_files
+    if in_image:  # the repository lives in the image: test ids and command paths cannot be checked on the host
+        return problems + _overlap_problems(tf)
+    work = _work_tree(tf)
     for group in ("fail_to_pass", "pass_to_pass"):
         for test_id in getattr(tf.task.success, group):
             file = test_id.split("::", 1)[0]
             if file not in known:
                 problems.append(_problem(tf, TASK_FILE, f"success.{group}: '{test_id}' names {file}, which is "
                                          f"neither in {tf.task.hidden_tests}/ nor in the snapshot"))
+                continue
+            source = hidden[file] if file in hidden else (work / file).read_bytes()
+            why = _missing_test(test_id, source)
+            if why:
+                problems.append(_problem(tf, TASK_FILE, f"success.{group}: '{test_id}': {why}; copy the id "
+                                         "from `pytest --collect-only -q`"))
+    problems += [_problem(tf, TASK_FILE, m) for m in command_problems(tf.task.tests, set(hidden), snapshot_files)]
+    problems += [_problem(tf, TASK_FILE, m, "warning") for m in command_warnings(tf.task.tests)]
+    return problems + _overlap_problems(tf)
+
+
+def _overlap_problems(tf: TaskFolder) -> list[LintProblem]:
     overlap = set(tf.task.success.fail_to_pass) & set(tf.task.success.pass_to_pass)
-    if overlap:
-        problems.append(_problem(tf, TASK_FILE, f"tests listed as both fail_to_pass and pass_to_pass: "
-                                 f"{', '.join(sorted(overlap))}"))
+    if not overlap:
+        return []
+    return [_problem(tf, TASK_FILE, f"tests listed as both fail_to_pass and pass_to_pass: "
+                     f"{', '.join(sorted(overlap))}")]
+
+
+def _work_tree(tf: TaskFolder) -> Path:
+    from ..environments import cache_dir
+    from .snapshots import materialize
+
+    return materialize(tf, cache_dir())
+
+
+def _missing_test(test_id: str, source: bytes) -> str:
+    """Why a pytest node id names nothing in the Python file's source ('' when it does, or cannot be told)."""
+    file, *names = test_id.split("::")
+    if not file.endswith(".py") or not names:
+        return ""
+    try:
+        scope: ast.AST = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return ""
+    for depth, name in enumerate(names):
+        name = name.split("[", 1)[0]
+        members = _members(scope)
+        if name not in members:
+            inherited = isinstance(scope, ast.ClassDef) and \
+                any(not (isinstance(b, ast.Name) and b.id == "object") for b in scope.bases)
+            where = f"class {names[depth - 1]}" if depth else file
+            return "" if inherited else f"{where} has no test '{name}'"
+        scope = members[name]
+        if not isinstance(scope, ast.ClassDef):
+            return "" if depth == len(names) - 1 else f"'{name}' in {file} is not a class"
+    return ""
+
+
+def _members(scope: ast.AST) -> dict[str, ast.AST]:
+    found: dict[str, ast.AST] = {}
+    for node in ast.iter_child_nodes(scope):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] = node
+        elif isinstance(node, ast.Assign):  # test_x = make_test(...)
+            found.update((target.id, node) for target in node.targets if isinstance(target, ast.Name))
+    return found
+
+
+def _command_arguments(tests) -> list[str] | None:
+    """The arguments after the test runner (`pytest` or `node --test`), or None for other frameworks."""
+    try:
+        words = shlex.split(tests.command)
+    except ValueError:
+        return None
+    runner = {"pytest": ("pytest", "py.test"), "node": ("--test",)}.get(tests.framework)
+    if runner is None:
+        return None
+    for index, word in enumerate(words):
+        if word in runner or word.endswith("/pytest"):
+            rest = words[index + 1:]
+            cut = next((i for i, w in enumerate(rest) if w in ("&&", "||", ";", "|")), len(rest))
+            return rest[:cut]
+    return None
+
+
+def command_problems(tests, hidden: set[str], snapshot_files: set[str]) -> list[str]:
+    """Paths the test command names that neither the hidden tests nor the snapshot have."""
+    arguments = _command_arguments(tests)
+    if arguments is None:
+        return []
+    files = hidden | snapshot_files
+    problems, skip = [], False
+    for word in arguments:
+        if skip or word.startswith("-"):
+            skip = not skip and word in VALUE_OPTIONS
+            continue
+        path = word.split("::", 1)[0].rstrip("/")
+        if not path or any(c in path for c in "*?[$") or path == ".":
+            continue
+        if path not in files and not any(f.startswith(path + "/") for f in files):
+            problems.append(f"tests.command names '{path}', which is neither in the hidden tests nor in the "
+                            "snapshot (the test run would find nothing there)")
     return problems
+
+
+def command_warnings(tests) -> list[str]:
+    arguments = _command_arguments(tests) or []
+    used = sorted({option for word in arguments for option in SELECTING
+                   if word == option or word.startswith(option + "=") or
+                   (option != "--deselect" and word.startswith(option) and len(word) > 2 and word[1] != "-")})
+    return [f"tests.command selects tests with {option}, which would also deselect the harness's canary test "
+            "(the harness keeps the canary selected); prefer naming test files or node ids" for option in used]
 
 
 def instruction_leaks(instruction: str, hidden: dict[str, bytes]) -> list[tuple[str, str]]:
@@ -160,10 +315,7 @@ def _skip_binary(lines: list[str], index: int) -> int:
 
 def _snapshot_checks(tf: TaskFolder, patch: str) -> tuple[set[str], str]:
     """The snapshot's files, and why the gold patch does not apply to it ('' when it does)."""
-    from ..environments import cache_dir
-    from .snapshots import materialize
-
-    work = materialize(tf, cache_dir())
+    work = _work_tree(tf)
     files = set(subprocess.run(["git", "ls-files", "-z"], cwd=work, capture_output=True, text=True)
                 .stdout.split("\0")) - {""}
     if not patch.strip():
@@ -205,10 +357,14 @@ def _file_problems(tf: TaskFolder) -> list[tuple[str, str]]:
         if snapshot is not None and snapshot.kind in ("dir", "bundle") and \
                 not inside(tf, snapshot.path, suite_wide=True).exists():
             found.append((TASK_FILE, f"snapshot.path '{snapshot.path}' does not exist"))
-        if not inside(tf, tf.task.hidden_tests).is_dir():
+        if tf.task.kind == "repo-edit" and not inside(tf, tf.task.hidden_tests).is_dir():
             found.append((tf.task.hidden_tests, "hidden tests folder is missing; create it and put the tests in it"))
         if tf.task.snapshot is not None and not inside(tf, tf.task.gold_patch).is_file():
             found.append((tf.task.gold_patch, "gold patch file is missing"))
+        challenge = tf.task.challenge
+        if tf.task.kind == "challenge" and challenge is not None and tf.task.template is None:
+            if challenge.input_file and not inside(tf, challenge.input_file).is_file():
+                found.append((challenge.input_file, "challenge.input_file is missing"))
     except ResqError as exc:
         found.append((TASK_FILE, str(exc)))
     if "TODO" in tf.task.instruction:
@@ -235,8 +391,8 @@ def _environment_problems(tf: TaskFolder) -> list[str]:
     return found
 
 
-def _problem(tf: TaskFolder, file: str, message: str) -> LintProblem:
-    return LintProblem(task=tf.ref, file=str(tf.root / file), message=message)
+def _problem(tf: TaskFolder, file: str, message: str, severity: Literal["error", "warning"] = "error") -> LintProblem:
+    return LintProblem(task=tf.ref, file=str(tf.root / file), message=message, severity=severity)
 
 
 def _squash(text: str) -> str:

@@ -43,6 +43,8 @@ def snapshot_hash(tf: TaskFolder) -> str:
         return f"git-{snapshot.commit}"
     if snapshot.kind == "pypi":
         return f"pypi-{snapshot.sha256[:24]}"
+    if snapshot.kind == "image":
+        return f"image-{tree_hash_text(snapshot.model_dump_json())}"
     if snapshot.kind == "deb":
         return f"deb-{snapshot.sha256[:24]}" + (f"-{tree_hash_text(snapshot.path)}" if snapshot.path else "")
     return tree_hash(inside(tf, snapshot.path, suite_wide=True))[:24] + (
@@ -50,7 +52,10 @@ def snapshot_hash(tf: TaskFolder) -> str:
 
 
 def materialize(tf: TaskFolder, cache: Path) -> Path:
-    """A cached one-commit work tree of the task's snapshot."""
+    """A cached one-commit work tree of the task's snapshot (an `image` snapshot's repository lives in its image)."""
+    if tf.task.snapshot is not None and tf.task.snapshot.kind == "image":
+        raise TaskError(f"{tf.root / 'task.yaml'}: the repository of an image snapshot lives in "
+                        f"{tf.task.snapshot.image}; it has no host checkout")
     key = snapshot_hash(tf).replace("/", "_")
     target = cache / "snapshots" / key
     if (target / ".git").is_dir():
@@ -94,6 +99,9 @@ def _fetch(tf: TaskFolder, work: Path) -> None:
         elif snapshot.kind == "deb":
             unpack_deb_library(fetch_deb(snapshot.package, snapshot.version, snapshot.sha256, tf), work,
                                snapshot.package, snapshot.path, tf)
+        elif snapshot.kind == "image":
+            raise TaskError(f"{tf.root / 'task.yaml'}: an image snapshot ({snapshot.image}) has no host checkout; "
+                            "the repository lives in the image")
         else:
             if not is_local_location(snapshot.url):
                 refuse_if_offline(f"the git snapshot {snapshot.url} at {snapshot.commit[:12]} of task {tf.ref} "

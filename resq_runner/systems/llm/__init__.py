@@ -8,6 +8,7 @@ environment variable holding it.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -15,8 +16,11 @@ from ...errors import ResqError
 from ...offline import is_local_location, refuse_if_offline
 from ...models import SystemOutput, TaskView
 from ..base import System, Workspace
-from .agent import FORMATS, Agent, AgentSettings
+from .agent import Agent, AgentSettings
 from .client import Budget, ChatClient, ClientSettings, PriceTable
+from .prompts import FORMATS
+
+MIN_KEY_CHARACTERS = 8  # a shorter secret would be found inside ordinary words of every log it is redacted from
 
 
 class LlmSystem(System):
@@ -26,7 +30,8 @@ class LlmSystem(System):
                  edit_format: str = "search-replace", context_tokens: str = "8000", max_turns: str = "8",
                  max_apply_retries: str = "3", request_timeout_s: str = "120", max_retries: str = "4",
                  backoff_s: str = "1", temperature: str = "0", max_concurrent_requests: str = "4",
-                 budget_usd_per_task: str = "", budget_usd_per_run: str = "", price_table: str = ""):
+                 budget_usd_per_task: str = "", budget_usd_per_run: str = "", price_table: str = "",
+                 test_loop: str = "", test_loop_turns: str = "3", test_command: str = "", test_timeout_s: str = "300"):
         if not model or not base_url:
             raise ResqError("the llm system needs --model NAME and --base-url URL (an OpenAI-compatible endpoint)")
         if not is_local_location(base_url):
@@ -44,7 +49,9 @@ class LlmSystem(System):
         self.agent_settings = AgentSettings(
             edit_format=edit_format, context_tokens=int(_number(context_tokens)),
             open_tokens=int(_number(context_tokens)), max_turns=int(_number(max_turns)),
-            max_apply_retries=int(_number(max_apply_retries)))
+            max_apply_retries=int(_number(max_apply_retries)),
+            test_loop_turns=int(_number(test_loop_turns)) if _flag(test_loop) else 0, test_command=test_command,
+            test_timeout_s=_number(test_timeout_s))
         self.gate = threading.Semaphore(max(1, int(_number(max_concurrent_requests))))
         self.task_budget_usd = _number(budget_usd_per_task) if budget_usd_per_task else None
         self.run_budget = Budget(_number(budget_usd_per_run) if budget_usd_per_run else None, "per-run")
@@ -58,8 +65,8 @@ class LlmSystem(System):
         finally:
             client.close()
             if workspace.log_dir is not None:
-                text = agent.transcript.model_dump_json(indent=1)
-                (workspace.log_dir / "transcript.json").write_text(client.redact(text))
+                data = client.redact.values(agent.transcript.model_dump(mode="json"))
+                (workspace.log_dir / "transcript.json").write_text(json.dumps(data, indent=1))
 
 
 def _key(variable: str) -> str:
@@ -70,7 +77,15 @@ def _key(variable: str) -> str:
     if not value:
         raise ResqError(f"environment variable {variable} is empty or not set: export the API key in it, or name "
                         "another with --api-key-env (or --api-key-env '' for an endpoint without keys)")
+    if len(value) < MIN_KEY_CHARACTERS:
+        raise ResqError(f"the API key in {variable} has {len(value)} character(s): a secret shorter than "
+                        f"{MIN_KEY_CHARACTERS} cannot be redacted from logs without mangling them; use a longer key, "
+                        "or --api-key-env '' for an endpoint without keys")
     return value
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _number(text: str) -> float:

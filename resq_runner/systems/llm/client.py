@@ -15,11 +15,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, RootModel, ValidationError
 
-from ...errors import ResqError
+from ...errors import AuthError, ResqError
 
 
 class LlmError(Exception):
-    """The endpoint could not give an answer (after retries); the task's outcome is system_error."""
+    """The endpoint could not give an answer (after retries); the task's outcome is system_error. `attempts` holds
+    one line per failed attempt, as `Completion.attempts` does for calls that got an answer."""
+
+    def __init__(self, message: str, attempts: list[str] | None = None):
+        super().__init__(message)
+        self.attempts = list(attempts or [])
 
 
 class BudgetExceeded(LlmError):
@@ -27,13 +32,23 @@ class BudgetExceeded(LlmError):
 
 
 class Redactor:
-    """Replaces the secret wherever it could appear in text that is logged or written."""
+    """Replaces the secret wherever it could appear in text that is logged or written; in structured data only
+    inside string values (keys and numbers are never touched)."""
 
     def __init__(self, secret: str):
         self.secret = secret
 
     def __call__(self, text: str) -> str:
         return text.replace(self.secret, "[redacted]") if self.secret else text
+
+    def values(self, data):
+        if isinstance(data, str):
+            return self(data)
+        if isinstance(data, list):
+            return [self.values(item) for item in data]
+        if isinstance(data, dict):
+            return {key: self.values(value) for key, value in data.items()}
+        return data
 
 
 class ModelPrice(BaseModel):
@@ -93,6 +108,7 @@ class Completion:
     cost_usd: float
     seconds: float
     attempts: list[str] = field(default_factory=list)
+    finish_reason: str = ""  # as the server said: stop, length, ...
 
 
 @dataclass
@@ -147,14 +163,19 @@ class ChatClient:
                     return completion
                 detail = self.redact(" ".join(response.text.split())[:120])
                 attempts.append(f"attempt {attempt + 1}: HTTP {response.status_code} {detail}")
+                if response.status_code in (401, 403):  # every later call and task would be refused too
+                    raise AuthError(f"{self.settings.base_url} refused the API key (HTTP {response.status_code}: "
+                                    f"{detail})")
                 if response.status_code != 429 and response.status_code < 500:
-                    raise LlmError(f"{self.settings.base_url} answered HTTP {response.status_code}: {detail}")
+                    raise LlmError(f"{self.settings.base_url} answered HTTP {response.status_code}: {detail}",
+                                   attempts)
                 asked = retry_after(response.headers.get("retry-after"))
                 wait = self._backoff(attempt) if asked is None else asked
             if attempt < self.settings.max_retries:
                 attempts[-1] += f"; retrying in {wait:g}s" + (" (Retry-After)" if asked is not None else "")
                 time.sleep(wait)
-        raise LlmError(f"no answer from {self.settings.base_url} after {len(attempts)} attempt(s): {attempts[-1]}")
+        raise LlmError(f"no answer from {self.settings.base_url} after {len(attempts)} attempt(s): {attempts[-1]}",
+                       attempts)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.settings.backoff_s * 2 ** attempt, 60.0)
@@ -163,6 +184,7 @@ class ChatClient:
         try:
             data = response.json()
             content = data["choices"][0]["message"]["content"] or ""
+            finish_reason = str(data["choices"][0].get("finish_reason") or "")
         except (ValueError, KeyError, IndexError, TypeError):
             raise LlmError(f"{self.settings.base_url} answered 200 without choices[0].message.content: "
                            f"{self.redact(response.text[:200])}") from None
@@ -171,7 +193,7 @@ class ChatClient:
         price = self.settings.price
         cost = (prompt * price.prompt + completion * price.completion) / 1e6 if price else 0.0
         return Completion(content=content, prompt_tokens=prompt, completion_tokens=completion, cost_usd=cost,
-                          seconds=seconds, attempts=attempts)
+                          seconds=seconds, attempts=attempts, finish_reason=finish_reason)
 
 
 def retry_after(value: str | None) -> float | None:

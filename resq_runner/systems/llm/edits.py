@@ -11,8 +11,10 @@ Search/replace blocks:                      Unified diff (in a ```diff fence or 
 Both become `Edit(path, search, replace)`; a diff hunk's search text is its context and removed lines. Line numbers
 in hunk headers are ignored: models get them wrong more often than the text. Matching tries the exact text, then
 the lines with trailing whitespace ignored, then with indentation ignored (re-indenting the replacement by the same
-offset). A search text that is missing or found in more than one place is an ApplyError whose message tells the
-model what to fix.
+offset). Before matching, line-number prefixes copied from a numbered listing are stripped and tab indentation is
+turned into the file's own; a replacement already in the file counts as applied. A search text that is missing or
+found in more than one place is an ApplyError whose message tells the model what to fix. The edits of one reply are
+applied one by one: those that match are kept, the others are reported (`Applied`).
 """
 
 from __future__ import annotations
@@ -146,33 +148,117 @@ def _hunk(lines: list[str], index: int) -> tuple[tuple[str, str], int]:
 # Applying
 
 
-def apply_edits(edits: list[Edit], read) -> dict[str, str | None]:
-    """New contents per path (None: delete), all or nothing. `read(path)` gives the current text or None."""
+@dataclass
+class Applied:
+    """What became of one edit of a reply."""
+
+    number: int  # 1-based, in reply order
+    edit: Edit
+    error: str = ""  # empty: applied
+    note: str = ""  # e.g. "already present", "line numbers stripped", "tabs re-indented"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def apply_edits(edits: list[Edit], read) -> tuple[dict[str, str | None], list[Applied]]:
+    """New contents per path (None: delete) from the edits that apply, and what became of every edit.
+    `read(path)` gives the current text or None."""
     contents: dict[str, str | None] = {}
-    errors = []
+    results = []
     for number, edit in enumerate(edits, start=1):
         current = contents[edit.path] if edit.path in contents else read(edit.path)
+        notes: list[str] = []
         try:
-            contents[edit.path] = None if edit.delete else apply_edit(current, edit)
+            contents[edit.path] = None if edit.delete else apply_edit(current, edit, notes)
         except ApplyError as exc:
-            errors.append(f"edit {number} ({edit.path}): {exc}")
-    if errors:
-        raise ApplyError("\n".join(errors))
-    return contents
+            results.append(Applied(number, edit, error=str(exc)))
+        else:
+            results.append(Applied(number, edit, note=", ".join(notes)))
+    return contents, results
 
 
-def apply_edit(content: str | None, edit: Edit) -> str:
+def apply_edit(content: str | None, edit: Edit, notes: list[str] | None = None) -> str:
+    notes = [] if notes is None else notes
+    search, replace = _strip_line_numbers(edit.search, edit.replace, notes)
+    if content is not None:
+        search, replace = _retab(content, search, notes), _retab(content, replace, notes)
     if content is None:
-        if edit.search.strip():
+        if search.strip():
             raise ApplyError("the file does not exist; to create it, leave SEARCH empty")
-        return edit.replace
-    if not edit.search.strip():
-        return content + ("" if not content or content.endswith("\n") else "\n") + edit.replace
+        return replace
+    if not search.strip():
+        if replace.strip() and replace.strip() in content:
+            notes.append("already present")
+            return content
+        return content + ("" if not content or content.endswith("\n") else "\n") + replace
     for strategy in (_exact, _ignoring_trailing_space, _ignoring_indentation):
-        result = strategy(content, edit.search, edit.replace)
+        result = strategy(content, search, replace)
         if result is not None:
             return result
-    raise ApplyError("the SEARCH text was not found in the file" + _closest(content, edit.search))
+    if _already_present(content, search, replace):
+        notes.append("already present")
+        return content
+    raise ApplyError("the SEARCH text was not found in the file" + _closest(content, search))
+
+
+_NUMBERED = re.compile(r"^\s*\d+ ?[|│] ?")
+
+
+def _strip_line_numbers(search: str, replace: str, notes: list[str]) -> tuple[str, str]:
+    """`  12| code` copied from a numbered listing: the prefixes go when every line of the SEARCH
+    text (or, for a new file, of the replacement) carries one."""
+    decider = search if search.strip() else replace
+    lines = [line for line in decider.splitlines() if line.strip()]
+    if not lines or not all(_NUMBERED.match(line) for line in lines):
+        return search, replace
+    notes.append("line numbers stripped")
+    strip = lambda text: "".join(_NUMBERED.sub("", line, count=1) for line in text.splitlines(keepends=True))
+    return strip(search), strip(replace)
+
+
+def indent_unit(content: str) -> str:
+    """The file's indentation step: a tab when its lines are indented with tabs, else the smallest space step."""
+    indents = [len(line) - len(line.lstrip(" ")) for line in content.splitlines() if line.strip()]
+    if any(line.startswith("\t") for line in content.splitlines()):
+        return "\t"
+    steps = [i for i in indents if i > 0]
+    return " " * (min(steps) if steps and min(steps) in (2, 3, 4, 8) else 4)
+
+
+def _retab(content: str, text: str, notes: list[str]) -> str:
+    """Leading tabs of an edit, in a file indented with spaces, become the file's indentation step."""
+    unit = indent_unit(content)
+    if unit == "\t" or not re.search(r"^ *\t", text, re.M):
+        return text
+    if "tabs re-indented" not in notes:
+        notes.append("tabs re-indented")
+    return "".join(re.sub(r"^[ \t]+", lambda m: m.group(0).replace("\t", unit), line)
+                   for line in text.splitlines(keepends=True))
+
+
+def _already_present(content: str, search: str, replace: str) -> bool:
+    """The replacement is in the file already (the model resent an edit that was applied before)."""
+    wanted = [line.strip() for line in _trim_blank_edges(replace.splitlines())]
+    if not wanted or replace.strip() == search.strip():
+        return False
+    lines = [line.strip() for line in content.splitlines()]
+    return any(lines[i:i + len(wanted)] == wanted for i in range(len(lines) - len(wanted) + 1))
+
+
+def truncation(reply: str) -> str:
+    """Why a reply looks cut off before its end (empty when it does not): an unclosed fence or block."""
+    try:
+        blocks = parse_search_replace(reply)
+    except ApplyError as exc:
+        if "not closed" in str(exc):
+            return "a SEARCH/REPLACE block is not closed"
+        blocks = []
+    fences = [line for line in reply.splitlines() if _FENCE.match(line)]
+    if len(fences) % 2 and not blocks:  # with every block closed, a missing last fence loses nothing
+        return "a ``` fence is not closed"
+    return ""
 
 
 def _exact(content: str, search: str, replace: str) -> str | None:
