@@ -91,8 +91,8 @@ def run_suite(options: RunOptions, listener: Listener = QuietListener()) -> tupl
         for tf in tasks:
             if tf.task.kind == "repo-edit":
                 check_gold_patch(tf)
+    notes = system.prepare([tf.task.id for tf in tasks])  # bad input is told before a missing engine
     client = connect()
-    notes = system.prepare([tf.task.id for tf in tasks])
     # unique even when two runs share a folder name: it labels containers
     run_id = new_run_id(options.label or options.system.name)
     paths = RunPaths(options.out.resolve() if options.out else Path("runs") / run_id)

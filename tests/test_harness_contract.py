@@ -25,7 +25,7 @@ def load_grade():
 def a_spec(**changes) -> dict:
     spec = HarnessSpec(
         workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=["tests/**"],
-        command="python -m pytest -q", framework="pytest", report_flag="--junitxml={report}", report_flag_after="",
+        command="python -m pytest -q", env={}, framework="pytest", report_flag="--junitxml={report}", report_flag_after="",
         report_suffix=".xml", report_dir="/resq/report", report_is_output=False, nonce="n" * 32, uid=1000,
         timeout_s=120, private="/resq/private", output_limit=4096, file_size=1 << 30, canary_dir="/resq/canary",
         canary=CanarySpec(file="test_x.py", test="test_x", nonce="a", wrong="b"), script=None)
