@@ -9,6 +9,6 @@ SHIPPED = {"resq_runner._harness": "harness", "resq_runner._environments": "envi
 setup(
     packages=find_packages(include=["resq_runner", "resq_runner.*"]) + list(SHIPPED),
     package_dir=SHIPPED,
-    package_data={"resq_runner._harness": ["*.py", "*.mjs", "*.json"], "resq_runner._environments": ["**/*"]},
-    exclude_package_data={"resq_runner._environments": ["**/__pycache__/*", "**/*.pyc"]},
+    package_data={package: ["**/*"] for package in SHIPPED},  # every file, whoever adds it
+    exclude_package_data={package: ["**/__pycache__/*", "**/*.pyc"] for package in SHIPPED},
 )

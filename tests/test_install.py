@@ -37,11 +37,12 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_holds_the_harness_and_the_environments(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for harness_file in (PROJECT / "harness").iterdir():
-        if harness_file.suffix in (".py", ".mjs", ".json"):
-            assert f"resq_runner/_harness/{harness_file.name}" in names
-    for definition in (PROJECT / "environments").rglob("*.yaml"):
-        assert f"resq_runner/_environments/{definition.relative_to(PROJECT / 'environments').as_posix()}" in names
+    for folder, package in (("harness", "_harness"), ("environments", "_environments")):
+        tracked = subprocess.run(["git", "ls-files", folder], cwd=PROJECT, capture_output=True, text=True,
+                                 check=True).stdout.split()
+        assert tracked
+        for path in tracked:
+            assert f"resq_runner/{package}/{path.split('/', 1)[1]}" in names, path
 
 
 def test_installed_wheel_runs_the_demo_suite(wheel, tmp_path, docker_client):
