@@ -9,6 +9,7 @@ SHIPPED = {"resq_runner._harness": "harness", "resq_runner._environments": "envi
 setup(
     packages=find_packages(include=["resq_runner", "resq_runner.*"]) + list(SHIPPED),
     package_dir=SHIPPED,
-    package_data={package: ["**/*"] for package in SHIPPED},  # every file, whoever adds it
+    package_data={**{package: ["**/*"] for package in SHIPPED},  # every file, whoever adds it
+                  "resq_runner.reports": ["assets/*"]},
     exclude_package_data={package: ["**/__pycache__/*", "**/*.pyc"] for package in SHIPPED},
 )

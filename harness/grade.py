@@ -1,23 +1,31 @@
 """Runs inside a fresh eval container, as root, with the Python standard library only.
 
 1. Apply the system's patch to /workspace (as the unprivileged user): `git apply`, then a 3-way fallback.
-   Paths with `..`, absolute paths and paths into .git are refused before git sees the patch.
+   Paths with `..`, absolute paths, paths into .git and paths holding control characters are refused before git
+   sees the patch (quoted git paths are unescaped first).
 2. Undo whatever the patch did to protected paths (test folders, conftest.py, pytest.ini, sitecustomize.py, ...),
    and refuse symbolic links that lead out of the repository.
 3. Lay the hidden tests over the repository, root-owned; the folders holding them become root-owned and sticky,
    so the tests' own processes cannot rename, delete or replace them.
 4. Run the test command as the unprivileged user with the repository's *original* pytest configuration (copied
-   from the snapshot into a root-owned file at the repository root and passed with `-c`), plus a canary test
-   that must fail, asking the framework for a structured report at a random path in a folder the tests may
-   write to but not list. Files the tests write are capped in size; at the deadline every process of that user
-   is killed.
+   from the snapshot into a root-owned file at the repository root and passed with `-c`), the framework and its
+   plugins from the environment only (the repository comes after site-packages on sys.path, plugins are loaded
+   by name, never autoloaded), asking the framework for a structured report at a random path in a folder the
+   tests may write to but not list. The hidden test files carry canary tests that must fail (planted by the
+   runner); a root-owned plugin keeps them selected whatever `-k`, `-m` or `--deselect` say. Meanwhile a witness
+   (inotify, in this root process) records framework files opened from the repository. Files the tests write
+   are capped in size; at the deadline every process of that user is killed.
    A RES-Q style test script (spec "script") is copied in under a random name only now, and its report is
    written by this harness: the exit code and whether the script printed the per-run secret.
-5. Copy the report into a root-only folder and write status.json there: nothing the tests run can touch either.
+5. Copy the report (up to a size cap) into a root-only folder and write status.json there: nothing the tests run
+   can touch either.
 
 Usage: python3 -I grade.py SPEC.json
 """
 
+import configparser
+import ctypes
+import ctypes.util
 import importlib.util
 import json
 import os
@@ -27,6 +35,7 @@ import shlex
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -35,17 +44,56 @@ import time
 # or the interpreter before any test runs.
 ALWAYS_PROTECTED = ["conftest.py", "**/conftest.py", "pytest.ini", ".pytest.ini", "tox.ini",
                     "sitecustomize.py", "**/sitecustomize.py", "usercustomize.py", "**/usercustomize.py",
-                    "**/*.pth"]
+                    "**/*.pth", "**/__pycache__/**", "**/*.pyc"]
 # Where pytest finds its configuration, in its own order of preference, and the section that makes a file count.
 PYTEST_CONFIGS = [("pytest.ini", None), (".pytest.ini", None), ("pyproject.toml", "[tool.pytest"),
                   ("tox.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]")]
-CANARY_TEMPLATE = '''import hashlib
+APPLIED_MARK = "--- resq patch applied ---"
+# Files shaped like the test framework or a plugin of it: loading one from the repository fails the grade, and the
+# ones a patch adds are named in the reason (they are inert by design: see framework_env).
+FRAMEWORK_FILE = re.compile(r"(?:^|/)(?:pytest|_pytest|pluggy|iniconfig)(?:\.py|/.*|\.[^/]*\.pyc)$"
+                            r"|\.(?:dist|egg)-info/entry_points\.txt$", re.S)
+INERT_FILE = re.compile(FRAMEWORK_FILE.pattern + r"|(?:^|/)__pycache__/|(?:^|/)node_modules/", re.S)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Run by the environment's own python as the test user, from `/` and isolated: where its site-packages are.
+PROBE = "import json, site; print(json.dumps(site.getsitepackages()))"
+# Loaded with -p: keeps the canaries (known by salted hash only) selected whatever -k, -m, --deselect did, once
+# each, and last when the run stops at the first failure.
+KEEP_PLUGIN = '''import hashlib
+import os
+
+import pytest
+
+SALT, KEEP = {salt!r}, {keep!r}
 
 
-def {name}():
-    digest = hashlib.sha256(b"{nonce}").hexdigest()
-    assert digest == "{wrong}"
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """pytest and its plugins are loaded by now: processes the tests start behave as without the harness."""
+    os.environ.pop("PYTHONSAFEPATH", None)
+    os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+
+
+def _canary(item):
+    return hashlib.sha256((SALT + item.nodeid).encode()).hexdigest() in KEEP
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(session, config, items):
+    planted = [item for item in items if _canary(item)]
+    yield
+    kept, seen = [], set()
+    for item in items + planted:
+        if _canary(item):
+            if item.nodeid in seen:
+                continue
+            seen.add(item.nodeid)
+        kept.append(item)
+    if config.getoption("maxfail", 0):
+        kept.sort(key=_canary)
+    items[:] = kept
 '''
+PYLIB = "/resq/pylib"
 
 
 class PatchRefused(Exception):
@@ -90,32 +138,45 @@ def run(spec, status):
     status["applied"], status["apply_log"] = ok, log[-20000:]
     if not ok:
         return
-    status["restored"] = restore_protected(workspace, spec["protected"] + ALWAYS_PROTECTED, uid)
-    note = refuse_outward_links(workspace, uid) or inject_hidden(spec["hidden"], workspace)
+    print(APPLIED_MARK, flush=True)
+    touched = touched_paths(workspace, uid)
+    status["restored"] = restore_protected(workspace, spec["protected"] + ALWAYS_PROTECTED, uid, touched)
+    named = patch_paths(spec["patch"])
+    status["inert_files"] = sorted(p for p in named if INERT_FILE.search(p))[:20]
+    note = refuse_outward_links(workspace, touched) or inject_hidden(spec["hidden"], workspace)
     status["apply_s"] = time.monotonic() - started
     if note:
         status["note"] = note
         return
     if spec.get("script"):
         run_script(spec, status)
-        return
+    else:
+        run_tests(spec, status, named)
+
+
+def run_tests(spec, status, named):
+    """The test command with the report flags, watched by the witness; the report kept up to its size cap."""
+    workspace, uid = spec["workspace"], spec["uid"]
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    flags = framework_flags(spec, workspace, uid, report)
+    flags, env, witness = framework_env(spec, workspace, uid, report, named)
     command = with_report_flag(spec["command"], flags, spec.get("report_flag_after", "")) if flags else spec["command"]
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
         tests_started = time.monotonic()
-        code, timed_out, _seen = run_as(uid, command, workspace, output, spec)
+        code, timed_out, _seen = run_as(uid, command, workspace, output, spec, harness_env=env, witness=witness)
         status["tests_s"] = time.monotonic() - tests_started
     status["test_exit"], status["timed_out"] = code, timed_out
     status["killed_by"] = signal_name(code)
+    status["note"] = witness.verdict() if witness else ""
     if spec.get("report_is_output"):
         shutil.copyfile(output_path, os.path.join(spec["private"], "report"))
         status["report_found"] = True
     else:
-        status["report_found"] = keep_report(report, os.path.join(spec["private"], "report"))
+        status["report_found"], over = keep_report(report, os.path.join(spec["private"], "report"),
+                                                   spec.get("report_limit", 1 << 62))
+        status["note"] = status["note"] or over
 
 
 def run_script(spec, status):
@@ -185,61 +246,92 @@ def apply_patch(patch, workspace, uid):
 
 
 def unsafe_paths(content):
-    """Paths in diff headers that are absolute, climb with `..`, or reach into .git."""
+    """Paths in diff headers that are absolute, climb with `..`, reach into .git or hold control characters."""
     bad = set()
     for line in content.split(b"\n"):
-        names = []
-        if line.startswith((b"--- ", b"+++ ")):
-            names = [line[4:].split(b"\t")[0]]
-        elif line.startswith(b"diff --git "):
-            names = line[len(b"diff --git "):].split(b" ")
-        elif line.startswith((b"rename from ", b"rename to ", b"copy from ", b"copy to ")):
-            names = [line.split(b" ", 2)[2]]
-        for raw in names:
-            name = raw.decode("utf-8", "replace").strip().strip('"')
-            if name == "/dev/null":
-                continue
-            if name.startswith(("a/", "b/")) and not line.startswith((b"rename", b"copy")):
-                name = name[2:]
+        for name in header_paths(line):
             parts = name.split("/")
-            if name.startswith("/") or ".." in parts or ".git" in parts:
-                bad.add(name)
+            if name.startswith("/") or ".." in parts or ".git" in parts or CONTROL.search(name):
+                bad.add(name.encode("unicode_escape").decode())
     return bad
+
+
+def header_paths(line):
+    """The repository paths a diff header line names, unquoted and unescaped as git reads them."""
+    if line.startswith((b"--- ", b"+++ ")):
+        names = [line[4:].split(b"\t")[0]]
+    elif line.startswith(b"diff --git "):
+        names = re.findall(rb'"(?:[^"\\]|\\.)*"|[^ "]+', line[len(b"diff --git "):])
+    elif line.startswith((b"rename from ", b"rename to ", b"copy from ", b"copy to ")):
+        names = [line.split(b" ", 2)[2]]
+    else:
+        return []
+    paths = []
+    for raw in names:
+        name = git_unquote(raw.rstrip(b"\r")).decode("utf-8", "replace")
+        if name == "/dev/null":
+            continue
+        if name.startswith(("a/", "b/")) and not line.startswith((b"rename", b"copy")):
+            name = name[2:]
+        paths.append(name)
+    return paths
+
+
+def git_unquote(raw):
+    """A git path as bytes: "quoted" names carry C escapes (\\n, \\t, \\", \\\\, \\ooo octal)."""
+    raw = raw.strip()
+    if not (raw.startswith(b'"') and raw.endswith(b'"') and len(raw) >= 2):
+        return raw
+    simple = {b"n": b"\n", b"t": b"\t", b"r": b"\r", b"a": b"\a", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
+
+    def one(match):
+        escape = match.group(1)
+        if escape[:1].isdigit():
+            return bytes([int(escape, 8) & 0xFF])
+        return simple.get(escape, escape)
+    return re.sub(rb"\\([0-7]{1,3}|.)", one, raw[1:-1], flags=re.S)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # 2. protected paths and links
 
 
-def restore_protected(workspace, patterns, uid):
-    """Put protected paths back as the snapshot had them: revert changes, remove additions."""
-    matchers = [glob_regex(p) for p in patterns]
+def touched_paths(workspace, uid):
+    """Paths the patch changed or added (tracked and changed, or untracked), as git lists them."""
     changed = git_paths(workspace, ["diff", "--name-only", "-z", "HEAD"], uid)
     added = git_paths(workspace, ["ls-files", "--others", "-z"], uid)
+    return {path: path in changed for path in changed + added}
+
+
+def patch_paths(patch):
+    """Every repository path the patch's headers name."""
+    with open(patch, "rb") as source:
+        return {name for line in source.read().split(b"\n") for name in header_paths(line)}
+
+
+def restore_protected(workspace, patterns, uid, touched):
+    """Put protected paths back as the snapshot had them: revert changes, remove additions."""
+    matchers = [glob_regex(p) for p in patterns]
     real_workspace = os.path.realpath(workspace)
     restored = []
-    for path in sorted(set(changed) | set(added)):
+    for path in sorted(touched):
         if not any(m.fullmatch(path) for m in matchers):
             continue
         full = os.path.join(workspace, path)
         if not os.path.realpath(os.path.dirname(full)).startswith(real_workspace):
             continue  # behind a link out of the repository: never touched as root; the link fails the grade
-        if path in changed:
-            remove_path(full)
+        remove_path(full)
+        if touched[path]:
             subprocess.run(["git", "checkout", "HEAD", "--", path], cwd=workspace, capture_output=True,
                            preexec_fn=demote(uid), env=git_env())
-        else:
-            remove_path(full)
         restored.append(path)
     return restored
 
 
-def refuse_outward_links(workspace, uid):
+def refuse_outward_links(workspace, touched):
     """A symbolic link the patch added or changed must stay inside the repository."""
     real_workspace = os.path.realpath(workspace)
-    paths = git_paths(workspace, ["diff", "--name-only", "-z", "HEAD"], uid)
-    paths += git_paths(workspace, ["ls-files", "--others", "-z"], uid)
-    for path in paths:
+    for path in touched:
         full = os.path.join(workspace, path)
         if os.path.islink(full):
             target = os.path.realpath(full)
@@ -310,15 +402,73 @@ def lock_folders(folder, workspace):
 # 4. the test run
 
 
-def framework_flags(spec, workspace, uid, report):
+def framework_env(spec, workspace, uid, report, named):
+    """Flags for the command, its environment variables, and the witness watching the run (pytest only)."""
     flags = spec["report_flag"].format(report=report)
     if spec.get("framework") != "pytest":
-        return flags
+        return flags, {}, None
     config = original_pytest_config(workspace, uid)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
-    if spec.get("canary"):
-        flags += " " + shlex.quote(write_canary(spec["canary"], spec["canary_dir"]))
-    return flags
+    sites = site_packages(uid, spec.get("activate", ""))
+    if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
+        return flags, {}, None
+    off = disabled_plugins(spec["command"], config)
+    plugins = sorted({name for folder in sites for name in pytest11_names(folder) if name not in off})
+    canary = spec.get("canary") or {}
+    keep = write_keep_plugin(canary, sites, workspace)
+    flags += "".join(" -p " + shlex.quote(name) for name in [keep] + plugins)
+    flags += "".join(" " + shlex.quote(node_id) for node_id in canary.get("arguments", []))
+    env = {"PYTHONSAFEPATH": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # the environment's pytest outside its site-packages: the repository is pytest, installed editable
+    framework_in_repo = not any(os.path.isdir(os.path.join(folder, "_pytest")) for folder in sites)
+    return flags, env, Witness(workspace, ENTRY_POINTS if framework_in_repo else FRAMEWORK_FILE, untrusted=named)
+
+
+def site_packages(uid, activate):
+    """The site-packages folders of the tests' python (after the image's activation, if any), as it reports them
+    itself, started isolated from `/`."""
+    find = 'exec "$(command -v python || command -v python3)" -I -c "$0"'
+    script = "%s && %s" % (activate, find) if activate else find
+    proc = subprocess.run(["sh", "-c", script, PROBE], cwd="/", capture_output=True, preexec_fn=demote(uid),
+                          env=git_env())
+    try:
+        return [folder for folder in json.loads(proc.stdout.splitlines()[-1]) if os.path.isdir(folder)]
+    except (ValueError, IndexError):
+        return []
+
+
+def pytest11_names(site_dir):
+    """Entry point names of the [pytest11] group in the distributions installed in one site-packages folder."""
+    names = []
+    for entry in os.listdir(site_dir):
+        path = os.path.join(site_dir, entry, "entry_points.txt")
+        if entry.endswith((".dist-info", ".egg-info")) and os.path.isfile(path):
+            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+            parser.optionxform = str
+            try:
+                parser.read(path, encoding="utf-8")
+            except configparser.Error:
+                continue
+            names += list(parser["pytest11"]) if parser.has_section("pytest11") else []
+    return names
+
+
+def disabled_plugins(command, config):
+    """Plugins the command or the configuration turns off with `-p no:NAME` (loading them by name would undo it)."""
+    with open(config, "rb") as source:
+        text = command + " " + source.read().decode("utf-8", "replace")
+    return set(re.findall(r"-p\s*no:([\w.\-]+)", text))
+
+
+def write_keep_plugin(canary, site_dirs, workspace):
+    """The canary-keeping plugin in a root-owned folder, and a root-owned .pth in site-packages that puts that
+    folder, then the repository, at the end of sys.path: nothing in the repository comes before site-packages."""
+    os.makedirs(PYLIB, mode=0o755, exist_ok=True)
+    name = "resq_keep_" + os.urandom(4).hex()
+    text = KEEP_PLUGIN.format(salt=canary.get("salt", ""), keep=set(canary.get("keep", [])))
+    write_root_file(os.path.join(PYLIB, name + ".py"), text.encode())
+    write_root_file(os.path.join(site_dirs[0], "zzzz-resq-repository.pth"), ("%s\n%s\n" % (PYLIB, workspace)).encode())
+    return name
 
 
 def original_pytest_config(workspace, uid):
@@ -340,12 +490,6 @@ def original_pytest_config(workspace, uid):
     return write_root_file(os.path.join(workspace, ".resq-pytest-%s.ini" % tag), b"[pytest]\n")
 
 
-def write_canary(canary, canary_dir):
-    os.makedirs(canary_dir, mode=0o755, exist_ok=True)
-    text = CANARY_TEMPLATE.format(name=canary["test"], nonce=canary["nonce"], wrong=canary["wrong"])
-    return write_root_file(os.path.join(canary_dir, canary["file"]), text.encode())
-
-
 def write_root_file(path, content):
     with open(path, "wb") as out:
         out.write(content)
@@ -353,11 +497,12 @@ def write_root_file(path, content):
     return path
 
 
-def run_as(uid, command, cwd, output, spec, watch=b""):
+def run_as(uid, command, cwd, output, spec, watch=b"", harness_env=None, witness=None):
     """Run as the test user until exit or deadline; returns (exit code, timed out, whether `watch` was printed)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/home/resq", "LANG": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TMPDIR": "/tmp"}
     env.update(spec.get("env") or {})  # the task's own variables (a benchmark spec's env_vars_test)
+    env.update(harness_env or {})  # the framework from the environment (framework_env)
     killer = start_killer(uid)
     proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -368,6 +513,8 @@ def run_as(uid, command, cwd, output, spec, watch=b""):
     seen, tail = False, b""
     os.set_blocking(proc.stdout.fileno(), False)
     while True:
+        if witness:
+            witness.drain()
         chunk = proc.stdout.read(65536)
         if chunk:
             if watch and not seen:
@@ -386,6 +533,8 @@ def run_as(uid, command, cwd, output, spec, watch=b""):
         time.sleep(0.01)
     kill_user(killer, uid)
     code = proc.wait()
+    if witness:
+        witness.drain()
     if written > output_limit:
         output.write(b"\n[resq: output cut at %d bytes of %d]\n" % (output_limit, written))
     return (None if timed_out else code), timed_out, seen
@@ -445,16 +594,87 @@ def owner(pid):
         return None
 
 
-def keep_report(report, destination):
+def keep_report(report, destination, limit):
+    """(found, note): a regular file up to `limit` bytes is kept; a larger one is the tests' doing."""
     try:
         info = os.lstat(report)
     except OSError:
-        return False
+        return False, ""
     if not stat.S_ISREG(info.st_mode):
-        return False
+        return False, ""
+    if info.st_size > limit:
+        return False, "the test report is %d bytes, over the %d-byte cap: the tests wrote into it" % (
+            info.st_size, limit)
     with open(report, "rb") as source, open(destination, "wb") as out:
         shutil.copyfileobj(source, out)
-    return True
+    return True, ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the witness
+
+
+ENTRY_POINTS = re.compile(r"\.(?:dist|egg)-info/entry_points\.txt$", re.S)
+IN_OPEN, IN_CREATE, IN_ISDIR, IN_NONBLOCK = 0x20, 0x100, 0x40000000, 0o4000
+EVENT = struct.Struct("iIII")
+
+
+class Witness:
+    """Files of the repository opened during the test run whose paths look like the framework or a plugin of it,
+    seen through inotify from this root process: the code under test can neither stop nor edit the record."""
+
+    def __init__(self, workspace, shapes, untrusted):
+        """Files present now and not named by the patch are the environment's (snapshot, setup commands)."""
+        self.workspace, self.shapes, self.opened, self.folders = workspace, shapes, set(), {}
+        self.trusted = set()
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.fd = self.libc.inotify_init1(IN_NONBLOCK)
+        for folder, names, files in os.walk(workspace) if self.fd >= 0 else []:
+            names[:] = [n for n in names if n != ".git"]
+            self.watch(folder)
+            paths = (os.path.relpath(os.path.join(folder, f), workspace) for f in files)
+            self.trusted.update(p for p in paths if self.shapes.search(p))
+        self.trusted -= set(untrusted)
+
+    def watch(self, folder):
+        handle = self.libc.inotify_add_watch(self.fd, os.fsencode(folder), IN_OPEN | IN_CREATE)
+        if handle >= 0:
+            self.folders[handle] = folder
+
+    def drain(self):
+        while self.fd >= 0:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            offset = 0
+            while offset < len(data):
+                handle, mask, _cookie, size = EVENT.unpack_from(data, offset)
+                name = os.fsdecode(data[offset + EVENT.size:offset + EVENT.size + size].rstrip(b"\0"))
+                offset += EVENT.size + size
+                self.event(self.folders.get(handle), mask, name)
+
+    def event(self, folder, mask, name):
+        if folder is None or not name:
+            return
+        path = os.path.join(folder, name)
+        if mask & IN_ISDIR:
+            if mask & IN_CREATE:
+                self.watch(path)
+            return
+        relative = os.path.relpath(path, self.workspace)
+        if mask & IN_OPEN and self.shapes.search(relative):
+            self.opened.add(relative)
+
+    def verdict(self):
+        """The note that fails the grade: framework files loaded from the repository that are not the snapshot's."""
+        if self.fd >= 0:
+            os.close(self.fd)
+        loaded = sorted(p for p in self.opened if p not in self.trusted)
+        if not loaded:
+            return ""
+        kind = "plugin metadata" if all(ENTRY_POINTS.search(p) for p in loaded) else "test framework files"
+        return "the witness saw %s loaded from the repository: %s" % (kind, ", ".join(loaded[:5]))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -485,7 +705,7 @@ def glob_regex(pattern):
             out, i = out + "[^/]", i + 1
         else:
             out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out)
+    return re.compile(out, re.S)
 
 
 def demote(uid, new_group=False, file_size=None):

@@ -144,7 +144,7 @@ class TestSpec(Record):
 
     framework: Literal["pytest", "script", "log", "node"] = "pytest"
     command: str
-    canary: bool = True  # a must-fail test added to the run; turn off only for commands that deselect (-k, -m)
+    canary: bool = True  # must-fail tests planted among the hidden tests; kept selected whatever -k, -m say
     visible_command: str | None = None  # the repository's own tests, which a system may run in its workspace
 
     @model_serializer(mode="wrap")
@@ -569,15 +569,16 @@ class HarnessStatus(Record):
     killed_by: str | None = None  # the signal that ended the test command, e.g. SIGKILL
     apply_s: float = 0.0
     tests_s: float = 0.0
+    inert_files: list[str] = []  # framework-shaped files the patch added (a dist-info, pytest.py, ...): never used
 
 
 class CanarySpec(Record):
-    """The canary test grade.py writes and adds to the pytest run (see grading/reports.Canary)."""
+    """The canaries planted among the hidden tests (grading/canaries.py): node ids to add to the command, and salted
+    hashes the harness's pytest plugin uses to keep them selected without naming them."""
 
-    file: str
-    test: str
-    nonce: str
-    wrong: str
+    arguments: list[str]
+    salt: str
+    keep: list[str]
 
 
 class ScriptSpec(Record):
@@ -599,6 +600,7 @@ class HarnessSpec(Record):
     protected: list[str]
     command: str
     env: dict[str, str]  # the task's own variables for the test run (a benchmark spec's env_vars_test)
+    activate: str  # a prebuilt image's activation, run before the tests ("" for none)
     framework: str
     report_flag: str
     report_flag_after: str
@@ -610,9 +612,9 @@ class HarnessSpec(Record):
     timeout_s: float
     private: str
     output_limit: int
+    report_limit: int
     file_size: int
-    canary_dir: str
-    canary: CanarySpec | None
+    canary: CanarySpec
     script: ScriptSpec | None
 
 

@@ -3,6 +3,7 @@ journal and Result model), a small real suite on disk, and a headless Chromium t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -93,17 +94,17 @@ def chromium(command: list[str], profile: Path, *args: str) -> subprocess.Comple
                            f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
 
 
-def dump_dom(command: list[str], tmp: Path, page: Path, fragment: str = "") -> str:
-    """The DOM after the page's scripts ran."""
-    proc = chromium(command, tmp / "chromium-profile", "--virtual-time-budget=3000", "--dump-dom",
-                    page.resolve().as_uri() + fragment)
+def dump_dom(command: list[str], tmp: Path, page: Path, fragment: str = "", width: int = 1200) -> str:
+    """The DOM after the page's scripts ran, in a window `width` pixels wide."""
+    proc = chromium(command, tmp / "chromium-profile", "--virtual-time-budget=3000", f"--window-size={width},1000",
+                    "--dump-dom", page.resolve().as_uri() + fragment)
     assert proc.returncode == 0 and "</html>" in proc.stdout, proc.stderr[-2000:]
     return proc.stdout
 
 
-def screenshot(command: list[str], tmp: Path, page: Path, out: Path) -> Path:
-    proc = chromium(command, tmp / "chromium-profile", "--window-size=1200,1800", f"--screenshot={out}",
-                    page.resolve().as_uri())
+def screenshot(command: list[str], tmp: Path, page: Path, out: Path, fragment: str = "") -> Path:
+    proc = chromium(command, tmp / "chromium-profile", "--window-size=1200,1800", "--virtual-time-budget=3000",
+                    f"--screenshot={out}", page.resolve().as_uri() + fragment)
     assert proc.returncode == 0 and out.is_file(), proc.stderr[-2000:]
     return out
 
@@ -163,3 +164,9 @@ def parse_dom(html: str) -> Element:
     builder = _TreeBuilder()
     builder.feed(html)
     return builder.root
+
+
+def page_grid(page: Path) -> dict:
+    """The data an HTML page's table is drawn from (its inline JSON): columns, and rows as [cells, attributes]."""
+    text = page.read_text()
+    return json.loads(text.split('<script type="application/json" id="grid-data">', 1)[1].split("</script>", 1)[0])

@@ -55,6 +55,27 @@ CAUGHT_BY = {
     "monkeypatch-reports": "canary",
     "forge-report-file-listed": "canary",
     "skip-at-import": "missing",
+    # the nine families found by the second red-team pass, and variants
+    "framework-shadow-pytest-module": "does not let steer the tests: pytest.py",
+    "framework-shadow-on-pythonpath": "the witness saw test framework files loaded from the repository: src/pytest.py",
+    "framework-shadow-pytest-package": "does not let steer the tests: pytest/__init__.py",
+    "framework-shadow-underscore-pytest": "does not let steer the tests: _pytest/__init__.py",
+    "framework-shadow-pluggy": "does not let steer the tests: pluggy/__init__.py",
+    "plugin-autoload-dist-info": "resq_helper-1.0.dist-info",
+    "plugin-autoload-egg-info": "textstats_extra.egg-info",
+    "plugin-named-like-the-environments": "pytest_cov-9.9.dist-info",
+    "protected-path-newline": "refused: the patch names paths",
+    "protected-path-tab": "refused: the patch names paths",
+    "git-dir-octal-quoted": "refused: the patch names paths outside the repository or inside .git: .git/hooks",
+    "import-time-tampering": "canary",
+    "late-report-rewrite": "canary",
+    "output-flood": "over the 16777216-byte cap",
+    "pth-in-subfolder": "put back as the snapshot had them: textstats/vendor/deep/zz_flip.pth",
+    "pycache-planting": "does not let steer the tests: textstats/__pycache__/core.cpython-311.pyc",
+    "node-assert-noop": "canary",
+    "node-child-stream": "canary",
+    "node-module-load-hook": "canary",
+    "node-modules-shadow": "does not let steer the tests: node_modules/assert/index.js",
 }
 
 
@@ -97,7 +118,7 @@ def test_no_adversarial_patch_passes(tmp_path, python_env, docker_client, cleanu
     assert proc.returncode == 0, proc.stderr
 
     task_ids = sorted(p.name for p in SUITE.iterdir() if (p / "task.yaml").exists())
-    assert len(task_ids) >= 20
+    assert len(task_ids) >= 40
     final = {r["task_id"]: r for r in rows(out) if r["outcome"] != "infra_error"}
     assert sorted(final) == task_ids
     for task_id, row in final.items():
@@ -113,14 +134,7 @@ def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_cl
     suite = tmp_path / "adversarial-honest"
     suite.mkdir()
     shutil.copytree(SUITE / "_snapshots", suite / "_snapshots")
-    repo = tmp_path / "repo"
-    shutil.copytree(SUITE / "_snapshots" / "textstats", repo)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-qm", "snapshot"], cwd=repo, check=True)
-    (repo / "textstats" / "core.py").write_text(HONEST_CORE)
-    honest = subprocess.run(["git", "diff"], cwd=repo, check=True, capture_output=True, text=True).stdout
+    honest = honest_patch(tmp_path)
     for task_id in ("forge-report-file", "forge-report-file-listed"):
         shutil.copytree(SUITE / task_id, suite / task_id)
         (suite / task_id / "gold.patch").write_text(honest)
@@ -170,3 +184,84 @@ def test_the_network_attack_is_real_with_a_network(docker_client, python_env, so
     output = docker_client.containers.run(python_env.tag, ["python3", "-c", fetch], network_mode="bridge",
                                           remove=True, labels={"resq.run": f"network-control-{secrets.token_hex(3)}"})
     assert "text.split()" in output.decode()
+
+
+def honest_patch(tmp_path: Path) -> str:
+    repo = tmp_path / "repo"
+    shutil.copytree(SUITE / "_snapshots" / "textstats", repo)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "snapshot"], cwd=repo, check=True)
+    (repo / "textstats" / "core.py").write_text(HONEST_CORE)
+    return subprocess.run(["git", "diff"], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def test_canaries_stay_selected_whatever_k_says(tmp_path, python_env, docker_client, cleanup_run):
+    """-k naming only the hidden tests deselects the canaries by name: the harness puts them back, so an honest fix
+    passes and a blanket flip is still caught by a canary."""
+    suite = tmp_path / "deselect"
+    suite.mkdir()
+    shutil.copytree(SUITE / "_snapshots", suite / "_snapshots")
+    only_hidden = ("-k 'test_empty_text_has_no_words or test_runs_of_spaces_and_newlines or "
+                   "test_average_ignores_whitespace'")
+    for task_id, patch in (("honest", honest_patch(tmp_path)),
+                           ("flip", (SUITE / "monkeypatch-runtest" / "gold.patch").read_text())):
+        shutil.copytree(SUITE / "monkeypatch-runtest", suite / task_id)
+        task_yaml = suite / task_id / "task.yaml"
+        task_yaml.write_text(task_yaml.read_text().replace("id: monkeypatch-runtest", f"id: {task_id}")
+                             .replace("-q tests", f"-q tests {only_hidden}"))
+        (suite / task_id / "gold.patch").write_text(patch)
+    out = tmp_path / "deselect-run"
+    proc = resq("run", str(suite), "--system", "gold", "--out", str(out), "-j", "2")
+    cleanup_run.append(run_id_of(out))
+    assert proc.returncode == 0, proc.stderr
+    final = {r["task_id"]: r for r in rows(out)}
+    assert final["honest"]["outcome"] == "passed", final["honest"]["reason"]
+    assert final["flip"]["outcome"] == "failed" and "canary" in final["flip"]["reason"]
+
+
+def test_tasks_selecting_with_k_pass_with_gold(tmp_path, python_env, docker_client, cleanup_run):
+    """Three shipped tasks whose command narrows the run with -k grade their own gold patch `passed`."""
+    out = tmp_path / "py-k"
+    selected = ["mi-group-size-validation", "mi-split-into-strict", "mi-windowed-incomplete"]
+    proc = resq("run", str(PROJECT / "tasks" / "py"), "--system", "gold", "--out", str(out), "-j", "2",
+                *[arg for task_id in selected for arg in ("--task", task_id)], timeout=1200)
+    cleanup_run.append(run_id_of(out))
+    assert proc.returncode == 0, proc.stderr
+    final = {r["task_id"]: r for r in rows(out)}
+    assert {t: final[t]["outcome"] for t in selected} == {t: "passed" for t in selected}, \
+        {t: final[t]["reason"] for t in selected}
+
+
+def test_the_environments_own_plugins_still_load(tmp_path, docker_client, cleanup_run):
+    """Autoload is off, but a plugin installed in the environment is loaded by name: a repository whose addopts
+    need pytest-cov runs as before, and coverage really ran."""
+    environments_dir = tmp_path / "environments"
+    shutil.copytree(PROJECT / "environments", environments_dir)
+    (environments_dir / "python-cov").mkdir()
+    (environments_dir / "python-cov" / "environment.yaml").write_text(
+        "name: python-cov\ndescription: python with pytest-cov\npip_requirements:\n  - pytest==8.4.2\n"
+        "  - pytest-cov==6.2.1\n")
+    suite = tmp_path / "cov"
+    repo = suite / "_snapshots" / "covered"
+    (repo / "covered").mkdir(parents=True)
+    (repo / "covered" / "__init__.py").write_text("def double(x):\n    return 2 * x\n")
+    (repo / "pyproject.toml").write_text('[project]\nname = "covered"\nversion = "1"\n\n'
+                                         '[tool.pytest.ini_options]\naddopts = "--cov=covered --cov-report=term"\n')
+    task = suite / "uses-cov"
+    (task / "hidden" / "tests").mkdir(parents=True)
+    (task / "hidden" / "tests" / "test_double.py").write_text(
+        "from covered import double\n\n\ndef test_double():\n    assert double(2) == 4\n")
+    (task / "task.yaml").write_text("id: uses-cov\ninstruction: Nothing to change.\n"
+                                    "snapshot: {kind: dir, path: ../_snapshots/covered}\n"
+                                    "environment: {name: python-cov}\n"
+                                    "tests: {command: python -m pytest -p no:cacheprovider -q tests}\ntimeout_s: 60\n")
+    out = tmp_path / "cov-run"
+    proc = resq("run", str(suite), "--system", "noop", "--out", str(out),
+                env={"RESQ_ENVIRONMENTS": str(environments_dir)}, timeout=1200)
+    cleanup_run.append(run_id_of(out))
+    assert proc.returncode == 0, proc.stderr
+    (row,) = rows(out)
+    assert row["outcome"] == "passed", row["reason"]
+    assert "covered/__init__.py" in (out / "logs" / "uses-cov" / "test_output.txt").read_text()

@@ -25,10 +25,10 @@ def load_grade():
 def a_spec(**changes) -> dict:
     spec = HarnessSpec(
         workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=["tests/**"],
-        command="python -m pytest -q", env={}, framework="pytest", report_flag="--junitxml={report}", report_flag_after="",
-        report_suffix=".xml", report_dir="/resq/report", report_is_output=False, nonce="n" * 32, uid=1000,
-        timeout_s=120, private="/resq/private", output_limit=4096, file_size=1 << 30, canary_dir="/resq/canary",
-        canary=CanarySpec(file="test_x.py", test="test_x", nonce="a", wrong="b"), script=None)
+        command="python -m pytest -q", env={}, activate="", framework="pytest", report_flag="--junitxml={report}",
+        report_flag_after="", report_suffix=".xml", report_dir="/resq/report", report_is_output=False,
+        nonce="n" * 32, uid=1000, timeout_s=120, private="/resq/private", output_limit=4096, report_limit=1 << 24,
+        file_size=1 << 30, canary=CanarySpec(arguments=[], salt="s", keep=["k"]), script=None)
     return {**json.loads(spec.model_dump_json()), **changes}
 
 
@@ -50,7 +50,7 @@ def test_harness_accepts_the_host_spec():
 @pytest.mark.parametrize("change, words", [
     ({"uid": "1000"}, "spec.uid: expected integer"),
     ({"report_is_output": 1}, "spec.report_is_output: expected boolean"),
-    ({"canary": {"file": "x"}}, "spec.canary"),
+    ({"canary": {"salt": "x"}}, "spec.canary"),
     ({"protected": ["ok", 3]}, "spec.protected"),
     ({"surprise": True}, "unknown field surprise"),
 ])

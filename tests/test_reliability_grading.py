@@ -7,7 +7,8 @@ import importlib.util
 import pytest
 
 from conftest import PROJECT
-from resq_runner.grading.reports import Canary, decide
+from resq_runner.grading.canaries import Canaries, plant
+from resq_runner.grading.reports import decide
 from resq_runner.grading.selection import hidden_test_ids
 from resq_runner.models import HarnessStatus, Outcome, Success, TestStatus
 from resq_runner.sandbox import parse_size
@@ -23,25 +24,29 @@ def harness():
     return module
 
 
-def graded(tests: dict, canary: Canary, exit_code: int = 1, success: Success = Success()):
+def graded(tests: dict, canary: Canaries, exit_code: int = 1, success: Success = Success()):
     status = HarnessStatus(applied=True, report_found=True, test_exit=exit_code)
     return decide(status, tests, success, canary=canary, hidden=HIDDEN)
 
 
+HIDDEN_SOURCE = {"tests/test_h.py": b"def test_one():\n    pass\n\n\nclass TestGroup:\n    def test_two(self):\n"
+                                     b"        pass\n"}
+
+
 @pytest.fixture
 def canary():
-    return Canary.new()
+    return plant(HIDDEN_SOURCE, "python -m pytest -q tests", "pytest")
 
 
-def honest(canary: Canary, canary_status=F) -> dict:
+def honest(canary: Canaries, canary_status=F) -> dict:
     return {"tests/test_h.py::test_one": P, "tests/test_h.py::TestGroup::test_two": P,
-            f"::{canary.test}": canary_status}
+            **{test_id: canary_status if n == 0 else F for n, test_id in enumerate(canary.ids)}}
 
 
 def test_honest_run_passes_with_the_canary_failing(canary):
     verdict = graded(honest(canary), canary)
     assert verdict.outcome is Outcome.passed
-    assert f"::{canary.test}" not in verdict.tests
+    assert not set(canary.ids) & set(verdict.tests)
 
 
 @pytest.mark.parametrize("canary_status", [P, S])
@@ -53,7 +58,7 @@ def test_a_canary_that_did_not_fail_means_a_forged_report(canary, canary_status)
 
 def test_a_missing_canary_beside_passing_tests_is_forged(canary):
     tests = honest(canary)
-    del tests[f"::{canary.test}"]
+    del tests[canary.ids[-1]]
     assert "cannot be trusted" in graded(tests, canary).reason
 
 
@@ -80,7 +85,7 @@ def test_every_hidden_test_must_be_reported_and_pass(canary):
 
 def test_parametrised_hidden_tests_count_under_their_base_id(canary):
     tests = {"tests/test_h.py::test_one[1]": P, "tests/test_h.py::test_one[2]": P,
-             "tests/test_h.py::TestGroup::test_two": P, f"::{canary.test}": F}
+             "tests/test_h.py::TestGroup::test_two": P, **{test_id: F for test_id in canary.ids}}
     assert graded(tests, canary).outcome is Outcome.passed
     tests["tests/test_h.py::test_one[2]"] = F
     assert graded(tests, canary).outcome is Outcome.failed
@@ -91,6 +96,40 @@ def test_listed_tests_ignore_the_exit_code_but_not_the_canary(canary):
     assert graded(honest(canary), canary, exit_code=1, success=success).outcome is Outcome.passed
     forged = graded(honest(canary, P), canary, exit_code=0, success=success)
     assert forged.outcome is Outcome.failed and "canary" in forged.reason
+
+
+def test_canaries_sit_in_the_hidden_files_and_look_like_their_tests(canary):
+    assert len(canary.ids) >= 2 and all(i.startswith("tests/test_h.py::test_") for i in canary.ids)
+    planted = canary.planted(HIDDEN_SOURCE)["tests/test_h.py"].decode()
+    assert planted.startswith(HIDDEN_SOURCE["tests/test_h.py"].decode())
+    assert "hashlib" not in planted and "canary" not in planted
+    namespace = {}
+    exec(compile(planted, "test_h.py", "exec"), namespace)
+    for test_id in canary.ids:
+        with pytest.raises(AssertionError):
+            namespace[test_id.rsplit("::", 1)[1]]()
+
+
+def test_canaries_are_named_on_the_command_line_only_when_their_file_is_not_run_whole():
+    assert plant(HIDDEN_SOURCE, "pytest tests", "pytest").arguments == ()
+    assert plant(HIDDEN_SOURCE, "pytest -k one tests/test_h.py", "pytest").arguments == ()
+    picked = plant(HIDDEN_SOURCE, "pytest tests/test_h.py::test_one", "pytest")
+    assert picked.arguments == picked.ids
+    assert plant(HIDDEN_SOURCE, "pytest other", "pytest").ids == ()
+
+
+def test_a_file_with_one_short_test_name_still_gets_distinct_canaries():
+    canary = plant({"tests/test_v.py": b"def test_value(answer):\n    pass\n"}, "pytest tests", "pytest")
+    assert len(set(canary.ids)) == 2 and "tests/test_v.py::test_value" not in canary.ids
+
+
+def test_node_canaries_follow_the_module_style_of_their_file():
+    cjs = b"const test = require('node:test');\ntest('adds two numbers', () => {});\n"
+    esm = b"import test from 'node:test';\ntest('adds two numbers', () => {});\n"
+    for source, marker in ((cjs, "require('node:test')"), (esm, "from 'node:test'")):
+        canary = plant({"test/a.test.js": source}, "node --test test/", "node")
+        assert len(canary.ids) == 2
+        assert canary.appended["test/a.test.js"].count(marker) == 1
 
 
 def test_hidden_test_ids_follow_what_the_command_selects():
@@ -113,6 +152,16 @@ def test_patch_paths_outside_the_repository_are_refused():
     assert unsafe(b"diff --git a/.git/config b/.git/config\n") == {".git/config"}
     assert unsafe(b"rename from a.py\nrename to ../../b.py\n") == {"../../b.py"}
     assert unsafe(b"--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n") == set()
+    assert unsafe(b'diff --git "a/\\056git/hooks/x" "b/\\056git/hooks/x"\n') == {".git/hooks/x"}
+    assert unsafe(b'+++ "b/\\056\\056/up"\n') == {"../up"}
+    assert unsafe(b'diff --git "a/tests/a\\nb/conftest.py" "b/tests/a\\nb/conftest.py"\n') == {"tests/a\\nb/conftest.py"}
+    assert unsafe(b'+++ "b/caf\\303\\251.py"\n') == set()
+
+
+def test_protected_globs_match_over_the_whole_path():
+    regex = harness().glob_regex
+    assert regex("**/conftest.py").fullmatch("tests/a\nb/conftest.py")
+    assert regex("tests/**").fullmatch("tests/x\ty/conftest.py")
 
 
 def test_sizes():

@@ -97,7 +97,7 @@ def test_report_degrades_when_the_suite_is_gone_or_changed(run_dir, suite):
 
 def test_report_tables_and_links(run_dir):
     proc = resq("report", str(run_dir), check=True)
-    assert "50.0%" in proc.stdout and "(3/6; 95 % CI 18.8% – 81.2%, Wilson)" in proc.stdout
+    assert "50.0%" in proc.stdout and "(3/6, 1 infra_error not counted; 95 % CI 18.8% – 81.2%, Wilson)" in proc.stdout
     task = report_json(str(run_dir))["tasks"][2]
     assert task["patch_log"] == "logs/t3.attempt2/patch.diff"  # the counted attempt's logs
     assert (run_dir / task["test_log"]).read_text() == "t3: passed\n"

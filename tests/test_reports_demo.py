@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import PROJECT, resq
-from reports_helpers import make_run
+from reports_helpers import make_run, page_grid
 from resq_runner.models import Outcome, now_utc
 from resq_runner.results import final_results, read_results
 
@@ -81,7 +81,7 @@ def test_compare_real_runs_exit_codes(demo_runs, tmp_path):
     (pair,) = json.loads(worse.stdout)["pairs"]
     assert (pair["broken"], pair["fixed"], pair["tasks"]) == (3, 0, 3)
     assert pair["mcnemar_p"] == pytest.approx(0.25)  # 2 · (1/2)³
-    assert (tmp_path / "compare.html").read_text().count('data-changes="broken"') == 3
+    assert [attrs[1] for _, attrs in page_grid(tmp_path / "compare.html")["rows"]].count("broken") == 3
     better = resq("compare", str(noop), str(gold))
     assert better.returncode == 0, better.stderr
     assert resq("compare", str(gold), str(noop), "--max-regressions", "3").returncode == 0

@@ -29,8 +29,9 @@ def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> 
     _check_html_out(html_out)
     from ..reports.report import build_report, load_run, render_report
 
-    result = build_report(load_run(run_dir), by=by)
-    _emit(result, as_json, render_report, html_out, lambda html: html.report_page(result, html_out))
+    run = load_run(run_dir)
+    result = build_report(run, by=by)
+    _emit(result, as_json, render_report, html_out, lambda html: html.report_page(result, html_out, run.rows))
 
 
 @main.command()

@@ -15,15 +15,17 @@ import docker
 
 from .. import environments
 from ..errors import InfraError, TaskError
-from ..models import CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ScriptSpec, TaskFolder, TestStatus
+from ..models import (CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ImageSnapshot, ScriptSpec, Task,
+                      TaskFolder, TestStatus)
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
 from ..resources import harness_dir, harness_file
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files, tests_of
-from .reports import Canary, ReportError, decide, parse_junit, parse_node_report, parse_script_report
+from .canaries import Canaries, plant
+from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 HARNESS_DIR = harness_dir()
 HARNESS = HARNESS_DIR / "grade.py"
 NODE_REPORTER = "/resq/tools/node_reporter.mjs"
@@ -39,6 +41,10 @@ BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private file
 SPEC_SCHEMA = "spec.schema.json"  # HarnessSpec's JSON schema, which grade.py checks its spec against
 BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
+REPORT_LIMIT = 16 * 1024 * 1024  # a larger report is the tests' doing: `failed`, and the result block stays small
+APPLIED_MARK = "--- resq patch applied ---"  # printed by grade.py once the patch applied
+# SIGKILL, SIGTERM: the harness is root, so only the engine (or whoever drives it) can end it with these
+KILLED_FROM_OUTSIDE = (137, 143)
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 PRIVATE = "/resq/private"
 
@@ -62,8 +68,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     task, test_spec = tf.task, tests_of(tf)
     run_limits, limits = limits, task_limits(limits, tf)
     report_flag, suffix = REPORT_FLAGS[test_spec.framework]
-    canary = Canary.new() if test_spec.framework == "pytest" and test_spec.canary else None
     hidden = hidden_files(tf)
+    canary = plant(hidden, test_spec.command, test_spec.framework) if test_spec.canary else Canaries()
     files = {**harness_files(), "/resq/in/patch.diff": patch.encode()}
     script = None
     if test_spec.framework == "script":
@@ -73,14 +79,14 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         files["/resq/in/script.py"] = deleted_when_started(insert_secret(source, script.secret, tf)).encode()
     spec = HarnessSpec(
         workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=task.protected,
-        command=environments.test_command(task), env=environments.test_env(task), framework=test_spec.framework,
-        report_flag=report_flag, report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
+        command=environments.test_command(task), env=environments.test_env(task), activate=_activation(task),
+        framework=test_spec.framework, report_flag=report_flag,
+        report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
         report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
-        uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT,
-        file_size=parse_size(limits.file_size), canary_dir="/resq/canary",
-        canary=CanarySpec(**canary.spec()) if canary else None, script=script)
+        uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT, report_limit=REPORT_LIMIT,
+        file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script)
     files["/resq/in/spec.json"] = spec.model_dump_json().encode()
-    files.update({f"/resq/in/hidden/{name}": content for name, content in hidden.items()})
+    files.update({f"/resq/in/hidden/{name}": content for name, content in canary.planted(hidden).items()})
 
     started = time.perf_counter()
     pooled = pool if limits == run_limits else None  # pooled containers carry the run's limits
@@ -115,6 +121,9 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         (log_dir / "harness.log").write_text(harness_log)
         if exit.oom_killed:
             status = HarnessStatus(applied=True, report_found=False)
+        elif APPLIED_MARK in harness_log and exit.code not in KILLED_FROM_OUTSIDE:
+            status = HarnessStatus(applied=True, note=f"the grading harness ended (exit {exit.code}) without a "
+                                   "status after the patch applied (the tests' doing); see harness.log")
         else:
             raise InfraError(f"{tf.ref}: the grading harness ended (exit {exit.code}) without a status file; "
                              f"see {log_dir / 'harness.log'}")
@@ -148,6 +157,17 @@ def _test_script(tf: TaskFolder, hidden: dict[str, bytes]) -> str:
         raise TaskError(f"{tf.root / 'task.yaml'}: tests.script names {name}, which is not among the hidden files "
                         f"in {tf.root / tf.task.hidden_tests}; add it there or fix tests.script")
     return hidden.pop(name).decode("utf-8", "replace")
+
+
+def _activation(task: Task) -> str:
+    """The shell command a prebuilt image runs before its tests: the harness finds the tests' python after it."""
+    return task.snapshot.activate if isinstance(task.snapshot, ImageSnapshot) else ""
+
+
+def canary_spec(canary: Canaries) -> CanarySpec:
+    """What the harness needs: node ids to add to the command, and salted hashes to keep canaries selected."""
+    salt = secrets.token_hex(8)
+    return CanarySpec(arguments=list(canary.arguments), salt=salt, keep=canary.keep_hashes(salt))
 
 
 def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:

@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from typing import Sequence, TypedDict
 
 from ..models import HarnessStatus, Outcome, Success, TestStatus, Verdict
+from .canaries import Canaries
 
 
 class ReportError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Canary:
-    """A test the harness adds to every run, named at random, that must come back failed.
-
-    Code that rewrites the framework's outcomes or its report (every test passed, every test skipped) cannot tell
-    it from the hidden tests, so it turns the canary too, and the report is then known to be forged.
-    """
-
-    file: str
-    test: str
-    nonce: str
-
-    @classmethod
-    def new(cls) -> "Canary":
-        return cls(file=f"test_{secrets.token_hex(4)}.py", test=f"test_{secrets.token_hex(6)}",
-                   nonce=secrets.token_hex(16))
-
-    def spec(self) -> dict[str, str]:
-        wrong = hashlib.sha256(self.nonce.encode() + b"!").hexdigest()
-        return {"file": self.file, "test": self.test, "nonce": self.nonce, "wrong": wrong}
-
-    def find(self, tests: dict[str, TestStatus]) -> tuple[str | None, TestStatus]:
-        for test_id, status in tests.items():
-            if test_id.rsplit("::", 1)[-1] == self.test:
-                return test_id, status
-        return None, TestStatus.missing
 
 
 def parse_junit(xml: bytes) -> dict[str, TestStatus]:
@@ -119,25 +89,43 @@ def _case_status(case: ET.Element) -> TestStatus:
 
 
 def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success, *,
-           oom_killed: bool = False, canary: Canary | None = None, hidden: Sequence[str] = (),
+           oom_killed: bool = False, canary: Canaries | None = None, hidden: Sequence[str] = (),
            memory: str = "") -> Verdict:
     """The outcome of one evaluation. The exit code alone never passes a task: a report must say so."""
-    canary_status = None
-    if canary is not None:
-        canary_id, canary_status = canary.find(tests)
-        tests = {t: s for t, s in tests.items() if t != canary_id}
+    canaries = canary.statuses(tests) if canary is not None and canary.ids else {}
+    tests = {t: s for t, s in tests.items() if t not in canaries}
     verdict = _decide(status, tests, success, oom_killed=oom_killed, hidden=hidden, memory=memory,
-                      canary_status=canary_status)
-    forged = canary is not None and status.report_found and (
-        canary_status in (TestStatus.passed, TestStatus.skipped)
-        or (canary_status is TestStatus.missing and TestStatus.passed in tests.values()))
-    if forged and verdict.outcome in (Outcome.passed, Outcome.failed):
+                      canary_status=TestStatus.failed if canaries else None)
+    forged = _forged_canary(canaries, tests) if status.report_found else None
+    if forged and verdict.outcome in (Outcome.passed, Outcome.failed) and not status.note:
+        test_id, seen = forged
         return verdict.model_copy(update={
             "outcome": Outcome.failed,
-            "reason": f"the test report cannot be trusted: the harness's canary test, which must fail, came back "
-                      f"{(canary_status or TestStatus.missing).value} (the test framework or its report was "
-                      "tampered with)"})
-    return verdict
+            "reason": f"the test report cannot be trusted: the harness's canary test {test_id}, which must fail, "
+                      f"came back {seen.value} (the test framework or its report was tampered with)"})
+    return _with_findings(verdict, status)
+
+
+def _with_findings(verdict: Verdict, status: HarnessStatus) -> Verdict:
+    """A failure names what the patch tried that the harness disarmed (protected paths put back, inert files)."""
+    findings = []
+    if status.restored:
+        findings.append(f"protected paths put back as the snapshot had them: {', '.join(status.restored[:5])}")
+    if status.inert_files and not status.note:  # a note (the witness's) already names what was loaded
+        findings.append(f"added files the grader does not let steer the tests: {', '.join(status.inert_files[:5])}")
+    if not findings or verdict.outcome is not Outcome.failed:
+        return verdict
+    return verdict.model_copy(update={"reason": f"{verdict.reason}; disarmed: {'; '.join(findings)}"})
+
+
+def _forged_canary(canaries: dict[str, TestStatus], tests: dict[str, TestStatus]) -> tuple[str, TestStatus] | None:
+    """A canary that passed or was skipped, or went missing while other tests passed."""
+    for test_id, seen in canaries.items():
+        if seen in (TestStatus.passed, TestStatus.skipped):
+            return test_id, seen
+        if seen is TestStatus.missing and TestStatus.passed in tests.values():
+            return test_id, seen
+    return None
 
 
 class _Statuses(TypedDict):

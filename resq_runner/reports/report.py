@@ -267,8 +267,10 @@ def render_report(report: RunReport) -> list:
 
     rate = report.rate
     head = Table(title=f"{report.suite} · {report.system} · {report.run_id}", show_header=False)
-    head.add_row("pass rate", f"{rate.rate:.1%}  ({rate.passed}/{rate.graded}; 95 % CI {rate.ci_low:.1%} – "
-                              f"{rate.ci_high:.1%}, Wilson)")
+    infra = report.outcomes.get(Outcome.infra_error.value, 0)
+    uncounted = f", {infra} infra_error not counted" if infra else ""
+    head.add_row("pass rate", f"{rate.rate:.1%}  ({rate.passed}/{rate.graded}{uncounted}; "
+                              f"95 % CI {rate.ci_low:.1%} – {rate.ci_high:.1%}, Wilson)")
     head.add_row("outcomes", ", ".join(f"{name} {count}" for name, count in report.outcomes.items()))
     usage = report.usage
     head.add_row("tokens", f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion in {usage.calls} "

@@ -42,7 +42,16 @@ def results_table(results: list[Result], title: str) -> Table:
 
 def summary_line(results: list[Result], system: str) -> str:
     counts = ", ".join(f"{n} {o}" for o, n in sorted(outcome_counts(results).items()))
-    return f"{system}: {pass_rate(results):.0%} passed ({counts}) over {len(results)} task(s)"
+    graded = [r for r in results if r.outcome.is_graded]
+    passed = sum(r.outcome is Outcome.passed for r in graded)
+    return (f"{system}: {pass_rate(results):.0%} passed ({passed}/{len(graded)} graded{_uncounted(results)}; "
+            f"{counts}) over {len(results)} task(s)")
+
+
+def _uncounted(results: list[Result]) -> str:
+    """Rows left out of the denominator, said beside the rate so a skewed rate cannot hide."""
+    infra = sum(r.outcome is Outcome.infra_error for r in results)
+    return f", {infra} infra_error not counted" if infra else ""
 
 
 def _short(text: str, width: int = 48) -> str:
