@@ -10,6 +10,6 @@ setup(
     packages=find_packages(include=["resq_runner", "resq_runner.*"]) + list(SHIPPED),
     package_dir=SHIPPED,
     package_data={**{package: ["**/*"] for package in SHIPPED},  # every file, whoever adds it
-                  "resq_runner.reports": ["assets/*"]},
+                  "resq_runner.agents": ["*.yaml"], "resq_runner.reports": ["assets/*"]},
     exclude_package_data={package: ["**/__pycache__/*", "**/*.pyc"] for package in SHIPPED},
 )

@@ -30,6 +30,7 @@ from .sandbox import Limits, Sandbox, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .scheduling import ENGINE_ERRORS
 from .systems import GoldSolution, System, Workspace
+from .systems.base import WorkspaceSetup
 from .tasks import MAX_PATCH_BYTES, challenge_of, gold_patch, gold_program, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
 
@@ -157,7 +158,7 @@ class Pipeline:
         return task_image(self.client, tf, environment)
 
     def _solve(self, tf: TaskFolder, image: ImageRef, log_dir: Path) -> SystemOutput:
-        workspace = Workspace(lambda: self._workspace_sandbox(image), log_dir=log_dir,
+        workspace = Workspace(lambda setup: self._workspace_sandbox(image, setup), log_dir=log_dir,
                               source_dir=lambda: materialize(tf, environments.cache_dir()))
         view = task_view(tf, self.oracle_context)
         try:
@@ -171,10 +172,12 @@ class Pipeline:
         finally:
             workspace.close()
 
-    def _workspace_sandbox(self, image: ImageRef) -> Sandbox:
-        sandbox = Sandbox(self.client, image.tag, self.run_id, "workspace", command=["sleep", "infinity"],
-                          user="1000:1000", limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory,
-                                                          pids=self.limits.pids, network=not offline.enabled()))
+    def _workspace_sandbox(self, image: ImageRef, setup: WorkspaceSetup) -> Sandbox:
+        sandbox = Sandbox(self.client, setup.image(image) if setup.image else image.tag, self.run_id, "workspace",
+                          command=["sleep", "infinity"], user="1000:1000",
+                          limits=Limits(cpus=self.limits.cpus, memory=self.limits.memory, pids=self.limits.pids,
+                                        network=not offline.enabled()),
+                          network_mode=setup.network, mounts=setup.mounts)
         sandbox.start()
         return sandbox
 

@@ -81,14 +81,18 @@ class Sandbox:
     def __init__(self, client: docker.DockerClient, image: str, run_id: str, role: str, *, command: list[str],
                  limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
                  environment: dict[str, str] | None = None, labels: dict[str, str] | None = None,
-                 tmpfs: dict[str, str] | None = None, stdin: bool = False):
+                 tmpfs: dict[str, str] | None = None, stdin: bool = False, network_mode: str | None = None,
+                 mounts: dict[str, str] | None = None):
+        """`network_mode` (bridge, host, none) overrides `limits.network`; `mounts` are host folders mounted
+        read-only, {host path: container path}."""
         self.client = client
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
                 labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role, OWNER_LABEL: owner_id()},
                 init=True, stdin_open=stdin, detach=not stdin,  # not detached: stdin closes when the sender is done
-                network_mode="bridge" if limits.network else "none",
+                network_mode=network_mode or ("bridge" if limits.network else "none"),
+                volumes={host: {"bind": path, "mode": "ro"} for host, path in (mounts or {}).items()},
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
                 pids_limit=limits.pids, tmpfs=tmpfs or {},
             )

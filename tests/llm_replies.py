@@ -185,7 +185,7 @@ def demo_workspace(docker_client, python_env) -> Workspace:
     tf = load_suite(DEMO, ["fix-allocate-remainder"])[0]
     image = task_image(docker_client, tf, python_env)
 
-    def start() -> Sandbox:
+    def start(_setup) -> Sandbox:  # the default workspace: no agent layer, the run's network
         sandbox = Sandbox(docker_client, image.tag, f"llm-replies-{secrets.token_hex(3)}", "workspace",
                           command=["sleep", "infinity"], user="1000:1000", limits=Limits())
         sandbox.start()

@@ -3,14 +3,19 @@
 Scripts are keyed by task id. The llm system never names the task in its prompt, so a request is routed by the
 task's instruction: the task whose instruction (from `instructions`, by default those of tasks/demo) is in the first
 user message, the longest one when several are; a `Task id: X` line (client tests write one) routes directly.
+Third-party agents put other user messages first (aider: its examples and the repository map), so when the first
+user message names no task, the later ones are searched the same way.
 Each step is one of:
     {"content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}   an answer
     {"content": "...", "finish_reason": "length"}                                  an answer cut at the output limit
     {"status": 429, "retry_after": "1"}                                            an error status (Retry-After optional)
     {"hang": 30}                                                                   no answer for that many seconds
     {"content": ..., "delay": 0.5}                                                 an answer after a pause
-The last step repeats once a script is used up. Every request is recorded, with the most that were being answered at
-once (a hung request stops counting when it starts hanging: its client gives up at its own timeout).
+    {"tool_call": {"command": "ls"}, "usage": {...}}                               a call of the `bash` tool
+                                                      (mini-swe-agent's), with the step's content if any
+The last step repeats once a script is used up. Every request is recorded (with its time and the usage answered:
+`usage_for(task)` sums it), with the most that were being answered at once (a hung request stops counting when it
+starts hanging: its client gives up at its own timeout).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,7 +44,7 @@ class ScriptedLLM:
         self.instructions = suite_instructions(DEMO) if instructions is None else instructions
         self.requests: list[dict] = []
         self.positions: dict[str, int] = {}
-        self.in_flight = self.max_in_flight = self.hung = 0
+        self.in_flight = self.max_in_flight = self.hung = self.tool_calls = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -61,14 +67,24 @@ class ScriptedLLM:
     def calls_for(self, task_id: str) -> list[dict]:
         return [r for r in self.requests if r["task"] == task_id]
 
+    def usage_for(self, task_id: str) -> dict[str, int]:
+        answered = [r["usage"] for r in self.calls_for(task_id) if r.get("usage")]
+        return {"prompt_tokens": sum(u.get("prompt_tokens", 0) for u in answered),
+                "completion_tokens": sum(u.get("completion_tokens", 0) for u in answered),
+                "calls": len(answered)}
+
     def route(self, body: dict) -> str:
-        users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+        users = [_text(m.get("content")) for m in body.get("messages", []) if m.get("role") == "user"]
         first = users[0] if users else ""
         match = _TASK.search(first)
         if match:
             return match.group(1)
-        known = [(len(text), task) for task, text in self.instructions.items() if text.strip() and text in first]
-        return max(known)[1] if known else ""
+        for text in users:
+            known = [(len(instruction), task) for task, instruction in self.instructions.items()
+                     if instruction.strip() and instruction.strip() in text]
+            if known:
+                return max(known)[1]
+        return ""
 
     def _next_step(self, task: str) -> dict:
         with self._lock:
@@ -90,15 +106,16 @@ class ScriptedLLM:
                 with llm._lock:
                     llm.in_flight += 1
                     llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
-                    llm.requests.append({"task": task, "path": self.path, "body": body,
-                                         "authorization": self.headers.get("Authorization", "")})
+                    record = {"task": task, "path": self.path, "body": body, "time": time.time(),
+                              "authorization": self.headers.get("Authorization", "")}
+                    llm.requests.append(record)
                 try:
-                    self._answer(task, body)
+                    self._answer(task, body, record)
                 finally:
                     with llm._lock:
                         llm.in_flight -= 1
 
-            def _answer(self, task: str, body: dict) -> None:
+            def _answer(self, task: str, body: dict, record: dict) -> None:
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if llm.api_key and self.headers.get("Authorization") != f"Bearer {llm.api_key}":
@@ -118,10 +135,17 @@ class ScriptedLLM:
                     return self._send(step["status"], {"error": {"message": "scripted error"}}, headers)
                 usage = dict(step.get("usage", {}))
                 usage.setdefault("total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
+                record["usage"] = usage
+                message = {"role": "assistant", "content": step.get("content", "")}
+                finish = step.get("finish_reason", "stop")
+                if "tool_call" in step:
+                    llm.tool_calls += 1
+                    message["tool_calls"] = [{"id": f"call_{llm.tool_calls}", "type": "function", "function": {
+                        "name": "bash", "arguments": json.dumps(step["tool_call"])}}]
+                    finish = "tool_calls"
                 self._send(200, {
                     "id": "chatcmpl-scripted", "object": "chat.completion", "model": body.get("model", ""),
-                    "choices": [{"index": 0, "finish_reason": step.get("finish_reason", "stop"),
-                                 "message": {"role": "assistant", "content": step["content"]}}],
+                    "created": 1700000000, "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                     "usage": usage})
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
@@ -138,3 +162,10 @@ class ScriptedLLM:
                     pass  # the client gave up (its timeout)
 
         return Handler
+
+
+def _text(content) -> str:
+    """A message's text, whether a string or a list of parts (the multimodal form)."""
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""

@@ -63,8 +63,7 @@ def test_agent_timeout_and_failure_are_system_errors(tmp_path, docker_client, cl
     proc = _run(out, "--agent-cmd", "echo started; sleep 60", "--agent-timeout", "2")
     assert proc.returncode == 0, proc.stderr
     row = _row(out)
-    assert (row["outcome"], row["reason"]) == ("system_error",
-                                                "agent command timed out after 2s (see agent_output.txt)")
+    assert (row["outcome"], row["reason"]) == ("system_error", "agent timed out after 2s; last output: started")
     assert containers_of(docker_client, out.name) == []
 
     out = tmp_path / f"run-missing-{secrets.token_hex(3)}"
@@ -73,7 +72,7 @@ def test_agent_timeout_and_failure_are_system_errors(tmp_path, docker_client, cl
     assert proc.returncode == 0, proc.stderr
     row = _row(out)
     assert row["outcome"] == "system_error"
-    assert row["reason"].startswith("agent command exited 127 and changed nothing:")
+    assert row["reason"].startswith("agent exited 127: ")
     assert "not found" in row["reason"]
 
 
@@ -85,7 +84,7 @@ def test_host_agent_memory_limit(tmp_path, cleanup_run):
     assert proc.returncode == 0, proc.stderr
     row = _row(out)
     assert row["outcome"] == "system_error"
-    assert row["reason"] == "agent command exited 1 and changed nothing: MemoryError"
+    assert row["reason"] == "agent exited 1: MemoryError"
 
 
 def test_options_of_another_system_are_refused(tmp_path):

@@ -92,7 +92,7 @@ def test_javascript_edits_are_checked_by_tree_sitter_and_by_node_in_the_workspac
     tf = load_suite(PROJECT / "tasks" / "js", ["ms-compound-durations"])[0]
     image = task_image(docker_client, tf, environments.ensure_environment(docker_client, "node", log=lambda _m: None))
 
-    def start() -> Sandbox:
+    def start(_setup) -> Sandbox:  # the default workspace: no agent layer, the run's network
         sandbox = Sandbox(docker_client, image.tag, "llm-replies-js", "workspace", command=["sleep", "infinity"],
                           user="1000:1000", limits=Limits())
         sandbox.start()

@@ -40,7 +40,8 @@ class ProgressListener:
 @main.command()
 @click.argument("suite")
 @click.option("--system", "system_name", required=True,
-              help="gold, noop, llm, command, predictions, an installed system, or a name from resq.yaml.")
+              help="gold, noop, llm, command, predictions, aider, mini-swe-agent, agent (with --agent-spec), an "
+                   "installed system, or a name from resq.yaml.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
               help="The named systems file (default: resq.yaml in the working directory, when it exists).")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<run_id>); an existing one resumes.")

@@ -13,13 +13,21 @@ import click
 
 from ..errors import ResqError
 
+AGENTS = {"aider", "mini-swe-agent", "agent"}  # third-party agents from specs (systems/agent.py)
+
 # option (python name) -> (config key, systems that take it, click option declaration, click keyword arguments)
 OPTIONS = [
-    ("model", "model", {"llm"}, ("--model",), dict(help="llm: model name sent to the endpoint.")),
-    ("base_url", "base_url", {"llm"}, ("--base-url",),
-     dict(help="llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")),
-    ("api_key_env", "api_key_env", {"llm"}, ("--api-key-env",),
-     dict(help="llm: environment variable holding the API key (default OPENAI_API_KEY; '' for none).")),
+    ("model", "model", {"llm", *AGENTS}, ("--model",),
+     dict(help="llm, agents: model name sent to the endpoint (agents: openai/NAME).")),
+    ("base_url", "base_url", {"llm", *AGENTS}, ("--base-url",),
+     dict(help="llm, agents: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")),
+    ("api_key_env", "api_key_env", {"llm", *AGENTS}, ("--api-key-env",),
+     dict(help="llm, agents: environment variable holding the API key (default OPENAI_API_KEY; '' for none).")),
+    ("agent_spec", "agent_spec", {"agent"}, ("--agent-spec",),
+     dict(type=click.Path(exists=True, dir_okay=False), help="agent: the agent's spec file (YAML).")),
+    ("agent_network", "agent_network", AGENTS, ("--agent-network",),
+     dict(type=click.Choice(["host", "bridge"]), help="agents: the workspace container's network (default: host "
+                                                      "for a loopback --base-url, else bridge).")),
     ("edit_format", "edit_format", {"llm"}, ("--edit-format",),
      dict(type=click.Choice(["search-replace", "udiff"]), help="llm: edit format asked of the model.")),
     ("context_tokens", "context_tokens", {"llm"}, ("--context-tokens",),
@@ -54,8 +62,8 @@ OPTIONS = [
     ("agent_cmd", "agent_cmd", {"command"}, ("--agent-cmd",), dict(help="command: the agent's shell command.")),
     ("on_host", "on_host", {"command"}, ("--on-host",),
      dict(is_flag=True, default=None, help="command: run on this machine against a checkout, not in the container.")),
-    ("agent_timeout", "agent_timeout_s", {"command"}, ("--agent-timeout",),
-     dict(type=float, help="command: seconds before the agent is killed (1800).")),
+    ("agent_timeout", "agent_timeout_s", {"command", *AGENTS}, ("--agent-timeout",),
+     dict(type=float, help="command, agents: seconds before the agent is killed (1800).")),
     ("agent_dir", "agent_dir", {"command"}, ("--agent-dir",),
      dict(type=click.Path(exists=True, file_okay=False), help="command: files made available to the agent "
                                                               "($RESQ_AGENT_DIR).")),
@@ -86,13 +94,17 @@ def system_config(system: str, given: dict) -> dict[str, str]:
         value = given.get(name)
         if value is None or value == () or value is False:
             continue
-        if system in {"gold", "noop", "llm", "command", "predictions"} and system not in systems:
+        if system in {"gold", "noop", "llm", "command", "predictions", *AGENTS} and system not in systems:
             refused.append(declaration[0])
             continue
         config[key] = ",".join(value) if isinstance(value, tuple) else str(value)
     if refused:
         raise ResqError(f"system '{system}' does not take {', '.join(refused)}; drop it or choose the system "
                         f"it belongs to")
+    if "agent_spec" in config:  # an edited spec is another system: a run folder of the old one is not resumed
+        from ..agents import spec_file_hash
+
+        config["agent_spec_sha256"] = spec_file_hash(config["agent_spec"])
     return config
 
 

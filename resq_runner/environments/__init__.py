@@ -239,6 +239,11 @@ def _environment_dockerfile(base: str, definition: EnvironmentDefinition) -> str
     return "\n".join(lines) + "\n"
 
 
+# Linux wheel tags the containers' glibc (Debian bookworm: 2.36) runs; some packages publish manylinux_2_28 only.
+MANYLINUX = [flag for minor in range(17, 37) for flag in ("--platform", f"manylinux_2_{minor}_x86_64")] + \
+    ["--platform", "manylinux2014_x86_64"]
+
+
 def download_wheels(requirements: list[str], python_version: str) -> list[Path]:
     """Wheels for the container's Python, fetched on the host (the build itself has no network)."""
     target = cache_dir() / "wheels" / _hash(json.dumps(requirements), python_version)
@@ -250,7 +255,7 @@ def download_wheels(requirements: list[str], python_version: str) -> list[Path]:
         abi = "cp" + python_version.replace(".", "")
         command = ["python3", "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--python-version",
                    python_version, "--implementation", "cp", "--abi", abi, "--abi", "none", "--abi", "abi3",
-                   "--platform", "manylinux2014_x86_64", "--platform", "any", "-d", str(target), *requirements]
+                   *MANYLINUX, "--platform", "any", "-d", str(target), *requirements]
         proc = subprocess.run(command, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SetupError(download_problem(proc.stderr, requirements, python_version, target))

@@ -23,7 +23,9 @@ from .replay import ReplaySystem
 BUILTIN: dict[str, Callable[..., System]] = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
 # Imported only when chosen: the llm system pulls in httpx and tree-sitter.
 LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.systems.command:CommandSystem",
-        "predictions": "resq_runner.systems.predictions:PredictionsSystem"}
+        "predictions": "resq_runner.systems.predictions:PredictionsSystem",
+        "agent": "resq_runner.systems.agent:AgentSystem", "aider": "resq_runner.systems.agent:AiderSystem",
+        "mini-swe-agent": "resq_runner.systems.agent:MiniSweAgentSystem"}
 
 
 Factory = Callable[..., System] | str | EntryPoint  # a class, "module:Class" imported when chosen, or a plugin

@@ -7,18 +7,29 @@ import posixpath
 import re
 import shlex
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
 
 import docker.errors
 import requests.exceptions
 
 from ..errors import InfraError, ResqError
-from ..models import SystemOutput, TaskView
+from ..models import ImageRef, SystemOutput, TaskView
 from ..sandbox import Sandbox, member_bytes
 
 WORKSPACE_UID = 1000
+
+
+@dataclass(frozen=True)
+class WorkspaceSetup:
+    """How the workspace container is made, when a system needs more than the default (an agent's layer):
+    `image` gives the image to start from the task image (one built over it), `network` is bridge, host or none
+    (default: the run's), `mounts` are host folders mounted read-only, {host path: container path}."""
+
+    image: Callable[[ImageRef], str] | None = None
+    network: str | None = None
+    mounts: dict[str, str] = field(default_factory=dict)
 
 
 class Workspace:
@@ -31,18 +42,25 @@ class Workspace:
 
     root = "/workspace"
 
-    def __init__(self, start: Callable[[], Sandbox], *, log_dir: Path | None = None,
+    def __init__(self, start: Callable[[WorkspaceSetup], Sandbox], *, log_dir: Path | None = None,
                  source_dir: Callable[[], Path] | None = None):
         self._start = start
         self._sandbox: Sandbox | None = None
+        self._setup = WorkspaceSetup()
         self.log_dir = log_dir
         self._source_dir = source_dir
 
     @property
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
-            self._sandbox = self._start()
+            self._sandbox = self._start(self._setup)
         return self._sandbox
+
+    def configure(self, setup: WorkspaceSetup) -> None:
+        """Say how the container is to be made; only before it starts (the first use of `sandbox`)."""
+        if self._sandbox is not None:
+            raise RuntimeError("the workspace container already started")
+        self._setup = setup
 
     @property
     def started(self) -> bool:

@@ -21,11 +21,12 @@ import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ResqError
 from ..offline import OfflineError, enabled as offline_enabled
-from ..models import SystemOutput, TaskView, Usage
+from ..models import ContextFile, SystemOutput, TaskView, Usage
 from .base import WORKSPACE_UID, System, Workspace
 from .observe import ContainerReads, parse_context_log, read_since_reset, reset_access_times
 
@@ -58,63 +59,30 @@ class CommandSystem(System):
     def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput:
         started = time.perf_counter()
         if self.on_host:
-            code, output, timed_out, patch, read = self._on_host(task, workspace)
+            run = self._on_host(task, workspace)
         else:
-            code, output, timed_out, patch, read = self._in_container(task, workspace)
-        output = self._redact(output)
+            agent_files = None if self.agent_dir is None else {
+                str(p.relative_to(self.agent_dir)): p.read_bytes() for p in sorted(self.agent_dir.rglob("*"))
+                if p.is_file()}
+            run = run_in_workspace(workspace, task, self.command, self.timeout_s, self._passed(),
+                                   agent_files=agent_files)
+        run.output = redact(run.output, self._passed())
         if workspace.log_dir is not None:
-            (workspace.log_dir / "agent_output.txt").write_text(output)
-        usage = Usage(wall_s=time.perf_counter() - started)
-        if timed_out:
-            return SystemOutput(patch=patch, usage=usage, context_files=read,
-                                error=f"agent command timed out after {self.timeout_s:g}s (see agent_output.txt)")
-        if code != 0 and not patch.strip():
-            return SystemOutput(usage=usage, context_files=read, error=f"agent command exited {code} and changed "
-                                                                       f"nothing: {_last_line(output)}")
-        return SystemOutput(patch=patch, usage=usage, context_files=read)
-
-    # --- in the workspace container -----------------------------------------------------------------------
-
-    def _in_container(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str, list]:
-        base = _head(workspace)
-        workspace.run(f"mkdir -p {IN_CONTAINER}/agent")  # as the workspace user, so the agent can write beside
-        files = {f"{IN_CONTAINER}/instruction.md": task.instruction.encode()}
-        if self.agent_dir is not None:
-            files.update({f"{IN_CONTAINER}/agent/{p.relative_to(self.agent_dir)}": p.read_bytes()
-                          for p in sorted(self.agent_dir.rglob("*")) if p.is_file()})
-        workspace.sandbox.put_files(files, mode=0o755, uid=WORKSPACE_UID)
-        env = self._environment(task, f"{IN_CONTAINER}/instruction.md", workspace.root,
-                                f"{IN_CONTAINER}/agent" if self.agent_dir else "", f"{IN_CONTAINER}/context.jsonl")
-        watcher = ContainerReads(workspace, f"{IN_CONTAINER}/observe")
-        workspace.run(f"mkdir -p {IN_CONTAINER}/observe")
-        watcher.start()
-        # `timeout` inside the container: a docker exec has no deadline of its own, and the agent's children die too
-        script = (f"timeout -k 10 {self.timeout_s:g} sh -c {shlex.quote(self.command)} "
-                  f"> {IN_CONTAINER}/output.txt 2>&1; echo $? > {IN_CONTAINER}/exit_code")
-        exec_id = workspace.start(script, environment=env)
-        deadline = time.monotonic() + self.timeout_s + 30  # `timeout` ends it first; this guards a stuck engine
-        while workspace.running(exec_id) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        code_text = (workspace.sandbox.read_file(f"{IN_CONTAINER}/exit_code") or b"124").decode().strip()
-        output = (workspace.sandbox.read_file(f"{IN_CONTAINER}/output.txt", limit=64 * OUTPUT_CAP) or b"")
-        code = int(code_text) if code_text.lstrip("-").isdigit() else 1
-        logged = parse_context_log((workspace.sandbox.read_file(f"{IN_CONTAINER}/context.jsonl") or b"").decode(
-            "utf-8", "replace"), workspace.root)
-        read = logged or watcher.collect()  # before the diff: git reads every file to build it
-        return code, _cap(output.decode("utf-8", "replace")), code in (124, 137), workspace.diff(base), read
+            (workspace.log_dir / "agent_output.txt").write_text(run.output)
+        return agent_output(run, Usage(wall_s=time.perf_counter() - started), self.timeout_s)
 
     # --- on the host -----------------------------------------------------------------------------------------
 
-    def _on_host(self, task: TaskView, workspace: Workspace) -> tuple[int, str, bool, str, list]:
+    def _on_host(self, task: TaskView, workspace: Workspace) -> AgentRun:
         with tempfile.TemporaryDirectory(prefix="resq-agent-") as tmp:
             checkout = Path(tmp) / "repo"
             shutil.copytree(workspace.source_dir(), checkout, symlinks=True)
             instruction = Path(tmp) / "instruction.md"
             instruction.write_text(task.instruction)
             context_log = Path(tmp) / "context.jsonl"
-            env = {**os.environ, **self._environment(task, str(instruction), str(checkout),
+            env = {**os.environ, **agent_environment(task, str(instruction), str(checkout),
                                                        str(self.agent_dir.resolve()) if self.agent_dir else "",
-                                                       str(context_log))}
+                                                       str(context_log)), **self._passed()}
             base = _git(checkout, "rev-parse", "HEAD").strip()
             reset_access_times(checkout)
             proc = subprocess.Popen(["sh", "-c", self.command], cwd=checkout, env=env, stdout=subprocess.PIPE,
@@ -131,30 +99,90 @@ class CommandSystem(System):
             read = logged or read_since_reset(checkout)
             _git(checkout, "add", "-A")
             patch = _git(checkout, "diff", "--cached", "--binary", base)
-            return proc.returncode, _cap(output.decode("utf-8", "replace")), timed_out, patch, read
+            return AgentRun(proc.returncode, _cap(output.decode("utf-8", "replace")), timed_out, patch, read)
 
     def _limits(self) -> None:
         if self.memory_mb:
             size = self.memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
-    # --- shared ----------------------------------------------------------------------------------------------
+    def _passed(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in self.passed_env}
 
-    def _environment(self, task: TaskView, instruction: str, workspace: str, agent_dir: str,
-                     context_log: str) -> dict[str, str]:
-        env = {"RESQ_INSTRUCTION_FILE": instruction, "RESQ_TASK_ID": task.id, "RESQ_WORKSPACE": workspace,
-               "RESQ_CONTEXT_LOG": context_log}
-        if agent_dir:
-            env["RESQ_AGENT_DIR"] = agent_dir
-        env.update({name: os.environ[name] for name in self.passed_env})
-        return env
 
-    def _redact(self, text: str) -> str:
-        for name in self.passed_env:
-            value = os.environ.get(name, "")
-            if len(value) >= 4:
-                text = text.replace(value, f"[{name} redacted]")
-        return text
+# --- shared with the agent system (systems/agent.py) -------------------------------------------------------------
+
+
+@dataclass
+class AgentRun:
+    code: int
+    output: str
+    timed_out: bool
+    patch: str
+    read: list[ContextFile]
+
+
+def run_in_workspace(workspace: Workspace, task: TaskView, command: str, timeout_s: float, passed: dict[str, str],
+                     *, agent_files: dict[str, bytes] | None = None, extra_env: dict[str, str] | None = None,
+                     prepare: str = "") -> AgentRun:
+    """`command` through `sh -c` in the workspace container as the workspace user, under `timeout`, polled (a
+    plain exec would hit the engine client's read timeout). `agent_files` land in IN_CONTAINER/agent, `prepare`
+    runs first (as the same user), and IN_CONTAINER/out is a folder the agent may write its records to."""
+    base = _head(workspace)
+    workspace.run(f"mkdir -p {IN_CONTAINER}/agent {IN_CONTAINER}/out {IN_CONTAINER}/observe"
+                  + (f" && {prepare}" if prepare else ""))  # as the workspace user, so the agent can write beside
+    files = {f"{IN_CONTAINER}/instruction.md": task.instruction.encode()}
+    files.update({f"{IN_CONTAINER}/agent/{name}": content for name, content in (agent_files or {}).items()})
+    workspace.sandbox.put_files(files, mode=0o755, uid=WORKSPACE_UID)
+    env = {**agent_environment(task, f"{IN_CONTAINER}/instruction.md", workspace.root,
+                               f"{IN_CONTAINER}/agent" if agent_files is not None else "",
+                               f"{IN_CONTAINER}/context.jsonl"),
+           "RESQ_AGENT_OUTPUT": f"{IN_CONTAINER}/out", **(extra_env or {}), **passed}
+    watcher = ContainerReads(workspace, f"{IN_CONTAINER}/observe")
+    watcher.start()
+    # `timeout` inside the container: a docker exec has no deadline of its own, and the agent's children die too
+    script = (f"timeout -k 10 {timeout_s:g} sh -c {shlex.quote(command)} "
+              f"> {IN_CONTAINER}/output.txt 2>&1; echo $? > {IN_CONTAINER}/exit_code")
+    exec_id = workspace.start(script, environment=env)
+    deadline = time.monotonic() + timeout_s + 30  # `timeout` ends it first; this guards a stuck engine
+    while workspace.running(exec_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    code_text = (workspace.sandbox.read_file(f"{IN_CONTAINER}/exit_code") or b"124").decode().strip()
+    output = (workspace.sandbox.read_file(f"{IN_CONTAINER}/output.txt", limit=64 * OUTPUT_CAP) or b"")
+    code = int(code_text) if code_text.lstrip("-").isdigit() else 1
+    logged = parse_context_log((workspace.sandbox.read_file(f"{IN_CONTAINER}/context.jsonl") or b"").decode(
+        "utf-8", "replace"), workspace.root)
+    read = logged or watcher.collect()  # before the diff: git reads every file to build it
+    return AgentRun(code, _cap(output.decode("utf-8", "replace")), code in (124, 137), workspace.diff(base), read)
+
+
+def agent_environment(task: TaskView, instruction: str, workspace: str, agent_dir: str,
+                      context_log: str) -> dict[str, str]:
+    env = {"RESQ_INSTRUCTION_FILE": instruction, "RESQ_TASK_ID": task.id, "RESQ_WORKSPACE": workspace,
+           "RESQ_CONTEXT_LOG": context_log}
+    if agent_dir:
+        env["RESQ_AGENT_DIR"] = agent_dir
+    return env
+
+
+def agent_output(run: AgentRun, usage: Usage, timeout_s: float) -> SystemOutput:
+    """One policy for every agent: a timeout or a non-zero exit is a system_error naming the agent's last output
+    (the patch is still kept in patch.diff); otherwise the patch is graded, an empty one included."""
+    if run.timed_out:
+        return SystemOutput(patch=run.patch, usage=usage, context_files=run.read,
+                            error=f"agent timed out after {timeout_s:g}s; last output: {_last_lines(run.output)}")
+    if run.code != 0:
+        return SystemOutput(patch=run.patch, usage=usage, context_files=run.read,
+                            error=f"agent exited {run.code}: {_last_line(run.output)}")
+    return SystemOutput(patch=run.patch, usage=usage, context_files=run.read)
+
+
+def redact(text: str, values: dict[str, str]) -> str:
+    """Each secret value (4+ characters) replaced by the name of its variable."""
+    for name, value in values.items():
+        if len(value) >= 4:
+            text = text.replace(value, f"[{name} redacted]")
+    return text
 
 
 def _head(workspace: Workspace) -> str:
@@ -172,5 +200,9 @@ def _cap(text: str) -> str:
 
 
 def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "(no output)"
+    return _last_lines(text, 1)
+
+
+def _last_lines(text: str, count: int = 3) -> str:
+    lines = [line.strip()[:200] for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) if lines else "(no output)"
