@@ -26,6 +26,7 @@ Usage: python3 -I grade.py SPEC.json
 import configparser
 import ctypes
 import ctypes.util
+import importlib.util
 import json
 import os
 import re
@@ -101,6 +102,7 @@ class PatchRefused(Exception):
 
 def main(spec_path):
     spec = json.load(open(spec_path))
+    check_spec(spec)
     os.chmod(os.path.dirname(spec_path), 0o700)
     private = spec["private"]
     os.makedirs(private, mode=0o700, exist_ok=True)
@@ -117,6 +119,16 @@ def main(spec_path):
     finally:
         with open(os.path.join(private, "status.json"), "w") as out:
             json.dump(status, out)
+
+
+def check_spec(spec):
+    """The spec against spec.schema.json beside this file (the host's HarnessSpec); a mismatch stops here, before
+    anything is touched. spec_check.py is loaded by path: `python3 -I` keeps this folder off sys.path."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    loader = importlib.util.spec_from_file_location("resq_spec_check", os.path.join(here, "spec_check.py"))
+    checker = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(checker)
+    checker.check(spec, os.path.join(here, "spec.schema.json"))
 
 
 def run(spec, status):

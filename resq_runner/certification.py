@@ -19,18 +19,22 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import docker
+
 from . import __version__, environments
 from .errors import ResqError
 from .grading import GRADER_VERSION
 from .models import (Certificate, CertificateDigests, CertificateRun, ImageRef, Outcome, Record, Result, SystemSpec,
                      TaskFolder, now_utc)
 from .results import RunPaths
+from .pipeline import Pipeline
 from .sandbox import Limits, remove_run_containers
+from .scheduling import RetryPolicy
+from .systems import make_system
 from .tasks import gold_patch, hidden_files, inside, load_suite
 from .tasks.snapshots import materialize, snapshot_hash
 
 CERTIFICATE_FILE = "certificate.json"
-INFRA_RETRIES = 2
 
 
 class TaskChecks(Record):
@@ -127,11 +131,8 @@ def lint(tf: TaskFolder) -> list[str]:
 # Runs through the pipeline
 
 
-def run_checks(client, tf: TaskFolder, environment: ImageRef, runs: int, work: Path,
-               limits: Limits = Limits()) -> TaskChecks:
-    from .runner import Pipeline
-    from .systems import make_system
-
+def run_checks(client: docker.DockerClient, tf: TaskFolder, environment: ImageRef, runs: int, work: Path,
+               limits: Limits = Limits(), policy: RetryPolicy = RetryPolicy()) -> TaskChecks:
     checks = TaskChecks(lint=lint(tf))
     run_id = f"certify-{tf.task.id[:40]}-{secrets.token_hex(3)}"
     paths = RunPaths(work / tf.task.id)
@@ -141,20 +142,13 @@ def run_checks(client, tf: TaskFolder, environment: ImageRef, runs: int, work: P
             spec = SystemSpec(name=name)
             pipeline = Pipeline(client, make_system(spec), spec, run_id, paths, limits)
             for sample in range(count):
-                result = _run_with_retries(pipeline, tf, environment, stop, sample + (0 if name == "gold" else runs))
+                number = sample + (0 if name == "gold" else runs)
+                result = policy.run(lambda attempt: pipeline.run_task(tf, environment, attempt, stop, number), stop)
                 getattr(checks, name).append(result)
                 checks.image_id = checks.image_id or result.image_digest
     finally:
         remove_run_containers(client, run_id)
     return checks
-
-
-def _run_with_retries(pipeline, tf: TaskFolder, environment: ImageRef, stop, sample: int) -> Result:
-    for attempt in range(1, INFRA_RETRIES + 2):
-        result = pipeline.run_task(tf, environment, attempt, stop, sample)
-        if result.outcome is not Outcome.infra_error:
-            break
-    return result
 
 
 def decide(tf: TaskFolder, checks: TaskChecks) -> Certificate:

@@ -2,7 +2,7 @@
 
 Each evaluation is one Ray task that asks for the custom resource `docker: 1` (and no CPU), so it lands only on a
 node started with `ray start --resources='{"docker": K}'`, at most K at a time per node. On the node the task runs
-runner.Pipeline.run_task against that node's own Docker engine and sends back the Result with the task's log files.
+pipeline.Pipeline.run_task against that node's own Docker engine and sends back the Result with the task's log files.
 The driver (the `resq run` process) is the only writer of results.jsonl and of the run's logs, so a cluster run
 resumes exactly like a local one.
 
@@ -17,6 +17,7 @@ infra retries apply. Ray leaves a task that no node can take pending forever, so
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import docker
 import docker.errors
@@ -34,8 +35,11 @@ from . import environments, offline
 from .errors import InfraError, ResqError, SetupError
 from .grading.evaluate import STARTUP_MARGIN_S
 from .models import ImageRef, Outcome, Record, Result, SystemSpec, TaskFolder, now_utc
+from .pipeline import Pipeline
 from .results import RunPaths
 from .sandbox import Limits, connect, remove_run_containers
+from .scheduling import Batch, RetryPolicy
+from .systems import make_system
 from .tasks import task_hash
 
 DOCKER_RESOURCE = "docker"
@@ -65,9 +69,10 @@ class NodeJob(Record):
 class NodeReply(Record):
     """What a node sends back: the result and the files of its log folder (paths relative to it)."""
 
-    result: Result
+    result: Result | None = None
     logs: dict[str, bytes] = {}
     node: str = ""
+    stop_error: str = ""  # an error the retry policy says stops the run (a task or input error): no result
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -75,7 +80,7 @@ class NodeReply(Record):
 
 
 class RayExecutor:
-    """Called like runner._run_pool: yields one Result per evaluation as results come back."""
+    """The Ray executor (scheduling.Executor): records one Result per evaluation as results come back."""
 
     def __init__(self, address: str, ship_images: bool):
         self.address, self.ship_images = address, ship_images
@@ -98,44 +103,45 @@ class RayExecutor:
                              f"--address=HEAD:PORT --resources='{{\"{DOCKER_RESOURCE}\": 2}}'`")
         return cls(address, ship_images)
 
-    def __call__(self, pipeline, todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef], options,
-                 earlier: dict[tuple[str, int], Outcome] | None = None) -> Iterator[Result]:
+    def run(self, batch: Batch, record: Callable[[Result], None]) -> None:
         ray = _import_ray()
         try:
-            yield from _Schedule(pipeline, todo, envs, options, self.ship_images, earlier).results()
+            with contextlib.closing(_Schedule(batch, self.ship_images).results()) as rows:
+                for result in rows:  # closing: a stop cancels what the cluster still runs, at once
+                    record(result)
+                    stop = batch.policy.stop_after(result)
+                    if stop is not None:
+                        raise stop
         finally:
-            _sweep_nodes(pipeline.run_id)
+            _sweep_nodes(batch.pipeline.run_id)
             ray.shutdown()
 
 
 class _Schedule:
-    """The driver's loop: submit every evaluation, collect them as they finish, retry infra errors.
+    """The driver's loop: submit every evaluation, collect them as they finish, retry infra errors after the
+    policy's backoff (a retry waits in the backlog until it is due; the loop goes on collecting meanwhile).
 
-    As in the local pool, a later part of a challenge is submitted only once its earlier parts (same sample) passed,
-    and gets a `blocked` row as soon as one of them ended otherwise.
+    As in the local pool, later challenge parts are released through the batch's PartGate.
     """
 
-    def __init__(self, pipeline, todo: list[tuple[TaskFolder, int]], envs: dict[str, ImageRef], options,
-                 ship_images: bool, earlier: dict[tuple[str, int], Outcome] | None):
+    def __init__(self, batch: Batch, ship_images: bool):
         ray = _import_ray()
-        self.pipeline, self.todo, self.envs, self.options = pipeline, todo, envs, options
+        self.pipeline, self.envs, self.policy = batch.pipeline, batch.envs, batch.policy
         self.remote = ray.remote(evaluate_on_node).options(
             num_cpus=0, resources={DOCKER_RESOURCE: 1}, max_retries=NODE_LOSS_RETRIES, retry_exceptions=False)
-        self.shipped = _ship_images(pipeline, todo, envs) if ship_images else {}
-        self.pending: dict = {}
-        self.backlog: list[tuple[TaskFolder, int, int]] = []
-        self.budget = getattr(pipeline, "budget", None)
-        self.outcomes = dict(earlier or {})
-        self.waiting = [(tf, sample) for tf, sample in todo if _earlier_parts(tf)]
-        self.scheduled = {tf.task.id for tf, _ in todo}
-        self.stall_s = max((tf.task.timeout_s for tf, _ in todo), default=0) + STARTUP_MARGIN_S + IMAGE_MARGIN_S
+        self.shipped = _ship_images(batch) if ship_images else {}
+        self.pending: dict[Any, NodeJob] = {}
+        self.backlog: list[tuple[float, TaskFolder, int, int]] = []  # (due, task, sample, attempt)
+        self.budget = self.pipeline.budget
+        self.gate = batch.gate()
+        self.stall_s = max((tf.task.timeout_s for tf, _ in batch.todo), default=0) + STARTUP_MARGIN_S + \
+            IMAGE_MARGIN_S
         self.grace_s = float(os.environ.get(GRACE_VARIABLE, NO_DOCKER_GRACE_S))
 
-    def results(self) -> Iterator[Result]:
+    def results(self) -> Generator[Result, None, None]:
         ray = _import_ray()
-        for tf, sample in self.todo:
-            if not _earlier_parts(tf):
-                self._submit(tf, sample, 1)
+        for tf, sample in self.gate.first():
+            self._submit(tf, sample, 1)
         progress, docker_seen = time.monotonic(), time.monotonic()
         try:
             yield from self._release()
@@ -143,8 +149,9 @@ class _Schedule:
                 yield from self._start_waiting()
                 yield from self._release()  # a part whose earlier part the budget skipped is blocked
                 if not self.pending:
+                    time.sleep(min(POLL_S, self._next_due()))  # only retries waiting out their backoff
                     continue
-                ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=POLL_S)
+                ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=min(POLL_S, self._next_due()))
                 now = time.monotonic()
                 if ready:
                     progress = now
@@ -166,33 +173,38 @@ class _Schedule:
                 ray.cancel(ref, force=True)
             raise
 
-    def _submit(self, tf: TaskFolder, sample: int, attempt: int) -> None:
-        self.backlog.append((tf, sample, attempt))
+    def _submit(self, tf: TaskFolder, sample: int, attempt: int, delay: float = 0.0) -> None:
+        self.backlog.append((time.monotonic() + delay, tf, sample, attempt))
+
+    def _next_due(self) -> float:
+        """Seconds until the next retry in the backlog falls due (POLL_S when none is waiting out its backoff)."""
+        now = time.monotonic()
+        return max(0.05, min((due - now for due, *_ in self.backlog if due > now), default=POLL_S))
 
     def _start_waiting(self) -> Iterator[Result]:
-        """Without a budget everything goes to Ray at once; with one, only as many as the cluster has Docker slots,
-        each admitted by the budget as it starts (as the local pool admits a task when a worker takes it)."""
+        """Without a budget everything due goes to Ray at once; with one, only as many as the cluster has Docker
+        slots, each admitted by the budget as it starts (as the local pool admits a task when a worker takes it)."""
         ray = _import_ray()
         slots = max(1, int(ray.cluster_resources().get(DOCKER_RESOURCE, 1)))
-        limit = slots if self.budget is not None else len(self.pending) + len(self.backlog)
-        while self.backlog and len(self.pending) < limit:
-            tf, sample, attempt = self.backlog.pop(0)
+        due = [entry for entry in self.backlog if entry[0] <= time.monotonic()]
+        limit = slots if self.budget is not None else len(self.pending) + len(due)
+        while due and len(self.pending) < limit:
+            entry = due.pop(0)
+            self.backlog.remove(entry)
+            _due, tf, sample, attempt = entry
             refusal = self.budget.admit() if self.budget is not None else None
             if refusal is None:
                 self._start(tf, sample, attempt)
                 continue
-            result = Result(run_id=self.pipeline.run_id, task_id=tf.task.id, task_hash=task_hash(tf),
-                            system=self.pipeline.spec, sample=sample, attempt=attempt,
-                            outcome=Outcome.skipped_budget, reason=refusal, started_at=now_utc(),
-                            finished_at=now_utc())
-            self.outcomes[(tf.task.id, sample)] = result.outcome
+            result = self.pipeline.skipped_budget(tf, sample, attempt, refusal)
+            self.gate.record(result)
             yield result
 
     def _start(self, tf: TaskFolder, sample: int, attempt: int) -> None:
         image, blob = self.shipped.get(tf.task.id, (None, None))
         job = NodeJob(task=tf, sample=sample, attempt=attempt, run_id=self.pipeline.run_id,
                       system=self.pipeline.spec, limits=self.pipeline.limits, shipped=image,
-                      oracle_context=getattr(self.pipeline, "oracle_context", False), offline=offline.enabled(),
+                      oracle_context=self.pipeline.oracle_context, offline=offline.enabled(),
                       environment=self.envs.get(tf.task.environment.name) if image else None)
         # The blob travels inside a list so Ray does not fetch it to the node unless the node lacks the image.
         self.pending[self.remote.remote(job, [blob] if blob is not None else [])] = job
@@ -203,6 +215,8 @@ class _Schedule:
             job = self.pending.pop(ref)
             try:
                 reply = ray.get(ref)
+                if reply.stop_error:
+                    raise ResqError(reply.stop_error)
                 result = _keep_logs(reply, self.pipeline.paths)
             except ray.exceptions.RayError as exc:
                 result = failed_result(job, f"the cluster lost this evaluation: {_one_line(exc)[:300]}")
@@ -222,41 +236,17 @@ class _Schedule:
             yield from self._retry_if_infra(job, result)
 
     def _retry_if_infra(self, job: NodeJob, result: Result) -> Iterator[Result]:
-        if result.outcome is Outcome.infra_error and job.attempt <= self.options.retries:
-            time.sleep(min(2 ** job.attempt, 10))
-            self._submit(job.task, job.sample, job.attempt + 1)
+        if self.policy.retries_after(result.outcome, job.attempt):
+            self._submit(job.task, job.sample, job.attempt + 1, delay=self.policy.backoff_s(job.attempt))
         else:
-            self.outcomes[(job.task.task.id, job.sample)] = result.outcome
+            self.gate.record(result)
         yield result
 
     def _release(self) -> Iterator[Result]:
-        """Later parts whose earlier parts all passed are submitted; those with one that did not are blocked (and
-        so, in turn, are parts that come after a blocked one)."""
-        blocked_any = True
-        while blocked_any:
-            blocked_any = False
-            for tf, sample in list(self.waiting):
-                parts = _earlier_parts(tf)
-                states = [self.outcomes.get((part, sample)) for part in parts]
-                failed = next((part for part, state in zip(parts, states) if state not in (None, Outcome.passed)),
-                              None)
-                unscheduled = [part for part, state in zip(parts, states)
-                               if state is None and part not in self.scheduled]
-                if failed or unscheduled:
-                    self.waiting.remove((tf, sample))
-                    part = failed or unscheduled[0]
-                    state = self.outcomes[(part, sample)].value if failed else "not run"
-                    result = self.pipeline.blocked_result(tf, sample, part, state)
-                    self.outcomes[(tf.task.id, sample)] = result.outcome
-                    blocked_any = True
-                    yield result
-                elif all(state is Outcome.passed for state in states):
-                    self.waiting.remove((tf, sample))
-                    self._submit(tf, sample, 1)
-
-
-def _earlier_parts(tf: TaskFolder) -> list[str]:
-    return tf.task.challenge.after if tf.task.challenge else []
+        ready, blocked = self.gate.release(self.pipeline.blocked_result)
+        yield from blocked
+        for tf, sample in ready:
+            self._submit(tf, sample, 1)
 
 
 def _check_reachable(address: str) -> None:
@@ -274,6 +264,7 @@ def _check_reachable(address: str) -> None:
 def _keep_logs(reply: NodeReply, paths: RunPaths) -> Result:
     """Writes the node's log files into the driver's run folder; the row points at them."""
     result = reply.result
+    assert result is not None, "a reply without a result carries a stop_error"
     log_dir = paths.task_logs(result.task_id, result.attempt, result.sample)
     log_dir.mkdir(parents=True, exist_ok=True)
     for name, content in reply.logs.items():
@@ -284,16 +275,15 @@ def _keep_logs(reply: NodeReply, paths: RunPaths) -> Result:
     return result.model_copy(update={"log_dir": str(log_dir), "node": reply.node})
 
 
-def _ship_images(pipeline, todo: list[tuple[TaskFolder, int]],
-                 envs: dict[str, ImageRef]) -> dict[str, tuple[ImageRef, object]]:
+def _ship_images(batch: Batch) -> dict[str, tuple[ImageRef, object]]:
     """Builds each task's image here once (as Pipeline does) and puts its `docker save` tarball in the object store."""
     ray = _import_ray()
     blobs: dict[str, object] = {}
     shipped: dict[str, tuple[ImageRef, object]] = {}
-    for tf, _ in todo:
-        image = pipeline._task_image(tf, envs[tf.task.environment.name])  # the very image a local run would use
+    for tf, _ in batch.todo:
+        image = batch.pipeline.task_image(tf, batch.envs[tf.task.environment.name])  # what a local run would use
         if image.id not in blobs:
-            blobs[image.id] = ray.put(save_image(pipeline.client, image))
+            blobs[image.id] = ray.put(save_image(batch.pipeline.client, image))
         shipped[tf.task.id] = (image, blobs[image.id])
     return shipped
 
@@ -324,10 +314,8 @@ def failed_result(job: NodeJob, reason: str) -> Result:
 
 
 def evaluate_on_node(job: NodeJob, blob: list) -> NodeReply:
-    """One evaluation through runner.Pipeline on this node's Docker engine, logged into a scratch folder."""
-    from .runner import Pipeline
-    from .systems import make_system
-
+    """One evaluation through pipeline.Pipeline on this node's Docker engine, logged into a scratch folder. An
+    error the retry policy says stops the run (a task or input error) goes back as `stop_error`."""
     node = _node_id()
     if job.offline:
         offline.enable()
@@ -339,11 +327,15 @@ def evaluate_on_node(job: NodeJob, blob: list) -> NodeReply:
             client = connect()
             environment = _node_environment(client, job, blob)
             pipeline = Pipeline(client, make_system(job.system), job.system, job.run_id, RunPaths(Path(scratch)),
-                                job.limits)
-            pipeline.oracle_context = job.oracle_context
+                                job.limits, oracle_context=job.oracle_context)
         except (InfraError, ResqError, docker.errors.DockerException) as exc:
             return NodeReply(result=failed_result(job, f"node {node[:12]}: {_one_line(exc)}"), node=node)
-        result = pipeline.run_task(job.task, environment, job.attempt, threading.Event(), job.sample)
+        try:
+            result = pipeline.run_task(job.task, environment, job.attempt, threading.Event(), job.sample)
+        except Exception as exc:
+            if RetryPolicy().stops_run(exc):
+                return NodeReply(node=node, stop_error=f"{job.task.ref}: {_one_line(exc)}")
+            raise
         log_dir = Path(result.log_dir)
         logs = {path.relative_to(log_dir).as_posix(): path.read_bytes()
                 for path in sorted(log_dir.rglob("*")) if path.is_file()}
@@ -351,10 +343,8 @@ def evaluate_on_node(job: NodeJob, blob: list) -> NodeReply:
 
 
 def _node_environment(client: docker.DockerClient, job: NodeJob, blob: list) -> ImageRef:
-    if job.shipped is not None:
-        _import_ray()
-        import ray
-
+    if job.shipped is not None and job.environment is not None:
+        ray = _import_ray()
         load_shipped_image(client, job.shipped, lambda: ray.get(blob[0]))
         return job.environment
     name = job.task.task.environment.name

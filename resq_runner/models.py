@@ -572,6 +572,52 @@ class HarnessStatus(Record):
     inert_files: list[str] = []  # framework-shaped files the patch added (a dist-info, pytest.py, ...): never used
 
 
+class CanarySpec(Record):
+    """The canaries planted among the hidden tests (grading/canaries.py): node ids to add to the command, and salted
+    hashes the harness's pytest plugin uses to keep them selected without naming them."""
+
+    arguments: list[str]
+    salt: str
+    keep: list[str]
+
+
+class ScriptSpec(Record):
+    """A RES-Q style test script: copied in under `name` only for the run; it must print `secret` to pass."""
+
+    source: str
+    name: str
+    secret: str
+
+
+class HarnessSpec(Record):
+    """spec.json: what harness/grade.py is asked to do in the eval container. harness/spec.schema.json is this
+    model's JSON schema (a test keeps them equal); grade.py, standard library only, checks the spec it receives
+    against that file before it does anything. Every field is always written."""
+
+    workspace: str
+    patch: str
+    hidden: str
+    protected: list[str]
+    command: str
+    env: dict[str, str]  # the task's own variables for the test run (a benchmark spec's env_vars_test)
+    activate: str  # a prebuilt image's activation, run before the tests ("" for none)
+    framework: str
+    report_flag: str
+    report_flag_after: str
+    report_suffix: str
+    report_dir: str
+    report_is_output: bool
+    nonce: str
+    uid: int
+    timeout_s: float
+    private: str
+    output_limit: int
+    report_limit: int
+    file_size: int
+    canary: CanarySpec
+    script: ScriptSpec | None
+
+
 class Evaluation(Record):
     """What grading hands back to the runner: the verdict and the seconds each eval stage took."""
 

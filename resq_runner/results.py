@@ -14,6 +14,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import ValidationError
 
@@ -64,15 +65,15 @@ class RunLock:
 
     def __init__(self, paths: RunPaths):
         self.paths = paths
-        self._file = None
+        self._file: TextIO | None = None
 
     def __enter__(self) -> "RunLock":
         self.paths.root.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.paths.lock, "a")
+        self._file = handle = open(self.paths.lock, "a")
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            self._file.close()
+            handle.close()
             raise ResqError(f"{self.paths.root}: another `resq run` is writing to this run folder; wait for it "
                             "or choose another --out") from exc
         return self

@@ -157,13 +157,13 @@ class Sandbox:
             return None
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise InfraError(f"cannot copy {path} out of the container: {exc}") from exc
-        if stat.get("size", 0) > limit:
+        if (stat or {}).get("size", 0) > limit:
             return None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             member = tar.next()
             if member is None or not member.isfile():
                 return None
-            return tar.extractfile(member).read()
+            return member_bytes(tar, member)
 
     def read_tree(self, path: str, limit: int = 64 * 1024 * 1024) -> dict[str, bytes]:
         """The regular files directly or deeper under a folder, by path relative to it, in one engine call.
@@ -187,7 +187,7 @@ class Sandbox:
             with tarfile.open(fileobj=io.BytesIO(bytes(data))) as tar:
                 for member in tar:
                     if member.isfile() and member.size <= limit and "/" in member.name:
-                        files[member.name.split("/", 1)[1]] = tar.extractfile(member).read()
+                        files[member.name.split("/", 1)[1]] = member_bytes(tar, member)
         except (tarfile.TarError, EOFError):
             pass  # a transfer cut at the limit: keep the files read before the cut
         return files
@@ -273,11 +273,19 @@ def remove_run_volumes(client: docker.DockerClient, run_id: str | None = None) -
     return removed
 
 
+def member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    """A regular file's content from an archive (extractfile gives None only for what is not a file)."""
+    handle = tar.extractfile(member)
+    return handle.read() if handle is not None else b""
+
+
 def remove_temporary_images(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
     """Remove images labelled resq.image=temporary (of one run, when given); content-hashed images stay."""
     labels = [f"{IMAGE_LABEL}={TEMPORARY}"] + ([f"{RUN_LABEL}={run_id}"] if run_id else [])
     removed = []
     for image in client.images.list(filters={"label": labels}):
+        if image.id is None:
+            continue
         try:
             client.images.remove(image.id, force=True)
             removed.append(image.tags[0] if image.tags else image.short_id)

@@ -1,6 +1,6 @@
 """`resq tasks validate`: prove each task of a suite is sound, in real containers, through the run pipeline.
 
-For every task, N evaluations of `gold` and N of `noop` (runner.Pipeline, exactly as `resq run` grades), plus a look
+For every task, N evaluations of `gold` and N of `noop` (pipeline.Pipeline, exactly as `resq run` grades), plus a look
 at the workspace a system would see:
 
 - gold passes N of N, noop fails N of N;
@@ -19,15 +19,17 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import docker
 
 from . import environments
 from .errors import ResqError
 from .models import ImageRef, Outcome, Result, SystemSpec, TaskFolder, TaskValidity, TestStatus
+from .pipeline import Pipeline, new_run_id, task_image
 from .results import RunPaths, check_out_folder
-from .runner import Pipeline, new_run_id, task_image
 from .sandbox import Limits, Sandbox, connect, remove_run_containers
+from .scheduling import RetryPolicy
 from .systems import make_system
 from .tasks import hidden_files, load_suite
 from .tasks.lint import instruction_leaks, lint_suite
@@ -116,16 +118,13 @@ def _evaluate_all(client: docker.DockerClient, tasks: list[TaskFolder], envs: di
                                          RunPaths(root / f"{name}-{index + 1}"), options.limits)
                  for name in SYSTEMS for index in range(options.runs)}
     stop = threading.Event()
+    policy = RetryPolicy(retries=options.retries)
     jobs = [(tf, name, index) for tf in tasks for index in range(options.runs) for name in SYSTEMS]
 
     def evaluate(job: tuple[TaskFolder, str, int]) -> Result:
         tf, name, index = job
-        environment = envs[tf.task.environment.name]
-        result = pipelines[(name, index)].run_task(tf, environment, 1, stop)
-        attempt = 1
-        while result.outcome is Outcome.infra_error and attempt <= options.retries:
-            attempt += 1
-            result = pipelines[(name, index)].run_task(tf, environment, attempt, stop)
+        environment, pipeline = envs[tf.task.environment.name], pipelines[(name, index)]
+        result = policy.run(lambda attempt: pipeline.run_task(tf, environment, attempt, stop), stop)
         progress(f"  {tf.task.id} {name} run {index + 1}: {result.outcome.value}")
         return result
 
@@ -169,8 +168,8 @@ def judge(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int) ->
     """The verdict for one task from its gold and noop results (a pure function of its inputs)."""
     success = tf.task.success
     pairs = list(zip(found.noop, found.gold))
-    counts = dict(
-        task=tf.task.id, runs=runs, problems=problems,
+    counts = TaskValidity(
+        task=tf.task.id, runs=runs, problems=problems, verdict="valid",
         gold_passed=sum(r.outcome is Outcome.passed for r in found.gold),
         noop_failed=sum(r.outcome is not Outcome.passed for r in found.noop),
         fail_to_pass_ok=sum(all(_status(n, t) is not TestStatus.passed and _status(g, t) is TestStatus.passed
@@ -179,11 +178,14 @@ def judge(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int) ->
                                 for t in success.pass_to_pass) for n, g in pairs),
     )
     verdict, reason = _verdict(tf, found, problems, runs, counts)
-    return TaskValidity(**counts, verdict=verdict, reason=reason)
+    return counts.model_copy(update={"verdict": verdict, "reason": reason})
+
+
+Verdict = Literal["valid", "invalid", "flaky"]
 
 
 def _verdict(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int,
-             counts: dict) -> tuple[str, str]:
+             counts: TaskValidity) -> tuple[Verdict, str]:
     infra = [r for r in found.gold + found.noop if r.outcome is Outcome.infra_error]
     if infra:
         return "invalid", f"could not be evaluated: {infra[0].reason[:160]}"
@@ -196,11 +198,11 @@ def _verdict(tf: TaskFolder, found: Evaluations, problems: list[str], runs: int,
             passed = sum(r.outcome is Outcome.passed for r in results)
             detail = f"; test statuses differ between runs: {', '.join(differing[:3])}" if differing else ""
             return "flaky", f"{name} passed {passed} of {runs}{detail}"
-    if counts["gold_passed"] < runs:
+    if counts.gold_passed < runs:
         failed = next(r for r in found.gold if r.outcome is not Outcome.passed)
         said = tool_error(failed)
         return "invalid", f"the gold patch fails: {failed.reason[:160]}" + (f" (the test tool: {said})" if said else "")
-    if counts["noop_failed"] < runs:
+    if counts.noop_failed < runs:
         return "invalid", "noop passes: the hidden tests do not detect the missing change"
     success = tf.task.success
     noop = found.noop[0]

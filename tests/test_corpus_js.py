@@ -10,6 +10,8 @@ import pytest
 from conftest import PROJECT, resq
 from resq_runner.tasks import gold_patch, hidden_files, load_suite
 
+pytestmark = pytest.mark.slow
+
 SUITE = PROJECT / "tasks" / "js"
 KINDS = {"bugfix", "feature", "refactor"}
 DIFFICULTIES = {"easy", "medium", "hard"}

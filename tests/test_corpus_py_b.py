@@ -11,6 +11,8 @@ from resq_runner.models import Outcome, TestStatus
 from resq_runner.results import read_results
 from resq_runner.tasks import gold_patch, hidden_files, load_suite
 
+pytestmark = pytest.mark.slow
+
 SUITE = PROJECT / "tasks" / "py"
 LIBRARIES = {"toolz", "tabulate", "parse", "xmltodict"}
 KINDS = {"bugfix", "feature", "refactor"}

@@ -142,7 +142,7 @@ def test_nightly_pair_of_named_systems_with_one_wrong_key(demo_copy, tmp_path, c
     assert "good" in history and "bad" in history
 
 
-class RefusedAgent:
+class RefusedAgent(systems.System):
     """An agent system whose provider refuses its credentials, as an agent reports it: errors.AuthError."""
 
     name = "refused-agent"

@@ -30,6 +30,8 @@ from resq_runner.sandbox import make_tar
 from resq_runner.tasks import load_suite
 from resq_runner.tasks.snapshots import snapshot_hash
 
+pytestmark = pytest.mark.ray
+
 if os.environ.get("CI"):
     import ray.cluster_utils  # CI installs the ray extra: a missing Ray is a failure there, not a skip
 else:

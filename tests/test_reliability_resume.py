@@ -53,6 +53,7 @@ def test_a_bad_line_in_the_middle_is_an_error_naming_it(tmp_path):
         read_results(path)
 
 
+@pytest.mark.docker
 def test_second_writer_on_a_run_folder_is_refused(demo_copy, tmp_path):
     out = tmp_path / "locked-run"
     with RunLock(RunPaths(out)):

@@ -55,6 +55,7 @@ def test_gold_passes_and_noop_fails_every_demo_task(demo_copy, tmp_path, docker_
         assert containers_of(docker_client, run_id(out)) == []
 
 
+@pytest.mark.docker
 def test_rerun_of_a_finished_run_resumes_without_work(demo_copy, tmp_path):
     out = tmp_path / "resume"
     first = run(demo_copy, "noop", out, "--task", "parse-grouped-amounts")
@@ -64,6 +65,7 @@ def test_rerun_of_a_finished_run_resumes_without_work(demo_copy, tmp_path):
     assert first["parse-grouped-amounts"].outcome is Outcome.failed
 
 
+@pytest.mark.docker
 def test_patch_that_does_not_apply_is_patch_failed(demo_copy, tmp_path):
     (demo_copy / "parse-grouped-amounts" / "gold.patch").write_text(
         "--- a/ledgerlite/parse.py\n+++ b/ledgerlite/parse.py\n@@ -1,3 +1,3 @@\n-this line is not there\n"
@@ -105,6 +107,7 @@ PROTECTED_ATTACK = """\
 """
 
 
+@pytest.mark.docker
 def test_patch_editing_protected_test_files_still_fails(demo_copy, tmp_path):
     """Without the restore, the added conftest.py would skip the hidden tests and the task would pass."""
     (demo_copy / "parse-grouped-amounts" / "gold.patch").write_text(PROTECTED_ATTACK)

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import PROJECT, resq
 
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
 
 def validate(suite, tmp_path) -> None:
     proc = resq("tasks", "validate", str(suite), "--runs", "1", "-j", "2", "--out", str(tmp_path / "validate"),

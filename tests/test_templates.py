@@ -113,6 +113,7 @@ def test_instance_ids_round_trip():
     assert parse_instance_id("plain") is None
 
 
+@pytest.mark.docker
 def test_report_robustness_on_a_real_run_with_known_outcomes(suite, tmp_path):
     """The gold patch is deliberately wrong where module=util, so exactly that instance fails."""
     template = suite / "paginate-last-page"

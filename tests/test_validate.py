@@ -79,6 +79,7 @@ def broken_suite(tmp_path_factory):
     return suite, proc
 
 
+@pytest.mark.docker
 def test_each_broken_task_gets_its_verdict(broken_suite):
     suite, proc = broken_suite
     found = verdicts(proc.stdout)
@@ -100,6 +101,7 @@ def test_each_broken_task_gets_its_verdict(broken_suite):
     assert "1 of 9 task(s) valid" in proc.stdout
 
 
+@pytest.mark.docker
 def test_validate_keeps_the_logs_of_every_evaluation(broken_suite):
     suite, _proc = broken_suite
     logs = suite.parent / "logs"
@@ -108,6 +110,7 @@ def test_validate_keeps_the_logs_of_every_evaluation(broken_suite):
             assert (logs / f"{system}-{run}" / "logs" / BASE / "report.xml").is_file()
 
 
+@pytest.mark.docker
 def test_a_javascript_task_validates_in_the_node_environment():
     proc = resq("tasks", "validate", "tasks/js", "--task", "ms-format-unit-boundaries", "--runs", "2", "-j", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -14,6 +14,7 @@ once per task image and spec, since they live outside the prefix.
 from __future__ import annotations
 
 import fcntl
+import io
 import shlex
 import shutil
 import tarfile
@@ -94,7 +95,10 @@ def _copy_out(client: docker.DockerClient, image: ImageRef, prefix: str, host_di
             stream, _stat = container.get_archive(prefix)
             with tarfile.open(fileobj=_ChunkReader(stream), mode="r|") as tar:
                 # "tar" keeps the venv's absolute python3 link (Pythons before 3.11.4 have no filters)
-                tar.extractall(tmp, **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))
+                if hasattr(tarfile, "tar_filter"):
+                    tar.extractall(tmp, filter="tar")
+                else:
+                    tar.extractall(tmp)
             copied = Path(tmp) / Path(prefix).name
             (copied / READY).touch()
             if host_dir.exists():
@@ -121,11 +125,15 @@ def task_image(client: docker.DockerClient, spec: AgentSpec, task: ImageRef, *, 
     return environments._build(client, tag, {"Dockerfile": dockerfile.encode()}, log, kind="agent-task")
 
 
-class _ChunkReader:
+class _ChunkReader(io.RawIOBase):
     """A file-like reader over the engine's archive chunks, so a large prefix streams instead of being held."""
 
     def __init__(self, chunks):
+        super().__init__()
         self._chunks, self._buffer = iter(chunks), b""
+
+    def readable(self) -> bool:
+        return True
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:

@@ -70,7 +70,7 @@ def build_spec_environments(client, tasks, skip_invalid: bool) -> int:
     groups = environments.spec_groups(tasks)
     failed = 0
     for number, (tag, users) in enumerate(groups.items(), start=1):
-        spec = users[0].task.environment.spec
+        spec = environments.spec_of(users[0].task.environment)
         show.print(f"[{number}/{len(groups)}] {tag}: Python {spec.python or environments.host_python()}, "
                    f"{len(spec.pip_requirements)} pip requirement(s), {len(users)} task(s)", highlight=False)
         try:

@@ -199,7 +199,7 @@ def _plan_budget(options, extra: dict) -> None:
         options.budget = BudgetGate(usd, tokens)
         return
     show.print(_describe(projection, usd, tokens, already), highlight=False)
-    _confirm(extra.get("yes"), options.out)
+    _confirm(bool(extra.get("yes")), options.out)
     options.budget = BudgetGate(usd, tokens, estimate=projection.per_task, already=already)
 
 

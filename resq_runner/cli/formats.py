@@ -123,10 +123,10 @@ def replay(suite: str, file: Path, out: Path | None, jobs: int, only: tuple[str,
     """Grade recorded patches (a RES-Q submission or SWE-bench predictions) on SUITE."""
     from ..models import SystemSpec
     from ..reports.summary import results_table, summary_line
-    from ..runner import Listener, RunOptions, run_suite
+    from ..runner import RunOptions, run_suite
 
     spec = SystemSpec(name="replay", config={"file": str(file.resolve())})
-    paths, results = run_suite(RunOptions(suite=suite, system=spec, out=out, jobs=jobs, only=list(only)), Listener())
+    paths, results = run_suite(RunOptions(suite=suite, system=spec, out=out, jobs=jobs, only=list(only)))
     show.print(results_table(results, f"{Path(suite).name} · replay {file.name}"))
     show.print(summary_line(results, "replay"), highlight=False)
     show.print(f"results: {paths.results}", highlight=False)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import ResqError, console, friendly_errors, main, show
+
+if TYPE_CHECKING:
+    from ..reports.records import GroupBy
 
 RUN_FOLDER = click.Path(path_type=Path, file_okay=False)
 HTML_OUT = click.Path(path_type=Path, dir_okay=False)
@@ -20,7 +24,7 @@ HTML_OUT = click.Path(path_type=Path, dir_okay=False)
               help="How to group the breakdown table.")
 @click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML report here.")
 @friendly_errors
-def report(run_dir: Path, as_json: bool, by: str, html_out: Path | None) -> None:
+def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> None:
     """Pass rate with its 95 % interval, outcomes, groups, cost, time per stage and pass@k of one run folder."""
     _check_html_out(html_out)
     from ..reports.report import build_report, load_run, render_report

@@ -14,12 +14,13 @@ from .systems import resolve_system, system_config, system_options
 # models.Outcome's values, spelled out so `resq --help` does not import the models (a test keeps them equal)
 OUTCOMES = ("passed", "failed", "patch_failed", "timed_out", "system_error", "infra_error", "skipped_budget")
 if TYPE_CHECKING:
-    from rich.progress import Progress  # imported when `resq run` runs: `resq --help` stays fast
+    from rich.progress import Progress, TaskID  # imported when `resq run` runs: `resq --help` stays fast
 
 
 class ProgressListener:
     def __init__(self, progress: Progress):
-        self.progress, self.task = progress, None
+        self.progress = progress
+        self.task: TaskID | None = None
 
     def started(self, paths, total: int, skipped: int) -> None:
         console.print(f"run folder: {paths.root}" + (f" (resuming: {skipped} task(s) already done)" if skipped else ""),
@@ -27,7 +28,7 @@ class ProgressListener:
         self.task = self.progress.add_task("tasks", total=total, completed=skipped)
 
     def finished_task(self, result) -> None:
-        if result.outcome.is_final:
+        if result.outcome.is_final and self.task is not None:
             self.progress.advance(self.task)
         self.message(f"  {result.task_id}: {result.outcome.value}" + (f" ({result.reason[:100]})" if result.reason
                                                                        else ""))

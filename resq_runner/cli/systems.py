@@ -119,7 +119,8 @@ def _option_type(settings: dict):
         return bool
     if settings.get("multiple"):
         return list[str]
-    return {int: int, float: float}.get(settings.get("type"), str)
+    kind = settings.get("type")
+    return kind if kind in (int, float) else str
 
 
 def _named_system_model():

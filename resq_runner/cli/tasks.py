@@ -42,7 +42,9 @@ def tasks_show(ref: str, reveal: bool) -> None:
     if not suite:
         raise ResqError(f"{ref}: give the task as SUITE/TASK, for example demo/{ref}")
     (tf,) = load_suite(suite, [task_id])
-    hidden_fields = {"instruction": True} if reveal else {"instruction": True, "challenge": {"expected"}}
+    hidden_fields: dict[str, bool | set[str]] = {"instruction": True}
+    if not reveal:
+        hidden_fields["challenge"] = {"expected"}
     data = tf.task.model_dump(mode="json", exclude=hidden_fields)
     show.print(f"[bold]{tf.ref}[/]  ({tf.root})")
     show.print(tf.task.instruction.strip(), highlight=False)

@@ -28,18 +28,24 @@ import tempfile
 import threading
 import tomllib
 from pathlib import Path
+from typing import Sequence
 
 import docker
 import docker.errors
 import yaml
 from pydantic import ValidationError
 
-from ..errors import SetupError
-from ..models import (BaseDefinition, EnvironmentDefinition, EnvironmentRef, ImageRef, ImageSnapshot, Task,
-                      TaskFolder)
+from ..errors import InfraError, SetupError
+from ..models import (BaseDefinition, EnvironmentDefinition, EnvironmentRef, EnvironmentSpec, ImageRef,
+                      ImageSnapshot, Task, TaskFolder)
 from ..offline import enabled as offline, refuse_if_offline
+from ..resources import builtin_environments
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+class BuildStepFailed(SetupError):
+    """A step of an image build (a RUN command) failed: the definition's or the task's error, not the engine's."""
+
+
 IMAGE_LABEL = "resq.image"
 VENV = "/opt/resq-venv"
 # The Python each Debian release ships as python3: a spec asking for one of these versions, on a machine with no
@@ -54,7 +60,9 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def definitions_dir() -> Path:
-    return Path(os.environ.get("RESQ_ENVIRONMENTS", PROJECT_ROOT / "environments"))
+    """RESQ_ENVIRONMENTS (a folder of the user's own definitions) when set, else the ones shipped with resq."""
+    own = os.environ.get("RESQ_ENVIRONMENTS")
+    return Path(own) if own else builtin_environments()
 
 
 def cache_dir() -> Path:
@@ -312,10 +320,18 @@ def ensure_python_base(client: docker.DockerClient, version: str | None, *, log=
     return _bootstrap(client, tag, definition, suite=suite)
 
 
+def spec_of(ref: EnvironmentRef) -> EnvironmentSpec:
+    """The row environment of a reference that has one (the callers are the spec environments' own functions)."""
+    if ref.spec is None:
+        raise SetupError(f"environment '{ref.name}' describes no row environment (no spec)")
+    return ref.spec
+
+
 def spec_environment_tag(ref: EnvironmentRef) -> str:
     """Content-hash tag of the image a spec environment builds: rows with the same content share it."""
     definition = load_definition(ref.name)
-    spec = ref.spec.model_copy(update={"python": ref.spec.python or host_python()})  # unset = the base's own
+    own = spec_of(ref)
+    spec = own.model_copy(update={"python": own.python or host_python()})  # unset = the base's own
     return f"resq-env-spec:{_hash(definition.model_dump_json(), spec.image_content(), python_base_tag(spec.python))}"
 
 
@@ -323,7 +339,7 @@ def spec_definition(ref: EnvironmentRef) -> EnvironmentDefinition:
     """The named environment with the spec's Python, apt packages and pip requirements laid over it (the spec's
     pin of a package wins over the named environment's, e.g. its own pytest)."""
     definition = load_definition(ref.name)
-    spec = ref.spec
+    spec = spec_of(ref)
     own = {_requirement_name(r) for r in spec.pip_requirements}
     pip = [r for r in definition.pip_requirements if _requirement_name(r) not in own] + spec.pip_requirements
     return EnvironmentDefinition(name=f"{ref.name}-spec", apt_packages=definition.apt_packages + spec.apt_packages,
@@ -349,7 +365,7 @@ def expected_task_tag(task: Task, named: ImageRef, snapshot_hash: str) -> str:
 
 
 def ensure_task_environment(client: docker.DockerClient, ref: EnvironmentRef, named: ImageRef | None = None, *,
-                            users: list[str] = (), log=print) -> ImageRef:
+                            users: Sequence[str] = (), log=print) -> ImageRef:
     """The image a task's repository is layered on: its named environment, or the shared image of its spec.
     `users` (task names) are named in an error, so a failed download says which instances it stops."""
     if ref.spec is None:
@@ -400,12 +416,12 @@ def fetch_install_wheels(tf: TaskFolder) -> None:
 
 
 def _build_spec_environment(client: docker.DockerClient, ref: EnvironmentRef, tag: str, log) -> ImageRef:
-    definition = spec_definition(ref)
-    base = ensure_python_base(client, ref.spec.python, log=log)
+    definition, spec = spec_definition(ref), spec_of(ref)
+    base = ensure_python_base(client, spec.python, log=log)
     if definition.apt_packages:
         refuse_if_offline(f"apt packages {', '.join(definition.apt_packages)} for {tag}", "resq env build --suite S")
     log(f"building {tag} (Python {definition.python_version}, {len(definition.pip_requirements)} pip "
-        f"requirement(s), from {ref.spec.origin})")
+        f"requirement(s), from {spec.origin})")
     files = {"Dockerfile": _environment_dockerfile(base.tag, definition).encode()}
     if definition.pip_requirements:
         for wheel in download_wheels(definition.pip_requirements, definition.python_version):
@@ -438,10 +454,10 @@ def build_requirements(workspace: Path) -> list[str]:
 
 def test_command(task: Task) -> str:
     """The test command as run: after the prebuilt image's activation, when it has one."""
-    snapshot = task.snapshot
+    snapshot, command = task.snapshot, task.tests.command if task.tests else ""
     if isinstance(snapshot, ImageSnapshot) and snapshot.activate:
-        return f"{snapshot.activate} && {task.tests.command}"
-    return task.tests.command
+        return f"{snapshot.activate} && {command}"
+    return command
 
 
 def test_env(task: Task) -> dict[str, str]:
@@ -455,7 +471,7 @@ def test_env(task: Task) -> dict[str, str]:
 
 def image_task_tag(client: docker.DockerClient, snapshot: ImageSnapshot) -> str:
     image = client.images.get(snapshot.image)
-    return f"resq-task:{_hash(image.id, snapshot.model_dump_json())}"
+    return f"resq-task:{_hash(image.id or '', snapshot.model_dump_json())}"
 
 
 def ensure_image_task(client: docker.DockerClient, snapshot: ImageSnapshot, *, uid: int = 1000,
@@ -493,15 +509,15 @@ def ensure_image_task(client: docker.DockerClient, snapshot: ImageSnapshot, *, u
 
 
 def task_image_tag(environment: ImageRef, snapshot_hash: str, setup: list[str],
-                   pip_requirements: list[str] = (), install: list[str] = ()) -> str:
+                   pip_requirements: Sequence[str] = (), install: Sequence[str] = ()) -> str:
     extra = [json.dumps(list(pip_requirements))] if pip_requirements else []
     extra += [json.dumps(list(install))] if install else []
     return f"resq-task:{_hash(environment.tag, snapshot_hash, json.dumps(setup), *extra)}"
 
 
 def ensure_task_image(client: docker.DockerClient, environment: ImageRef, workspace: Path, snapshot_hash: str,
-                      setup: list[str], *, uid: int = 1000, log=print, pip_requirements: list[str] = (),
-                      python_version: str = "3.11", install: list[str] = ()) -> ImageRef:
+                      setup: list[str], *, uid: int = 1000, log=print, pip_requirements: Sequence[str] = (),
+                      python_version: str = "3.11", install: Sequence[str] = ()) -> ImageRef:
     """The environment plus the repository (a git work tree with one commit) at /workspace, the task's own pip
     requirements installed offline from wheels fetched on the host, a row's install commands run offline with the
     repository's build dependencies, setup already run."""
@@ -512,8 +528,8 @@ def ensure_task_image(client: docker.DockerClient, environment: ImageRef, worksp
 
 
 def _build_task_image(client: docker.DockerClient, tag: str, environment: ImageRef, workspace: Path,
-                      setup: list[str], uid: int, log, pip_requirements: list[str], python_version: str,
-                      install: list[str]) -> ImageRef:
+                      setup: list[str], uid: int, log, pip_requirements: Sequence[str], python_version: str,
+                      install: Sequence[str]) -> ImageRef:
     lines = [f"FROM {environment.tag}"]
     files: dict = {}
     if pip_requirements:
@@ -553,11 +569,14 @@ def _build(client: docker.DockerClient, tag: str, files: dict, log, kind: str) -
             if "error" in chunk:
                 said = [line for line in "".join(output).splitlines() if line.strip()][-6:]
                 detail = " | ".join(" ".join(line.split()) for line in said)[-800:]
-                raise SetupError(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}"
-                                 + (f" (last output: {detail})" if detail else ""))
+                raise BuildStepFailed(f"building {tag} failed: {' '.join(chunk['error'].split())[:300]}"
+                                       + (f" (last output: {detail})" if detail else ""))
             output.append(chunk.get("stream", ""))
     except docker.errors.APIError as exc:
-        raise SetupError(f"building {tag} failed: {' '.join(str(exc).split())[:300]}") from exc
+        message = f"building {tag} failed: {' '.join(str(exc).split())[:300]}"
+        if kind == "task":  # the engine failing under a task: its row is infra_error, retried
+            raise InfraError(message) from exc
+        raise SetupError(message) from exc
     return _existing(client, tag) or _missing(tag)
 
 
@@ -585,7 +604,7 @@ def _existing(client: docker.DockerClient, tag: str) -> ImageRef | None:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound:
         return None
-    return ImageRef(tag=tag, id=image.id)
+    return ImageRef(tag=tag, id=image.id or "")
 
 
 def _missing(tag: str) -> ImageRef:

@@ -19,7 +19,7 @@ import functools
 import importlib.metadata
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -46,11 +46,8 @@ class RowEnvironment:
 
     spec: EnvironmentSpec
     test_cmd: str | None = None  # the spec's test command (test files are appended by the importer)
-    eval_commands: list[str] = None  # shell lines run before the test command
+    eval_commands: list[str] = field(default_factory=list)  # shell lines run before the test command
     log_parser: str | None = None
-
-    def __post_init__(self):
-        self.eval_commands = self.eval_commands or []
 
 
 def row_environment(row: dict, read: ReadFile, specs: dict | None = None) -> RowEnvironment | None:
@@ -124,8 +121,9 @@ def apt_packages(pre_install: list[str]) -> tuple[list[str], list[str]]:
     becomes apt packages of the shared environment image, installed through the base image's own apt sources."""
     packages, rest = [], []
     for line in pre_install:
-        steps = [APT_STEP.match(step.strip()) for step in line.split("&&")]
-        if not all(steps):
+        parts = line.split("&&")
+        steps = [match for part in parts if (match := APT_STEP.match(part.strip()))]
+        if len(steps) < len(parts):
             rest.append(line)
             continue
         packages += [name for step in steps if step.group(1) == "install" for name in step.group(3).split()]

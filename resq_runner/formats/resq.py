@@ -27,7 +27,9 @@ from .common import (ImportSummary, TaskFiles, load_rows, make_task, require, ro
                      write_suite)
 
 SCRIPT_NAME = "test_script.py"
-MESSAGES = {Outcome.passed: "PASS", Outcome.patch_failed: "PATCH FAILED", Outcome.timed_out: "TIMED OUT"}
+ResultMessage = Literal["PASS", "FAIL", "PATCH FAILED", "TIMED OUT"]
+MESSAGES: dict[Outcome, ResultMessage] = {Outcome.passed: "PASS", Outcome.patch_failed: "PATCH FAILED",
+                                          Outcome.timed_out: "TIMED OUT"}
 
 
 def import_resq(dataset: Path, out: Path, *, skip_invalid: bool = False, timeout_s: float = 300) -> ImportSummary:
@@ -125,7 +127,7 @@ class ResultRow(Record):
 
     id: str
     success: bool
-    message: Literal["PASS", "FAIL", "PATCH FAILED", "TIMED OUT"]
+    message: ResultMessage
     test_suite_feedback: str = ""
 
 

@@ -88,7 +88,8 @@ def _names(existing: list[str], sep: str, prefix: str) -> list[str]:
     if len(pool) < 4:  # too few words to make names that differ from the file's own
         pool = sorted(set(pool) | set(FALLBACK_WORDS))
     lengths = [len(WORD.findall(n.lower())) - (1 if prefix else 0) for n in existing] or [3]
-    taken, names = {n.lower() for n in existing}, []
+    taken = {n.lower() for n in existing}
+    names: list[str] = []
     while len(names) < PER_FILE:
         chosen = rng.sample(pool, max(2, min(6, rng.choice(lengths))))
         name = prefix + sep.join(chosen)

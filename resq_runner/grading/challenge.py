@@ -14,12 +14,13 @@ from pathlib import Path
 import docker
 
 from ..errors import InfraError
-from ..models import (Challenge, ChallengeRun, ChallengeVerdict, Evaluation, ImageRef, Outcome, SystemOutput,
-                      TaskFolder, Verdict)
+from ..models import (Challenge, ChallengeRun, ChallengeStatus, ChallengeVerdict, Evaluation, ImageRef, Outcome,
+                      SystemOutput, TaskFolder, Verdict)
+from ..resources import harness_file
 from ..sandbox import Limits, Sandbox
-from ..tasks import challenge_input
+from ..tasks import challenge_input, challenge_of
 
-HARNESS = Path(__file__).resolve().parents[2] / "harness" / "challenge.py"
+HARNESS = harness_file("challenge.py")
 OUTPUT_LIMIT = 16 * 1024 * 1024
 STARTUP_MARGIN_S = 30
 SHOWN = 200
@@ -27,7 +28,7 @@ SHOWN = 200
 
 def evaluate_challenge(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, output: SystemOutput,
                        run_id: str, log_dir: Path, limits: Limits = Limits(), uid: int = 1000) -> Evaluation:
-    challenge = tf.task.challenge
+    challenge = challenge_of(tf)
     log_dir.mkdir(parents=True, exist_ok=True)
     if output.program is None and output.answer is not None:
         (log_dir / "answer.txt").write_text(output.answer)
@@ -87,7 +88,7 @@ def judge(run: ChallengeRun, stdout: bytes, stderr: bytes, challenge: Challenge)
     shown = _clip(got)
     tail = _clip(stderr.decode("utf-8", "replace").strip().splitlines()[-1] if stderr.strip() else "")
 
-    def verdict(outcome: Outcome, status: str, reason: str) -> Verdict:
+    def verdict(outcome: Outcome, status: ChallengeStatus, reason: str) -> Verdict:
         detail = ChallengeVerdict(status=status, expected=challenge.expected, got=shown, exit_code=run.exit_code,
                                   stderr_tail=tail)
         return Verdict(outcome=outcome, reason=reason, challenge=detail)

@@ -15,16 +15,18 @@ import docker
 
 from .. import environments
 from ..errors import InfraError, TaskError
-from ..models import Evaluation, HarnessStatus, ImageRef, ImageSnapshot, TaskFolder, TestStatus
+from ..models import (CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ImageSnapshot, ScriptSpec, Task,
+                      TaskFolder, TestStatus)
 from ..sandbox import Limits, Sandbox, make_tar, parse_size
+from ..resources import harness_dir, harness_file
 from ..sandbox_pool import ContainerPool
-from ..tasks import hidden_files
+from ..tasks import hidden_files, tests_of
 from .canaries import Canaries, plant
 from .reports import ReportError, decide, parse_junit, parse_node_report, parse_script_report
 from .selection import hidden_test_ids
 
 GRADER_VERSION = "3"
-HARNESS_DIR = Path(__file__).resolve().parents[2] / "harness"
+HARNESS_DIR = harness_dir()
 HARNESS = HARNESS_DIR / "grade.py"
 NODE_REPORTER = "/resq/tools/node_reporter.mjs"
 # framework -> (flags asking the runner for a structured report at {report}, the report's file suffix)
@@ -36,6 +38,7 @@ FLAGS_AFTER = {"node": "--test"}
 # Files the test user must be able to read (root-owned, world-readable), by framework.
 TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
+SPEC_SCHEMA = "spec.schema.json"  # HarnessSpec's JSON schema, which grade.py checks its spec against
 BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 REPORT_LIMIT = 16 * 1024 * 1024  # a larger report is the tests' doing: `failed`, and the result block stays small
@@ -43,53 +46,54 @@ APPLIED_MARK = "--- resq patch applied ---"  # printed by grade.py once the patc
 # SIGKILL, SIGTERM: the harness is root, so only the engine (or whoever drives it) can end it with these
 KILLED_FROM_OUTSIDE = (137, 143)
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
-EVAL_COMMAND = ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 PRIVATE = "/resq/private"
 
 
 def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
                  labels: dict[str, str] | None = None) -> Sandbox:
     """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
-    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=EVAL_COMMAND, labels=labels, stdin=True,
+    return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=eval_command(), labels=labels, stdin=True,
                    tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"})
+
+
+def eval_command() -> list[str]:
+    """boot.py's source is the container's command (read here, when a container is made, not at import)."""
+    return ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
              log_dir: Path, limits: Limits = Limits(), uid: int = 1000,
              pool: ContainerPool | None = None) -> Evaluation:
     """With a pool, the container comes from it (made earlier with the same settings) and goes back to be removed."""
-    task = tf.task
+    task, test_spec = tf.task, tests_of(tf)
     run_limits, limits = limits, task_limits(limits, tf)
-    report_flag, suffix = REPORT_FLAGS[task.tests.framework]
+    report_flag, suffix = REPORT_FLAGS[test_spec.framework]
     hidden = hidden_files(tf)
-    canary = plant(hidden, task.tests.command, task.tests.framework) if task.tests.canary else Canaries()
-    spec = {
-        "workspace": "/workspace", "patch": "/resq/in/patch.diff", "hidden": "/resq/in/hidden",
-        "protected": task.protected, "command": environments.test_command(task), "report_flag": report_flag,
-        "env": environments.test_env(task), "activate": _activation(task),
-        "report_suffix": suffix, "report_dir": "/resq/report", "nonce": secrets.token_hex(16), "uid": uid,
-        "timeout_s": task.timeout_s, "private": "/resq/private", "output_limit": OUTPUT_LIMIT,
-        "framework": task.tests.framework, "canary": canary_spec(canary), "report_limit": REPORT_LIMIT,
-        "file_size": parse_size(limits.file_size),
-        "report_is_output": task.tests.framework == "log",
-        "report_flag_after": FLAGS_AFTER.get(task.tests.framework, ""),
-    }
-    files = {"/resq/harness/grade.py": HARNESS.read_bytes(), "/resq/in/patch.diff": patch.encode()}
-    if task.tests.framework == "script":
-        script = hidden.pop(task.tests.script).decode("utf-8", "replace")
-        secret = secrets.token_hex(16)
-        spec["script"] = {"source": "/resq/in/script.py", "name": f"resq_test_{secrets.token_hex(8)}.py",
-                          "secret": secret}
-        files["/resq/in/script.py"] = deleted_when_started(insert_secret(script, secret, tf)).encode()
-    files["/resq/in/spec.json"] = _json(spec)
+    canary = plant(hidden, test_spec.command, test_spec.framework) if test_spec.canary else Canaries()
+    files = {**harness_files(), "/resq/in/patch.diff": patch.encode()}
+    script = None
+    if test_spec.framework == "script":
+        source = _test_script(tf, hidden)
+        script = ScriptSpec(source="/resq/in/script.py", name=f"resq_test_{secrets.token_hex(8)}.py",
+                            secret=secrets.token_hex(16))
+        files["/resq/in/script.py"] = deleted_when_started(insert_secret(source, script.secret, tf)).encode()
+    spec = HarnessSpec(
+        workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=task.protected,
+        command=environments.test_command(task), env=environments.test_env(task), activate=_activation(task),
+        framework=test_spec.framework, report_flag=report_flag,
+        report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
+        report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
+        uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT, report_limit=REPORT_LIMIT,
+        file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script)
+    files["/resq/in/spec.json"] = spec.model_dump_json().encode()
     files.update({f"/resq/in/hidden/{name}": content for name, content in canary.planted(hidden).items()})
 
     started = time.perf_counter()
-    use_pool = pool is not None and limits == run_limits  # pooled containers carry the run's limits
-    sandbox = pool.take(image.tag) if use_pool else eval_sandbox(client, image.tag, run_id, limits,
+    pooled = pool if limits == run_limits else None  # pooled containers carry the run's limits
+    sandbox = pooled.take(image.tag) if pooled is not None else eval_sandbox(client, image.tag, run_id, limits,
                                                                  labels={"resq.task": task.id})
     try:
-        tools = TOOLS.get(task.tests.framework, {})
+        tools = TOOLS.get(test_spec.framework, {})
         inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
         sandbox.start_with_input(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}))
         ran = time.perf_counter()
@@ -101,8 +105,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         harness_log = "" if status_bytes is not None else sandbox.logs()
     finally:
         torn = time.perf_counter()
-        if use_pool:
-            pool.release(sandbox)
+        if pooled is not None:
+            pooled.release(sandbox)
         else:
             sandbox.remove()
     done = time.perf_counter()
@@ -129,26 +133,41 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     tests: dict[str, TestStatus] = {}
     if report is not None:
         try:
-            tests = _parse_report(task.tests, report)
+            tests = _parse_report(test_spec, report)
         except ReportError as exc:
             status = status.model_copy(update={"report_found": False, "note": f"unreadable test report: {exc}"})
     verdict = decide(status, tests, task.success, oom_killed=exit.oom_killed, canary=canary,
-                     hidden=hidden_test_ids(hidden, task.tests.command) if task.tests.framework == "pytest" else [],
+                     hidden=hidden_test_ids(hidden, test_spec.command) if test_spec.framework == "pytest" else [],
                      memory=limits.memory)
     return Evaluation(verdict=verdict, eval_start=ran - started, eval_run=collected - ran,
                       eval_collect=torn - collected, teardown=done - torn, eval_apply=status.apply_s,
                       eval_tests=status.tests_s)
 
 
-def _activation(task) -> str:
+def harness_files() -> dict[str, bytes]:
+    """grade.py with the spec's schema and its checker, as they go into the container."""
+    return {f"/resq/harness/{name}": harness_file(name).read_bytes()
+            for name in ("grade.py", "spec_check.py", SPEC_SCHEMA)}
+
+
+def _test_script(tf: TaskFolder, hidden: dict[str, bytes]) -> str:
+    """The task's test script, taken out of the hidden files (it is copied in under a random name instead)."""
+    name = tests_of(tf).script or ""
+    if name not in hidden:
+        raise TaskError(f"{tf.root / 'task.yaml'}: tests.script names {name}, which is not among the hidden files "
+                        f"in {tf.root / tf.task.hidden_tests}; add it there or fix tests.script")
+    return hidden.pop(name).decode("utf-8", "replace")
+
+
+def _activation(task: Task) -> str:
     """The shell command a prebuilt image runs before its tests: the harness finds the tests' python after it."""
     return task.snapshot.activate if isinstance(task.snapshot, ImageSnapshot) else ""
 
 
-def canary_spec(canary: Canaries) -> dict:
+def canary_spec(canary: Canaries) -> CanarySpec:
     """What the harness needs: node ids to add to the command, and salted hashes to keep canaries selected."""
     salt = secrets.token_hex(8)
-    return {"arguments": list(canary.arguments), "salt": salt, "keep": canary.keep_hashes(salt)}
+    return CanarySpec(arguments=list(canary.arguments), salt=salt, keep=canary.keep_hashes(salt))
 
 
 def task_limits(run_limits: Limits, tf: TaskFolder) -> Limits:
@@ -196,7 +215,7 @@ def deleted_when_started(script: str) -> str:
             isinstance(statement.value.value, str) and skip == 0
         if not (is_docstring or (isinstance(statement, ast.ImportFrom) and statement.module == "__future__")):
             break
-        skip = statement.end_lineno
+        skip = statement.end_lineno or skip
     lines = script.split("\n")
     lines.insert(skip, "__import__('os').unlink(__file__)")
     return "\n".join(lines)
@@ -217,6 +236,3 @@ def _private_files(sandbox: Sandbox) -> dict[str, bytes]:
             pass
     return sandbox.read_tree(PRIVATE)
 
-
-def _json(value) -> bytes:
-    return json.dumps(value).encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from typing import Sequence, TypedDict
 
 from ..models import HarnessStatus, Outcome, Success, TestStatus, Verdict
 from .canaries import Canaries
@@ -88,7 +89,7 @@ def _case_status(case: ET.Element) -> TestStatus:
 
 
 def decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success, *,
-           oom_killed: bool = False, canary: Canaries | None = None, hidden: list[str] = (),
+           oom_killed: bool = False, canary: Canaries | None = None, hidden: Sequence[str] = (),
            memory: str = "") -> Verdict:
     """The outcome of one evaluation. The exit code alone never passes a task: a report must say so."""
     canaries = canary.statuses(tests) if canary is not None and canary.ids else {}
@@ -127,8 +128,14 @@ def _forged_canary(canaries: dict[str, TestStatus], tests: dict[str, TestStatus]
     return None
 
 
+class _Statuses(TypedDict):
+    tests: dict[str, TestStatus]
+    fail_to_pass: dict[str, TestStatus]
+    pass_to_pass: dict[str, TestStatus]
+
+
 def _decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Success, *, oom_killed: bool,
-            hidden: list[str], memory: str, canary_status: TestStatus | None) -> Verdict:
+            hidden: Sequence[str], memory: str, canary_status: TestStatus | None) -> Verdict:
     if not status.applied:
         return Verdict(outcome=Outcome.patch_failed, reason=_first_error(status.apply_log) or "patch did not apply")
     if status.note:
@@ -139,7 +146,7 @@ def _decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Succes
     listed = success.fail_to_pass or success.pass_to_pass
     f2p = {t: tests.get(t, TestStatus.missing) for t in success.fail_to_pass}
     p2p = {t: tests.get(t, TestStatus.missing) for t in success.pass_to_pass}
-    verdict = dict(tests=tests, fail_to_pass=f2p, pass_to_pass=p2p)
+    verdict = _Statuses(tests=tests, fail_to_pass=f2p, pass_to_pass=p2p)
     if oom_killed:
         return Verdict(outcome=Outcome.failed, reason=f"tests ran out of memory (container memory limit {memory})",
                        **verdict)
@@ -150,7 +157,7 @@ def _decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Succes
         return Verdict(outcome=Outcome.failed,
                        reason=f"no test report was written (test command exit code {status.test_exit})", **verdict)
     if listed:
-        bad = {t: s for t, s in {**f2p, **p2p}.items() if s is not TestStatus.passed}
+        bad: dict[str, TestStatus] = {t: s for t, s in {**f2p, **p2p}.items() if s is not TestStatus.passed}
         if bad:
             return Verdict(outcome=Outcome.failed, reason=_summarise(bad), **verdict)
         return Verdict(outcome=Outcome.passed, **verdict)
@@ -168,7 +175,7 @@ def _decide(status: HarnessStatus, tests: dict[str, TestStatus], success: Succes
     return Verdict(outcome=Outcome.passed, **verdict)
 
 
-def _hidden_not_passed(hidden: list[str], tests: dict[str, TestStatus]) -> dict[str, TestStatus]:
+def _hidden_not_passed(hidden: Sequence[str], tests: dict[str, TestStatus]) -> dict[str, TestStatus]:
     """Each hidden test function must be in the report and pass (in every parametrisation)."""
     by_base: dict[str, list[TestStatus]] = {}
     for test_id, status in tests.items():

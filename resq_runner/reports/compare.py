@@ -8,7 +8,7 @@ apart and never counted as a regression (the CLI exits 3 when that is all that w
 
 from __future__ import annotations
 
-from ..models import Outcome
+from ..models import Outcome, Result
 from .records import Change, Comparison, PairStats, RunHeader, TaskComparison
 from .report import TABLE_TASKS, LoadedRun, rate_of
 from .retrieval import delta as retrieval_delta, fmt
@@ -23,8 +23,8 @@ def header(run: LoadedRun) -> RunHeader:
                      started_at=run.manifest.started_at if run.manifest else None, rate=rate_of(first_samples(run)))
 
 
-def first_samples(run: LoadedRun) -> list:
-    first = {}
+def first_samples(run: LoadedRun) -> list[Result]:
+    first: dict[str, Result] = {}
     for row in run.rows:  # sorted by task, then sample
         first.setdefault(row.task_id, row)
     return list(first.values())
@@ -54,7 +54,7 @@ def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
                                     changes=[change(baseline, outcomes[task_id]) for outcomes in per_run[1:]]))
     headers = [header(run) for run in runs]
     pairs = [pair_stats(headers[0].label, headers[i].label, [t.changes[i - 1] for t in tasks],
-                        [t.outcomes[0] for t in tasks], [t.outcomes[i] for t in tasks]) for i in range(1, len(runs))]
+                        [per_run[0][t] for t in shared], [per_run[i][t] for t in shared]) for i in range(1, len(runs))]
     deltas = [retrieval_delta(headers[0].label, headers[i].label, first_samples(runs[0]), first_samples(runs[i]))
               for i in range(1, len(runs))]
     return Comparison(runs=headers, pairs=pairs, tasks=tasks, notes=notes, max_regressions=max_regressions,

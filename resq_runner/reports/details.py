@@ -278,7 +278,7 @@ def _message(data: dict) -> Message:
 
 
 def _tool_call(call: dict) -> ToolCall:
-    function = call.get("function") if isinstance(call.get("function"), dict) else call
+    function: dict = call["function"] if isinstance(call.get("function"), dict) else call
     return ToolCall(name=str(function.get("name", "")),
                     arguments=Clipped(text=_arguments(function.get("arguments", function.get("input", "")))))
 
@@ -307,9 +307,9 @@ def _as_text(value) -> str:
 def _meta(record: dict) -> dict[str, str]:
     """The record's plain facts (top level, then `info` and its `model_stats`, as mini-swe-agent writes them)."""
     meta: dict[str, str] = {}
-    info = record.get("info") if isinstance(record.get("info"), dict) else {}
-    stats = info.get("model_stats") if isinstance(info.get("model_stats"), dict) else {}
-    usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
+    info: dict = record["info"] if isinstance(record.get("info"), dict) else {}
+    stats: dict = info["model_stats"] if isinstance(info.get("model_stats"), dict) else {}
+    usage: dict = record["usage"] if isinstance(record.get("usage"), dict) else {}
     for source in (record, info, stats, usage):
         for key, value in source.items():
             if isinstance(value, (str, int, float, bool)) and value != "" and key not in ("patch", "submission") \

@@ -13,12 +13,13 @@ from datetime import datetime
 from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Sequence
 
 from ..models import Record, Result, TestStatus
 from .charts import OUTCOME_COLOURS, outcome_chart, rate_chart, run_moment, series_colours, trend_chart
 from .details import Links, task_details
-from .records import Comparison, History, RunReport
+from .records import Comparison, History, RetrievalSummary, RunReport
+from .robustness import RobustnessSummary
 
 __all__ = ["comparison_page", "history_page", "outcome_chart", "rate_chart", "report_page", "trend_chart",
            "write_page"]
@@ -94,9 +95,9 @@ def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> st
     if report.pass_at_k:
         body += ["<h2>pass@k</h2>", _pass_at_k_table(report)]
     if report.robustness:
-        body += ["<h2>Robustness across template instances</h2>", _robustness_table(report)]
+        body += ["<h2>Robustness across template instances</h2>", _robustness_table(report.robustness)]
     if report.retrieval:
-        body += ["<h2>Retrieval</h2>", _retrieval_table(report)]
+        body += ["<h2>Retrieval</h2>", _retrieval_table(report.retrieval)]
     body += ["</section>", '<section id="time"><h2>Time per phase</h2>', _phases_table(report), "</section>",
              "</main>", DETAIL_DIALOG]
     data = [_json_script("grid-data", grid.model_dump())]
@@ -139,7 +140,7 @@ def history_page(history: History) -> str:
     return page("resq history", body, [_json_script("grid-data", grid.model_dump())])
 
 
-def page(title: str, body: list[str], data: list[str] = ()) -> str:
+def page(title: str, body: list[str], data: Sequence[str] = ()) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{escape(title)}</title>"
             f"<style>{_asset('page.css')}</style></head><body>\n" + "\n".join(body) + "\n" + "\n".join(data)
@@ -321,19 +322,18 @@ def _pass_at_k_table(report: RunReport) -> str:
     return _table("pass-at-k", ["k", "pass@k (unbiased)", "tasks with n ≥ k"], rows, numeric=(1, 2))
 
 
-def _robustness_table(report: RunReport) -> str:
+def _robustness_table(robustness: RobustnessSummary) -> str:
     rows = [f'<tr data-template="{escape(t.template)}" data-passed="{t.passed}" data-total="{t.total}">'
             f'<td>{escape(t.template)}</td><td class="num">{t.passed}/{t.total}</td>'
             f'<td>{"yes" if t.solved_all else "no"}</td><td class="wrap">'
             + escape(", ".join(f"{v.parameter}={v.value} ({v.failed}/{v.total})" for v in t.breaking_values))
-            + "</td></tr>" for t in report.robustness.templates]
+            + "</td></tr>" for t in robustness.templates]
     return _table("robustness", ["template", "instances passed", "solved in all", "values that broke it"], rows,
                   numeric=(1,))
 
 
-def _retrieval_table(report: RunReport) -> str:
+def _retrieval_table(r: RetrievalSummary) -> str:
     """The run's means; each task's figures are columns of the task table."""
-    r = report.retrieval
     row = (f'<tr data-scope="run"><td>all ({r.tasks} tasks)</td><td class="num">{_maybe(r.recall, "{:.0%}")}</td>'
            f'<td class="num">{_maybe(r.precision, "{:.0%}")}</td><td class="num">{r.context_tokens:.0f}</td>'
            f'<td class="num">{r.edited_right_files:.0%}</td></tr>')

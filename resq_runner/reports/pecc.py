@@ -56,12 +56,12 @@ def pecc_report(samples: dict[str, list[bool]], ks: list[int], tags: dict[str, l
         if subset:
             groups[subset].append(task_id)
     groups["all"] = [t for ids in list(groups.values()) for t in ids]
-    report = {}
+    report: dict[str, dict[str, object]] = {}
     for subset in [*SUBSETS, "all"]:
         ids = groups.get(subset, [])
         if not ids:
             continue
-        entry = {"tasks": len(ids), "accuracy": _percent([samples[t][0] for t in ids if samples[t]])}
+        entry: dict[str, object] = {"tasks": len(ids), "accuracy": _percent([samples[t][0] for t in ids if samples[t]])}
         for k in ks:
             ready = [t for t in ids if len(samples[t]) >= k]
             entry[f"pass@{k}"] = {

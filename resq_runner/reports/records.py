@@ -15,6 +15,9 @@ from .robustness import RobustnessSummary
 STAGES = ("image", "system", "eval_start", "eval_run", "eval_collect", "teardown")
 
 
+GroupBy = Literal["tag", "suite", "kind"]  # how a report groups its breakdown table
+
+
 class Rate(Record):
     """A pass rate over graded evaluations with its Wilson 95 % interval."""
 
@@ -112,7 +115,7 @@ class RunReport(Record):
     samples: int = 1
     rate: Rate
     outcomes: dict[str, int]
-    group_by: Literal["tag", "suite", "kind"] = "tag"
+    group_by: GroupBy = "tag"
     groups: list[GroupRow] = []
     usage: UsageTotals
     stages: list[StageTime]

@@ -16,7 +16,7 @@ from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
 from ..results import RunPaths, log_name, read_manifest, read_results
 from .phases import PHASES, overhead_seconds, phase_seconds, timed_rows
-from .records import (STAGES, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
+from .records import (STAGES, GroupBy, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
 from .retrieval import fmt, summarize as summarize_retrieval
 from .robustness import RobustnessSummary, robustness
 from .stats import pass_at_k, wilson_interval
@@ -155,7 +155,7 @@ def rate_of(rows: Iterable[Result]) -> Rate:
                 ci_low=low, ci_high=high)
 
 
-def build_report(run: LoadedRun, by: str = "tag") -> RunReport:
+def build_report(run: LoadedRun, by: GroupBy = "tag") -> RunReport:
     outcomes = Counter(row.outcome.value for row in run.rows)
     notes = list(run.notes)
     if outcomes.get(Outcome.infra_error.value):

@@ -60,6 +60,6 @@ def _one_template(name: str, rows: list[tuple[dict[str, str], bool]]) -> Templat
             counts[(parameter, value)][0] += not passed
     breaking = [ParameterValue(parameter=p, value=v, failed=f, total=t) for (p, v), (f, t) in counts.items() if f]
     breaking.sort(key=lambda pv: (-pv.failed / pv.total, pv.parameter, pv.value))
-    passed = sum(ok for _, ok in rows)
-    return TemplateRobustness(template=name, passed=passed, total=len(rows), solved_all=passed == len(rows),
+    solved = sum(ok for _, ok in rows)
+    return TemplateRobustness(template=name, passed=solved, total=len(rows), solved_all=solved == len(rows),
                               breaking_values=breaking)

@@ -3,22 +3,24 @@
 A system implements `solve(task, workspace) -> SystemOutput`. It sees a TaskView (never hidden tests, never the
 gold patch; `gold` alone is handed its patch when it is made) and a Workspace whose container starts only if the
 system touches it. A system may also define `prepare(task_ids) -> list[str]`: messages about its inputs against the
-suite, shown and kept before any task runs. A system whose credentials are refused raises errors.AuthError from
-`solve`: that task is its system_error and the run stops. Third-party systems register under the
-`resq_runner.systems` entry point.
+suite, shown and kept before any task runs. Every system subclasses the System protocol (base.py), which declares
+these hooks with their defaults. A system whose credentials are refused raises errors.AuthError from `solve`: that
+task is its system_error and the run stops. Third-party systems register under the `resq_runner.systems` entry
+point.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
+from typing import Callable
 
 from ..errors import ResqError
 from ..models import SystemSpec
-from .base import System, Workspace
+from .base import GoldSolution, System, Workspace
 from .builtin import GoldSystem, NoopSystem
 from .replay import ReplaySystem
 
-BUILTIN = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
+BUILTIN: dict[str, Callable[..., System]] = {"gold": GoldSystem, "noop": NoopSystem, "replay": ReplaySystem}
 # Imported only when chosen: the llm system pulls in httpx and tree-sitter.
 LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.systems.command:CommandSystem",
         "predictions": "resq_runner.systems.predictions:PredictionsSystem",
@@ -26,8 +28,11 @@ LAZY = {"llm": "resq_runner.systems.llm:LlmSystem", "command": "resq_runner.syst
         "mini-swe-agent": "resq_runner.systems.agent:MiniSweAgentSystem"}
 
 
-def available() -> dict[str, object]:
-    systems: dict[str, object] = {**BUILTIN, **LAZY}
+Factory = Callable[..., System] | str | EntryPoint  # a class, "module:Class" imported when chosen, or a plugin
+
+
+def available() -> dict[str, Factory]:
+    systems: dict[str, Factory] = {**BUILTIN, **LAZY}
     for entry in entry_points(group="resq_runner.systems"):
         systems.setdefault(entry.name, entry)
     return systems
@@ -43,9 +48,13 @@ def make_system(spec: SystemSpec) -> System:
 
         module, _, attribute = factory.partition(":")
         factory = getattr(importlib.import_module(module), attribute)
-    elif not isinstance(factory, type):
+    elif isinstance(factory, EntryPoint):
         factory = factory.load()
-    return factory(**spec.config)
+    system = factory(**spec.config)
+    if not isinstance(system, System):
+        raise ResqError(f"system '{spec.name}' ({type(system).__name__}) does not subclass "
+                        "resq_runner.systems.System; subclass it so the runner can call every hook")
+    return system
 
 
-__all__ = ["System", "Workspace", "available", "make_system"]
+__all__ = ["GoldSolution", "System", "Workspace", "available", "make_system"]

@@ -22,7 +22,7 @@ from ..agents import layer as layers
 from ..errors import AuthError, ResqError
 from ..models import SystemOutput, TaskView, Usage
 from ..sandbox import connect
-from .base import Workspace, WorkspaceSetup
+from .base import System, Workspace, WorkspaceSetup
 from .command import IN_CONTAINER, AgentRun, agent_output, redact, run_in_workspace
 
 EMPTY = "''"
@@ -30,7 +30,7 @@ KEYLESS = "resq-no-key"  # what the agent gets as its key when --api-key-env '' 
 TRAJECTORY_CAP = 64 * 1024 * 1024
 
 
-class AgentSystem:
+class AgentSystem(System):
     name = "agent"
 
     def __init__(self, agent_spec: str = "", model: str = "", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",

@@ -9,14 +9,14 @@ import shlex
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 import docker.errors
 import requests.exceptions
 
 from ..errors import InfraError, ResqError
 from ..models import ImageRef, SystemOutput, TaskView
-from ..sandbox import Sandbox
+from ..sandbox import Sandbox, member_bytes
 
 WORKSPACE_UID = 1000
 
@@ -91,7 +91,7 @@ class Workspace:
             for member in tar:
                 name = member.name.split("/", 1)[1] if "/" in member.name else ""
                 if name in wanted and member.isfile() and member.size <= max_file_bytes:
-                    files[name] = tar.extractfile(member).read()
+                    files[name] = member_bytes(tar, member)
         return files
 
     def write(self, path: str, content: bytes) -> None:
@@ -144,7 +144,27 @@ def safe_path(path: str) -> str:
     return cleaned
 
 
+@dataclass(frozen=True)
+class GoldSolution:
+    """The task's reference solution, handed only to a system that declares `needs_gold` (the `gold` system)."""
+
+    patch: str
+    program: str | None = None  # a challenge's reference program
+
+
+@runtime_checkable
 class System(Protocol):
+    """A system under test. Implementations subclass it, which gives the optional hooks their defaults; the runner
+    calls every hook through this declaration and never asks an object what it happens to have."""
+
     name: str
+    needs_gold: bool = False  # True only for the reference system: solve_with_gold is called instead of solve
 
     def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput: ...
+
+    def prepare(self, task_ids: list[str]) -> list[str]:
+        """Messages about the system's inputs against the suite (shown and kept before any task runs)."""
+        return []
+
+    def solve_with_gold(self, task: TaskView, workspace: Workspace, gold: GoldSolution) -> SystemOutput:
+        raise NotImplementedError(f"{self.name} does not take the gold solution (needs_gold is False)")

@@ -27,14 +27,14 @@ from pathlib import Path
 from ..errors import ResqError
 from ..offline import OfflineError, enabled as offline_enabled
 from ..models import ContextFile, SystemOutput, TaskView, Usage
-from .base import WORKSPACE_UID, Workspace
+from .base import WORKSPACE_UID, System, Workspace
 from .observe import ContainerReads, parse_context_log, read_since_reset, reset_access_times
 
 IN_CONTAINER = "/tmp/resq"
 OUTPUT_CAP = 1024 * 1024
 
 
-class CommandSystem:
+class CommandSystem(System):
     name = "command"
 
     def __init__(self, agent_cmd: str = "", on_host: str = "", agent_timeout_s: str = "1800", agent_dir: str = "",

@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 from ..models import ContextFile
+from ..resources import harness_file
 from .base import WORKSPACE_UID, Workspace
 
-WATCHER = Path(__file__).resolve().parents[2] / "harness" / "watch_reads.py"
+WATCHER = harness_file("watch_reads.py")
 BYTES_PER_TOKEN = 4
 
 

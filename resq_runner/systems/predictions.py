@@ -14,10 +14,10 @@ from pydantic import ValidationError
 
 from ..errors import ResqError
 from ..models import Prediction, SystemOutput, TaskView
-from .base import Workspace
+from .base import System, Workspace
 
 
-class PredictionsSystem:
+class PredictionsSystem(System):
     name = "predictions"
 
     def __init__(self, predictions: str = "", **_ignored: str):

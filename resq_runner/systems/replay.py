@@ -4,12 +4,14 @@ For a challenge task the recorded entry is the program's source (it is run, not 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import ResqError
 from ..models import SystemOutput, TaskView
-from .base import Workspace
+from .base import System, Workspace
 
 
-class ReplaySystem:
+class ReplaySystem(System):
     name = "replay"
 
     def __init__(self, file: str = ""):
@@ -18,7 +20,7 @@ class ReplaySystem:
         from ..formats.export import read_patches
 
         self.file = file
-        self.patches = read_patches(file)
+        self.patches = read_patches(Path(file))
 
     def solve(self, task: TaskView, workspace: Workspace) -> SystemOutput:
         if task.id not in self.patches:

@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import TaskError
-from ..models import OracleFile, Task, TaskFolder, TaskView
+from ..models import Challenge, OracleFile, Task, TaskFolder, TaskView, TestSpec
 
 TASK_FILE = "task.yaml"
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, when present, is ~10x faster
@@ -129,6 +129,20 @@ def check_gold_patch(tf: TaskFolder) -> None:
         raise TaskError(f"{path}: not a unified diff (no 'diff --git' or '---/+++' header lines)")
 
 
+def tests_of(tf: TaskFolder) -> TestSpec:
+    """The test spec of a repo-edit task (a challenge has none; loading checks every repo-edit task has one)."""
+    if tf.task.tests is None:
+        raise TaskError(f"{tf.root / 'task.yaml'}: a {tf.task.kind} task has no `tests`")
+    return tf.task.tests
+
+
+def challenge_of(tf: TaskFolder) -> Challenge:
+    """The challenge section of a challenge task (loading checks every challenge task has one)."""
+    if tf.task.challenge is None:
+        raise TaskError(f"{tf.root / 'task.yaml'}: a {tf.task.kind} task has no `challenge`")
+    return tf.task.challenge
+
+
 def gold_program(tf: TaskFolder) -> str | None:
     """A challenge's reference program, if the task has one."""
     if tf.task.challenge is None:
@@ -172,7 +186,7 @@ def task_hash(tf: TaskFolder) -> str:
         digest.update((gold_program(tf) or "").encode())
     elif snapshot.kind == "git":
         digest.update(f"{snapshot.url}@{snapshot.commit}".encode())
-    elif snapshot.kind in ("pypi", "deb"):
+    elif snapshot.kind == "pypi" or snapshot.kind == "deb":
         digest.update(snapshot.sha256.encode())
     elif snapshot.kind == "image":
         digest.update(snapshot.model_dump_json().encode())
@@ -206,7 +220,7 @@ def _check_files(tf: TaskFolder, file: Path) -> None:
         raise TaskError(f"{file}: hidden_tests folder '{tf.task.hidden_tests}' does not exist; create it")
     tests = tf.task.tests
     if tests is not None and tests.framework == "script" and \
-            not (inside(tf, tf.task.hidden_tests) / tests.script).is_file():
+            not (tests.script and (inside(tf, tf.task.hidden_tests) / tests.script).is_file()):
         raise TaskError(f"{file}: tests.script '{tests.script}' is not a file of the hidden folder; add it")
     challenge = tf.task.challenge
     if challenge is not None and challenge.input_file is not None and not inside(tf, challenge.input_file).is_file():

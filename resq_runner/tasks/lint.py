@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import ValidationError
@@ -74,6 +75,8 @@ def lint_template(tf: TaskFolder) -> list[LintProblem]:
     resolve) and lints each; problems name the instance and the template's own files."""
     from .templates import _render_folder, instance_id, parameter_sets
 
+    if tf.task.template is None:
+        return []
     try:
         sets = parameter_sets(tf.task.template, where=f"{tf.root / TASK_FILE}: ")
     except ResqError as exc:
@@ -131,9 +134,9 @@ def lint_task(tf: TaskFolder) -> list[LintProblem]:
                                          f"neither in {tf.task.hidden_tests}/ nor in the snapshot"))
                 continue
             source = hidden[file] if file in hidden else (work / file).read_bytes()
-            missing = _missing_test(test_id, source)
-            if missing:
-                problems.append(_problem(tf, TASK_FILE, f"success.{group}: '{test_id}': {missing}; copy the id "
+            why = _missing_test(test_id, source)
+            if why:
+                problems.append(_problem(tf, TASK_FILE, f"success.{group}: '{test_id}': {why}; copy the id "
                                          "from `pytest --collect-only -q`"))
     problems += [_problem(tf, TASK_FILE, m) for m in command_problems(tf.task.tests, set(hidden), snapshot_files)]
     problems += [_problem(tf, TASK_FILE, m, "warning") for m in command_warnings(tf.task.tests)]
@@ -161,14 +164,15 @@ def _missing_test(test_id: str, source: bytes) -> str:
     if not file.endswith(".py") or not names:
         return ""
     try:
-        scope = ast.parse(source)
+        scope: ast.AST = ast.parse(source)
     except (SyntaxError, ValueError):
         return ""
     for depth, name in enumerate(names):
         name = name.split("[", 1)[0]
         members = _members(scope)
         if name not in members:
-            inherited = depth > 0 and any(not (isinstance(b, ast.Name) and b.id == "object") for b in scope.bases)
+            inherited = isinstance(scope, ast.ClassDef) and \
+                any(not (isinstance(b, ast.Name) and b.id == "object") for b in scope.bases)
             where = f"class {names[depth - 1]}" if depth else file
             return "" if inherited else f"{where} has no test '{name}'"
         scope = members[name]
@@ -381,12 +385,13 @@ def _environment_problems(tf: TaskFolder) -> list[str]:
     name = tf.task.environment.name
     if not (definitions_dir() / name / "environment.yaml").exists():
         found.append(f"environment '{name}' has no environments/{name}/environment.yaml")
-    if tf.task.tests.framework == "node" and "--test" not in tf.task.tests.command.split():
+    tests = tf.task.tests
+    if tests is not None and tests.framework == "node" and "--test" not in tests.command.split():
         found.append("tests.command must run Node's test runner (`node --test ...`) for framework node")
     return found
 
 
-def _problem(tf: TaskFolder, file: str, message: str, severity: str = "error") -> LintProblem:
+def _problem(tf: TaskFolder, file: str, message: str, severity: Literal["error", "warning"] = "error") -> LintProblem:
     return LintProblem(task=tf.ref, file=str(tf.root / file), message=message, severity=severity)
 
 

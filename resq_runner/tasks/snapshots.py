@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TaskError
-from ..models import TaskFolder
+from ..models import Snapshot, TaskFolder
 from ..offline import is_local_location, refuse_if_offline
 from . import inside, tree_hash
 
@@ -30,8 +30,15 @@ COMMIT_ENV = {
 }
 
 
+def repository_snapshot(tf: TaskFolder) -> Snapshot:
+    """The snapshot of a task that has a repository (every kind but a challenge)."""
+    if tf.task.snapshot is None:
+        raise TaskError(f"{tf.root / 'task.yaml'}: a {tf.task.kind} task has no snapshot (no repository to check out)")
+    return tf.task.snapshot
+
+
 def snapshot_hash(tf: TaskFolder) -> str:
-    snapshot = tf.task.snapshot
+    snapshot = repository_snapshot(tf)
     if snapshot.kind == "git":
         return f"git-{snapshot.commit}"
     if snapshot.kind == "pypi":
@@ -80,7 +87,7 @@ def commit_tree(work: Path, message: str) -> git.Repo:
 def _fetch(tf: TaskFolder, work: Path) -> None:
     import git
 
-    snapshot = tf.task.snapshot
+    snapshot = repository_snapshot(tf)
     try:
         if snapshot.kind == "dir":
             shutil.copytree(inside(tf, snapshot.path, suite_wide=True), work, symlinks=True)
@@ -92,6 +99,9 @@ def _fetch(tf: TaskFolder, work: Path) -> None:
         elif snapshot.kind == "deb":
             unpack_deb_library(fetch_deb(snapshot.package, snapshot.version, snapshot.sha256, tf), work,
                                snapshot.package, snapshot.path, tf)
+        elif snapshot.kind == "image":
+            raise TaskError(f"{tf.root / 'task.yaml'}: an image snapshot ({snapshot.image}) has no host checkout; "
+                            "the repository lives in the image")
         else:
             if not is_local_location(snapshot.url):
                 refuse_if_offline(f"the git snapshot {snapshot.url} at {snapshot.commit[:12]} of task {tf.ref} "

@@ -15,7 +15,7 @@ import threading
 from ...errors import ResqError
 from ...offline import is_local_location, refuse_if_offline
 from ...models import SystemOutput, TaskView
-from ..base import Workspace
+from ..base import System, Workspace
 from .agent import Agent, AgentSettings
 from .client import Budget, ChatClient, ClientSettings, PriceTable
 from .prompts import FORMATS
@@ -23,7 +23,7 @@ from .prompts import FORMATS
 MIN_KEY_CHARACTERS = 8  # a shorter secret would be found inside ordinary words of every log it is redacted from
 
 
-class LlmSystem:
+class LlmSystem(System):
     name = "llm"
 
     def __init__(self, model: str = "", base_url: str = "", api_key_env: str = "OPENAI_API_KEY",

@@ -60,6 +60,8 @@ def _python(path: str, text: str) -> str:
 
 def _tree_sitter(path: str, text: str, parsers: dict) -> str:
     language = language_of(path)
+    if language is None:
+        return ""  # no grammar for this file: nothing to check
     parser = parsers.setdefault(language, parser_for(language))
     root = parser.parse(text.encode()).root_node
     if not root.has_error:

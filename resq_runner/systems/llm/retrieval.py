@@ -158,10 +158,12 @@ def parser_for(language: str):
     from tree_sitter import Language, Parser
 
     if language == "python":
-        import tree_sitter_python as grammar
-    else:
-        import tree_sitter_javascript as grammar
-    return Parser(Language(grammar.language()))
+        import tree_sitter_python
+
+        return Parser(Language(tree_sitter_python.language()))
+    import tree_sitter_javascript
+
+    return Parser(Language(tree_sitter_javascript.language()))
 
 
 def language_of(path: str) -> str | None:
