@@ -109,11 +109,19 @@ class ScriptedLLM:
                     record = {"task": task, "path": self.path, "body": body, "time": time.time(),
                               "authorization": self.headers.get("Authorization", "")}
                     llm.requests.append(record)
+                self.counted = True
                 try:
                     self._answer(task, body, record)
                 finally:
-                    with llm._lock:
+                    self._leave()
+
+            def _leave(self) -> None:
+                """No longer in flight: before the answer is written, so a client the answer frees cannot be
+                counted beside it."""
+                with llm._lock:
+                    if self.counted:
                         llm.in_flight -= 1
+                        self.counted = False
 
             def _answer(self, task: str, body: dict, record: dict) -> None:
                 if self.path != "/v1/chat/completions":
@@ -150,6 +158,7 @@ class ScriptedLLM:
 
             def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()
+                self._leave()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
