@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import Iterable
 
@@ -206,18 +207,17 @@ def usage_totals(run: LoadedRun) -> UsageTotals:
 
 
 def stage_times(rows: list[Result]) -> list[StageTime]:
-    times = []
-    for stage in STAGES:
-        total = sum(getattr(row.timings, stage) for row in rows)
-        times.append(StageTime(stage=stage, total_s=total, mean_s=total / len(rows) if rows else 0.0))
-    return times
+    read = attrgetter(*STAGES)
+    totals = [sum(column) for column in zip(*(read(row.timings) for row in rows))] or [0.0] * len(STAGES)
+    return [StageTime(stage=stage, total_s=total, mean_s=total / len(rows) if rows else 0.0)
+            for stage, total in zip(STAGES, totals)]
 
 
 def phase_times(rows: list[Result]) -> list[StageTime]:
-    timed = timed_rows(rows)
-    per_row = [phase_seconds(row.timings) for row in timed]
-    return [StageTime(stage=phase, total_s=sum(p[phase] for p in per_row),
-                      mean_s=sum(p[phase] for p in per_row) / len(per_row) if per_row else 0.0) for phase in PHASES]
+    per_row = [phase_seconds(row.timings) for row in timed_rows(rows)]
+    totals = {phase: sum(p[phase] for p in per_row) for phase in PHASES}
+    return [StageTime(stage=phase, total_s=totals[phase], mean_s=totals[phase] / len(per_row) if per_row else 0.0)
+            for phase in PHASES]
 
 
 def overhead(rows: list[Result]) -> Overhead:
@@ -273,7 +273,7 @@ def _retrieval_columns(row: Result) -> dict:
 
 def _if_exists(root: Path, relative: str) -> str | None:
     """`relative` when that file exists under root (plain strings: pathlib is most of the cost per task)."""
-    return relative if os.path.isfile(os.path.join(root, relative)) else None
+    return relative if os.path.isfile(f"{root}/{relative}") else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
