@@ -480,14 +480,34 @@ def original_pytest_config(workspace, uid):
     """
     lock_folders(workspace, workspace)
     tag = os.urandom(6).hex()
+    committed = head_blobs(workspace, uid, [name for name, _section in PYTEST_CONFIGS])
     for name, section in PYTEST_CONFIGS:
-        proc = subprocess.run(["git", "show", "HEAD:" + name], cwd=workspace, capture_output=True,
-                              preexec_fn=demote(uid), env=git_env())
-        if proc.returncode == 0 and (section is None or section.encode() in proc.stdout):
-            content = proc.stdout if section or b"[pytest]" in proc.stdout else b"[pytest]\n" + proc.stdout
+        found = committed.get(name)
+        if found is not None and (section is None or section.encode() in found):
+            content = found if section or b"[pytest]" in found else b"[pytest]\n" + found
             suffix = os.path.splitext(name)[1]
             return write_root_file(os.path.join(workspace, ".resq-pytest-%s%s" % (tag, suffix)), content)
     return write_root_file(os.path.join(workspace, ".resq-pytest-%s.ini" % tag), b"[pytest]\n")
+
+
+def head_blobs(workspace, uid, names):
+    """{name: content} of the names that are files in the snapshot's commit, read by one git process."""
+    request = "".join("HEAD:%s\n" % name for name in names).encode()
+    proc = subprocess.run(["git", "cat-file", "--batch"], input=request, cwd=workspace, capture_output=True,
+                          preexec_fn=demote(uid), env=git_env())
+    found, data, at = {}, proc.stdout, 0
+    for name in names:
+        end = data.find(b"\n", at)
+        if end < 0:
+            break
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[2].isdigit():  # "<id> <type> <size>", then the content and a newline
+            size = int(header[2])
+            if header[1] == b"blob":
+                found[name] = data[at:at + size]
+            at += size + 1
+    return found
 
 
 def write_root_file(path, content):

@@ -203,7 +203,8 @@ def _container_pool(client: docker.DockerClient, run_id: str, options: RunOption
     size = max(2, options.jobs) if options.pool is None else options.pool
     if size <= 0 or not todo:
         return None
-    pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size)
+    pool = ContainerPool(lambda tag, labels: eval_sandbox(client, tag, run_id, options.limits, labels), size,
+                         start_ahead=True, threads=options.jobs)  # boot.py waits for its inputs on stdin
     hashes: dict[tuple[str, str], str] = {}  # tasks sharing a snapshot folder hash it once
     for tf in todo:
         snapshot = tf.task.snapshot

@@ -100,6 +100,7 @@ class Sandbox:
             raise InfraError(f"image {image} is missing: build it with `resq env build`") from exc
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise InfraError(f"cannot create a container from {image}: {exc}") from exc
+        self.started = False
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -113,12 +114,15 @@ class Sandbox:
 
     def start(self) -> None:
         self._engine(self.container.start)
+        self.started = True
 
     def start_with_input(self, data: bytes) -> None:
-        """Start, hand `data` to the main process's stdin, then close it (the sandbox needs stdin=True)."""
+        """Start (unless started ahead, its command waiting for its stdin), hand `data` to the main process's stdin,
+        then close it (the sandbox needs stdin=True)."""
         sock = self._engine(self.client.api.attach_socket, self.container.id, params={"stdin": 1, "stream": 1})
         try:
-            self.start()
+            if not self.started:
+                self.start()
             raw = getattr(sock, "_sock", sock)
             raw.sendall(data)
             raw.shutdown(socket.SHUT_WR)

@@ -1,10 +1,12 @@
-"""A small pool of created, never-started containers per image, so that creating and removing evaluation
+"""A small pool of fresh containers per image, made ahead, so that creating, starting and removing evaluation
 containers happens beside the evaluations instead of in their way.
 
 Each container is handed out once (`take`) and removed after use (`release`), never reused: a pool container is
-exactly as fresh as one created on the spot, only earlier. The runner says which images its remaining tasks need
-(`expect`), in order, and the pool keeps at most `size` idle containers for the earliest of them. One background
-thread does the creating and the removing; `close` removes whatever is left. Knows nothing of tasks or grading.
+exactly as fresh as one made on the spot, only earlier. With `start_ahead`, it is also started ahead: its command
+must then wait for its inputs before doing anything (an eval container's boot.py waits for the tar on its stdin), so
+nothing of any task has run in it when it is taken. The runner says which images its remaining tasks need
+(`expect`), in order, and the pool keeps at most `size` idle containers for the earliest of them. Background
+threads (one by default) do the making and the removing; `close` removes whatever is left. Knows nothing of tasks or grading.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ CreateSandbox = Callable[[str, dict[str, str]], Sandbox]
 class ContainerPool:
     """`create(image_tag, labels)` must return a created, not started, Sandbox carrying those labels."""
 
-    def __init__(self, create: CreateSandbox, size: int = 2):
+    def __init__(self, create: CreateSandbox, size: int = 2, start_ahead: bool = False, threads: int = 1):
+        """`threads` background threads make and remove containers (one per worker keeps up with the workers)."""
         self.size = max(1, size)
+        self.start_ahead = start_ahead
         self.labels = {POOL_LABEL: secrets.token_hex(6)}
         self._create = create
         self._cond = threading.Condition()
@@ -37,8 +41,10 @@ class ContainerPool:
         self._used: deque[Sandbox] = deque()
         self._removing = 0
         self._closed = False
-        self._worker = threading.Thread(target=self._work, name="resq-pool", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._work, name=f"resq-pool-{n}", daemon=True)
+                         for n in range(max(1, threads))]
+        for worker in self._workers:
+            worker.start()
 
     def expect(self, images: Iterable[str]) -> None:
         """One entry per evaluation to come (an image may repeat)."""
@@ -48,7 +54,7 @@ class ContainerPool:
             self._cond.notify_all()
 
     def take(self, image: str) -> Sandbox:
-        """A never-started container of `image`: a waiting one, the one being made, or a new one."""
+        """A fresh container of `image`: a waiting one, the one being made, or a new (not started) one."""
         with self._cond:
             self._count_down(image)
             self._cond.wait_for(lambda: self._idle.get(image) or not self._creating[image], timeout=TAKE_WAIT_S)
@@ -81,7 +87,8 @@ class ContainerPool:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        self._worker.join()
+        for worker in self._workers:
+            worker.join()
         with self._cond:
             leftovers = [s for queue in self._idle.values() for s in queue] + list(self._used)
             self._idle.clear()
@@ -140,6 +147,12 @@ class ContainerPool:
             sandbox = self._create(image, dict(self.labels))
         except Exception:  # noqa: BLE001  (the evaluation that needs it makes its own and reports the error)
             sandbox = None
+        if sandbox is not None and self.start_ahead:
+            try:
+                sandbox.start()
+            except Exception:  # noqa: BLE001  (as above: the taker makes its own)
+                sandbox.remove()
+                sandbox = None
         with self._cond:
             self._creating[image] -= 1
             if sandbox is None:

@@ -113,3 +113,25 @@ def test_a_run_with_the_pool_grades_exactly_like_one_without(docker_client, pyth
     assert outcomes == {"fix-allocate-remainder": "passed", "parse-grouped-amounts": "failed",
                         "add-invoice-discount": "patch_failed"}
     assert graded[2] == graded[0]
+
+
+def test_a_container_started_ahead_has_run_nothing_but_its_waiting_command(docker_client, python_env, cleanup_run):
+    """start_ahead: the container is running when taken, its command still waiting for stdin (nothing of a task
+    has reached it), and it takes its inputs as a container started on the spot does."""
+    run_id = f"test-pool-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+    command = ["sh", "-c", "wc -c"]  # prints nothing until its stdin closes
+    with ContainerPool(lambda tag, labels: Sandbox(client=docker_client, image=tag, run_id=run_id, role="eval",
+                                                   command=command, labels=labels, stdin=True),
+                       size=2, start_ahead=True, threads=2) as pool:
+        pool.expect([python_env.tag] * 3)
+        wait_until(lambda: pool.idle(python_env.tag) == 2)
+        for payload in (b"abc", b"x" * 70000):
+            sandbox = pool.take(python_env.tag)
+            assert state_of(sandbox)["Running"] and sandbox.started
+            assert sandbox.stdout() == ""
+            sandbox.start_with_input(payload)
+            assert sandbox.wait(60).code == 0
+            assert sandbox.stdout().strip() == str(len(payload))
+            pool.release(sandbox)
+    assert containers_of(docker_client, run_id) == []
