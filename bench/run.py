@@ -146,12 +146,13 @@ def bench_startup(b: Bench) -> dict:
     return out
 
 
-def bare_docker_eval(image: str, inputs: Path) -> float:
+def bare_docker_eval(image: str, inputs: Path, user: str = "") -> float:
+    """`user` (e.g. 1000, the test user resq runs the tests as) instead of the image's root."""
     command = (f"git apply --whitespace=nowarn /in/patch.diff && cp -r /in/hidden/. . && "
                f"{suites.TINY_COMMAND} --junitxml=/tmp/report.xml")
     started = time.perf_counter()
-    subprocess.run(["docker", "run", "--rm", "--network", "none", "-v", f"{inputs}:/in:ro", image, "sh", "-c", command],
-                   check=True, capture_output=True)
+    subprocess.run(["docker", "run", "--rm", "--network", "none", *(["--user", user] if user else []),
+                    "-v", f"{inputs}:/in:ro", image, "sh", "-c", command], check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -450,26 +451,32 @@ def scale_commands(run: Path, other: Path, history: Path, out: Path) -> dict[str
             "pecc-report": [resq, "pecc-report", "--json", str(run)]}
 
 
+TWO_JOURNALS = ("compare", "history")  # they read both runs' results.jsonl, so their baseline parses both
+
+
 def bench_scale(b: Bench) -> dict:
     """rows → seconds of each reading command, against `json.loads` of every line of the same file (both whole
     processes, interpreter start included), the growth exponent from 10k to 100k rows, and peak RSS."""
     import journals
 
     sizes = [1000, 10000] if b.quick else [1000, 10000, 100000]
-    parse = [sys.executable, "-c", "import json, sys\nfor line in open(sys.argv[1], 'rb'): json.loads(line)"]
+    parse = [sys.executable, "-c", "import json, sys\nfor f in sys.argv[1:]:\n for line in open(f, 'rb'): json.loads(line)"]
     out: dict = {"rows": sizes, "commands": {}}
     for rows in sizes:
         folder = b.work / "scale" / str(rows)
         run = journals.write_run(folder / "runs" / "a", rows, seed=1)
         other = journals.write_run(folder / "runs" / "b", rows, seed=2)
         (folder / "out").mkdir()  # the HTML page's folder must exist
-        baseline = timed_process(parse + [str(run / "results.jsonl")], env=b.env)
-        out.setdefault("json_parse_s", {})[str(rows)] = baseline["wall_s"]
+        one = timed_process(parse + [str(run / "results.jsonl")], env=b.env)["wall_s"]
+        both = timed_process(parse + [str(run / "results.jsonl"), str(other / "results.jsonl")], env=b.env)["wall_s"]
+        out.setdefault("json_parse_s", {})[str(rows)] = one
+        out.setdefault("json_parse_two_s", {})[str(rows)] = both
         for name, command in scale_commands(run, other, folder / "runs", folder / "out").items():
             measured = timed_process(command, env=b.env, allowed=(0, 1))  # compare: 1 = regressions
+            baseline = both if name in TWO_JOURNALS else one  # the same journals, merely parsed
             entry = out["commands"].setdefault(name, {"seconds": {}, "over_json": {}, "rss_mib": {}, "exit": {}})
             entry["seconds"][str(rows)] = measured["wall_s"]
-            entry["over_json"][str(rows)] = measured["wall_s"] / baseline["wall_s"]
+            entry["over_json"][str(rows)] = measured["wall_s"] / baseline
             entry["rss_mib"][str(rows)] = measured["rss_mib"]
             entry["exit"][str(rows)] = measured["exit"]
         shutil.rmtree(folder, ignore_errors=True)
@@ -482,11 +489,11 @@ def bench_scale(b: Bench) -> dict:
     return out
 
 
-def bare_docker_loop(image: str, inputs: Path, count: int, jobs: int) -> float:
+def bare_docker_loop(image: str, inputs: Path, count: int, jobs: int, user: str = "") -> float:
     """`count` bare `docker run --rm --network none` of the tiny task's apply + hidden tests + pytest/JUnit."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda _: bare_docker_eval(image, inputs), range(count)))
+        list(pool.map(lambda _: bare_docker_eval(image, inputs, user), range(count)))
     return time.perf_counter() - started
 
 
@@ -510,8 +517,10 @@ def bench_whole(b: Bench) -> dict:
         for jobs in (1, 2) if count > 1 else (1,):
             bare = bare_docker_loop(image.tag, inputs, count, jobs)
             resq = resq_run_process(b, suite, jobs, b.work / "runs" / f"whole-{count}-j{jobs}")
+            as_user = bare_docker_loop(image.tag, inputs, count, jobs, user="1000")  # context: tests not as root
             out[f"n{count}_j{jobs}"] = {"tasks": count, "jobs": jobs, "bare_docker_s": bare, "resq": resq,
                                         "ratio": resq["wall_s"] / bare, "diff_s": resq["wall_s"] - bare,
+                                        "bare_docker_user_s": as_user, "ratio_user": resq["wall_s"] / as_user,
                                         "load_1min": os.getloadavg()[0]}
     return out
 
@@ -581,14 +590,16 @@ def print_table(results: dict) -> None:
                 f"{max(entry['rss_mib'].values()):.0f} MiB")
         add("scale: json.loads of every line", ", ".join(f"{rows}: {sc['json_parse_s'][str(rows)]:.2f} s"
                                                          for rows in sc["rows"]),
-            f"growth {sc.get('json_growth_exponent', float('nan')):.2f}")
+            f"growth {sc.get('json_growth_exponent', float('nan')):.2f}; of both journals (compare, history): "
+            + ", ".join(f"{sc['json_parse_two_s'][str(rows)]:.2f} s" for rows in sc["rows"]))
     if wh := results.get("whole"):
         for key, row in wh.items():
             if isinstance(row, dict) and "resq" in row:
                 add(f"whole: {row['tasks']} task(s) -j{row['jobs']}",
                     f"resq run {row['resq']['wall_s']:.2f} s ({row['resq']['passed']}/{row['resq']['tasks']})",
                     f"bare docker {row['bare_docker_s']:.2f} s: x{row['ratio']:.2f}, +{row['diff_s']:.2f} s; "
-                    f"report overhead {row['resq']['overhead_per_task_s']:.3f} s/task")
+                    f"report overhead {row['resq']['overhead_per_task_s']:.3f} s/task; bare docker as uid 1000 "
+                    f"{row['bare_docker_user_s']:.2f} s: x{row['ratio_user']:.2f}")
     loads = [f"{name} {section['load_1min_at_end']:.1f}" for name, section in results.items()
              if isinstance(section, dict) and "load_1min_at_end" in section]
     add("machine load (1-min average)", f"start {results['machine']['load_1min_at_start']:.1f}", ", ".join(loads))

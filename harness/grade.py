@@ -132,6 +132,17 @@ def check_spec(spec):
 
 
 def run(spec, status):
+    pytest = spec.get("framework") == "pytest" and not spec.get("script")
+    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if pytest else None
+    try:
+        apply_and_test(spec, status, probe)
+    finally:
+        if probe is not None and probe.poll() is None:  # the patch did not apply: its answer is not needed
+            probe.kill()
+            probe.wait()
+
+
+def apply_and_test(spec, status, probe):
     workspace, uid = spec["workspace"], spec["uid"]
     started = time.monotonic()
     ok, log = apply_patch(spec["patch"], workspace, uid)
@@ -151,16 +162,16 @@ def run(spec, status):
     if spec.get("script"):
         run_script(spec, status)
     else:
-        run_tests(spec, status, named)
+        run_tests(spec, status, named, probe)
 
 
-def run_tests(spec, status, named):
+def run_tests(spec, status, named, probe):
     """The test command with the report flags, watched by the witness; the report kept up to its size cap."""
     workspace, uid = spec["workspace"], spec["uid"]
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    flags, env, witness = framework_env(spec, workspace, uid, report, named)
+    flags, env, witness = framework_env(spec, workspace, uid, report, named, probe)
     command = with_report_flag(spec["command"], flags, spec.get("report_flag_after", "")) if flags else spec["command"]
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
@@ -402,14 +413,14 @@ def lock_folders(folder, workspace):
 # 4. the test run
 
 
-def framework_env(spec, workspace, uid, report, named):
+def framework_env(spec, workspace, uid, report, named, probe):
     """Flags for the command, its environment variables, and the witness watching the run (pytest only)."""
     flags = spec["report_flag"].format(report=report)
     if spec.get("framework") != "pytest":
         return flags, {}, None
     config = original_pytest_config(workspace, uid)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
-    sites = site_packages(uid, spec.get("activate", ""))
+    sites = site_packages(probe) if probe is not None else []
     if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
         return flags, {}, None
     off = disabled_plugins(spec["command"], config)
@@ -424,15 +435,20 @@ def framework_env(spec, workspace, uid, report, named):
     return flags, env, Witness(workspace, ENTRY_POINTS if framework_in_repo else FRAMEWORK_FILE, untrusted=named)
 
 
-def site_packages(uid, activate):
-    """The site-packages folders of the tests' python (after the image's activation, if any), as it reports them
-    itself, started isolated from `/`."""
+def start_site_probe(uid, activate):
+    """Ask the tests' python (after the image's activation, if any), started isolated from `/`, for its
+    site-packages folders. It starts before the patch is applied, beside it: it reads nothing of the repository."""
     find = 'exec "$(command -v python || command -v python3)" -I -c "$0"'
     script = "%s && %s" % (activate, find) if activate else find
-    proc = subprocess.run(["sh", "-c", script, PROBE], cwd="/", capture_output=True, preexec_fn=demote(uid),
-                          env=git_env())
+    return subprocess.Popen(["sh", "-c", script, PROBE], cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, preexec_fn=demote(uid), env=git_env())
+
+
+def site_packages(probe):
+    """The probe's answer: the site-packages folders that exist."""
+    stdout, _ = probe.communicate()
     try:
-        return [folder for folder in json.loads(proc.stdout.splitlines()[-1]) if os.path.isdir(folder)]
+        return [folder for folder in json.loads(stdout.splitlines()[-1]) if os.path.isdir(folder)]
     except (ValueError, IndexError):
         return []
 
