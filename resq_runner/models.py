@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
@@ -26,6 +26,18 @@ class Record(BaseModel):
 
     def content_hash(self) -> str:
         return sha256_text(self.model_dump_json())
+
+    @classmethod
+    def of_typed(cls, values: dict[str, Any]) -> Self:
+        """A record from a value for every field, each already of its field's type (a report builds 100k rows of
+        values it has just read from validated rows): what `model_construct` makes, without its per-field default
+        look-ups, at a third of its cost. Anything else belongs in the validating constructor."""
+        record = cls.__new__(cls)
+        object.__setattr__(record, "__dict__", values)
+        object.__setattr__(record, "__pydantic_fields_set__", set(values))
+        object.__setattr__(record, "__pydantic_extra__", None)
+        object.__setattr__(record, "__pydantic_private__", None)
+        return record
 
 
 def sha256_text(text: str) -> str:
@@ -391,12 +403,15 @@ class Outcome(str, Enum):
     def is_final(self) -> bool:
         """infra_error says nothing about the system under test, so it is retried rather than kept; a task skipped
         for the run's budget runs when the run is resumed with more budget."""
-        return self not in (Outcome.infra_error, Outcome.skipped_budget)
+        return self is not _INFRA_ERROR and self is not _SKIPPED_BUDGET  # `is`: asked once per row of 100k
 
     @property
     def is_graded(self) -> bool:
         """Counts in a pass rate (as a pass or as a failure)."""
-        return self.is_final
+        return self is not _INFRA_ERROR and self is not _SKIPPED_BUDGET
+
+
+_INFRA_ERROR, _SKIPPED_BUDGET = Outcome.infra_error, Outcome.skipped_budget
 
 
 class TestStatus(str, Enum):

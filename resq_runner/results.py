@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import gc
 import json
 import os
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from pydantic import ValidationError
 
 from .errors import ResqError, RunFolderError
+from .memory import without_cycle_collection
 from .models import SCHEMA_VERSION, Result, RunManifest, sha256_text
 
 
@@ -140,22 +139,6 @@ def _fast_row(raw: bytes) -> Result | None:
     except ValueError:
         return None
     return row if "schema_version" in row.model_fields_set and row.schema_version == SCHEMA_VERSION else None
-
-
-@contextmanager
-def without_cycle_collection() -> Iterator[None]:
-    """Reading a journal allocates millions of small objects and none of them in reference cycles, yet each batch
-    of allocations starts a collector pass over all of them (a third of a 100k-row report's time). The collector
-    is off while they are made; what was made is then frozen, so later passes skip it; memory is still freed as
-    usual when the last reference goes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def read_results(path: Path) -> list[Result]:

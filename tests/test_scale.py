@@ -100,3 +100,31 @@ def test_a_very_large_paired_comparison_uses_the_bootstraps_normal_limit():
     assert mean == 0 and low == pytest.approx(-high) and 0 < high < 0.05
     small_mean, small_low, small_high = paired_bootstrap_ci(a[:BOOTSTRAP_TASKS], b[:BOOTSTRAP_TASKS])
     assert small_low == pytest.approx(low * 2 ** 0.5, rel=0.1)  # half the tasks: an interval √2 wider
+
+
+def test_task_rows_built_from_typed_values_equal_validated_ones(tmp_path):
+    """report.task_row skips validation (Record.of_typed): each row must still be the record the validating
+    constructor makes from the same values, every field present, with and without retrieval accounting, and the
+    overhead per task must be the phases' own sum for new and old-style timings."""
+    from resq_runner.models import Retrieval, Timings
+    from resq_runner.reports.phases import overhead_seconds, phase_seconds
+    from resq_runner.reports.records import TaskRow
+
+    run_dir = make_run(tmp_path / "run", "llm", {"a": P, "b": [F, P], "c": IE},
+                       timings=Timings(image=0.1, system=2.0, eval_start=0.2, eval_run=1.5, eval_collect=0.01,
+                                       teardown=0.02, eval_apply=0.05, eval_tests=1.1))
+    results = run_dir / "results.jsonl"
+    lines = results.read_text().splitlines()
+    first = Result.model_validate_json(lines[0])
+    first.retrieval = Retrieval(recall=0.5, precision=0.25, context_tokens=900, edited_right_files=True)
+    results.write_text("\n".join([first.model_dump_json()] + lines[1:]) + "\n")
+    report = build_report(load_run(run_dir, with_suite=False))
+    assert report.tasks[0].retrieval_recall == 0.5 and report.tasks[1].retrieval_recall is None
+    for row in report.tasks:
+        assert set(row.__dict__) == set(TaskRow.model_fields)
+        assert row == TaskRow(**row.model_dump())
+        assert row.model_dump_json() == TaskRow(**row.model_dump()).model_dump_json()
+    for timings in (Timings(image=0.1, system=2.0, eval_start=0.2, eval_run=1.5, eval_apply=0.05, eval_tests=1.1),
+                    Timings(system=1.0, eval_start=0.3, eval_run=2.0), Timings(eval_run=0.5, eval_tests=0.9)):
+        phases = phase_seconds(timings)
+        assert overhead_seconds(timings) == pytest.approx(sum(phases.values()) - phases["system"] - phases["tests"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ResqError
+from ..memory import reads_journals
 from .common import console, friendly_errors, show
 from .formats import export
 from .tasks import tasks as tasks_group
@@ -17,6 +18,7 @@ from .tasks import tasks as tasks_group
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Where to write the CTRF JSON (default RUN/ctrf-report.json).")
 @friendly_errors
+@reads_journals
 def export_ctrf(run_dir: Path, out: Path | None) -> None:
     """Write RUN's per-test verdicts as CTRF JSON (https://ctrf.io)."""
     from ..reports.ctrf import ctrf_report, write_ctrf

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..memory import reads_journals
 from .common import ResqError, console, friendly_errors, main, show
 
 
@@ -91,6 +92,7 @@ def export() -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the files (default RUN/export-swebench).")
 @click.option("--model", help="model_name_or_path to write (default: the run's system name).")
 @friendly_errors
+@reads_journals
 def export_swebench(run: Path, out: Path | None, model: str | None) -> None:
     """Predictions JSONL and a report in the SWE-bench harness's shape."""
     from ..formats.export import export_swebench as run_export
@@ -103,6 +105,7 @@ def export_swebench(run: Path, out: Path | None, model: str | None) -> None:
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the files (default RUN/export-resq).")
 @friendly_errors
+@reads_journals
 def export_resq(run: Path, out: Path | None) -> None:
     """RES-Q submission (JSON array of {id, patch}) and results ({id, success, message, test_suite_feedback})."""
     from ..formats.export import export_resq as run_export
@@ -137,6 +140,7 @@ def replay(suite: str, file: Path, out: Path | None, jobs: int, only: tuple[str,
 @click.option("-k", "ks", multiple=True, type=int, help="pass@k to compute (repeatable; default 1 and 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @friendly_errors
+@reads_journals
 def pecc_report(runs: tuple[Path, ...], ks: tuple[int, ...], as_json: bool) -> None:
     """Accuracy per PECC subset and pass@k (PECC's any-of-k and the unbiased estimator); each RUN is one sample."""
     from rich.table import Table

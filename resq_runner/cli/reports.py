@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..memory import reads_journals
 from .common import ResqError, console, friendly_errors, main, show
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ HTML_OUT = click.Path(path_type=Path, dir_okay=False)
               help="How to group the breakdown table.")
 @click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML report here.")
 @friendly_errors
+@reads_journals
 def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> None:
     """Pass rate with its 95 % interval, outcomes, groups, cost, time per stage and pass@k of one run folder."""
     _check_html_out(html_out)
@@ -41,6 +43,7 @@ def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of tables.")
 @click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML comparison here.")
 @friendly_errors
+@reads_journals
 def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, html_out: Path | None) -> None:
     """Compare RUN_B (and more) against the baseline RUN_A task by task.
 
@@ -71,6 +74,7 @@ def compare(run_dirs: tuple[Path, ...], max_regressions: int, as_json: bool, htm
 @click.option("--json", "as_json", is_flag=True, help="Print the time series as JSON instead of tables.")
 @click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML trend page here.")
 @friendly_errors
+@reads_journals
 def history(folder: Path, as_json: bool, html_out: Path | None) -> None:
     """Every run folder under DIR as a time series: pass rate per system per suite."""
     _check_html_out(html_out)

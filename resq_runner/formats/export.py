@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..errors import ResqError
 from ..models import Result, RunManifest
-from ..results import RunPaths, final_results, read_manifest, read_results
+from ..results import RunPaths, final_results, log_name, read_manifest, read_results
 from . import resq, swebench
 
 
@@ -23,15 +24,38 @@ def load_run(run: Path) -> tuple[RunManifest, list[Result], RunPaths]:
     return manifest, results, paths
 
 
-def _log_text(paths: RunPaths, result: Result, name: str) -> str:
-    path = paths.task_logs(result.task_id, result.attempt) / name
-    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+def _log_texts(paths: RunPaths, results: list[Result], name: str) -> dict[str, str]:
+    """task id → the text of logs/<its folder>/name ("" when missing); logs/ is listed once, and plain string
+    paths are used (pathlib was most of the cost per task)."""
+    try:
+        folders = set(os.listdir(paths.root / "logs"))
+    except OSError:
+        folders = set()
+    texts = {}
+    for result in results:
+        folder = log_name(result.task_id, result.attempt)
+        path = f"{paths.root}/logs/{folder}/{name}"
+        texts[result.task_id] = _read_text(path) if folder in folders else ""
+    return texts
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _json_array(items: list) -> str:
+    """A JSON array, one element per line: json's `indent=` takes its pure-Python encoder, 5x slower at 100k rows."""
+    return "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]" if items else "[]"
 
 
 def export_swebench(run: Path, out: Path | None = None, model: str | None = None) -> list[Path]:
     manifest, results, paths = load_run(run)
     out = Path(out) if out else paths.root / "export-swebench"
-    patches = {r.task_id: _log_text(paths, r, "patch.diff") for r in results}
+    patches = _log_texts(paths, results, "patch.diff")
     model = model or manifest.system.name
     rows = swebench.predictions(results, patches, model)
     report = swebench.report(results, patches, manifest.task_ids)
@@ -46,12 +70,12 @@ def export_swebench(run: Path, out: Path | None = None, model: str | None = None
 def export_resq(run: Path, out: Path | None = None) -> list[Path]:
     manifest, results, paths = load_run(run)
     out = Path(out) if out else paths.root / "export-resq"
-    patches = {r.task_id: _log_text(paths, r, "patch.diff") for r in results}
-    feedback = {r.task_id: _log_text(paths, r, "test_output.txt")[-20000:] for r in results}
+    patches = _log_texts(paths, results, "patch.diff")
+    feedback = {task_id: text[-20000:] for task_id, text in _log_texts(paths, results, "test_output.txt").items()}
     out.mkdir(parents=True, exist_ok=True)
     submission_file, results_file = out / "submission.json", out / "results.json"
-    _write_atomic(submission_file, json.dumps(resq.submission(results, patches), indent=1))
-    _write_atomic(results_file, json.dumps(resq.results_rows(results, feedback), indent=1))
+    _write_atomic(submission_file, _json_array(resq.submission(results, patches)))
+    _write_atomic(results_file, _json_array(resq.results_rows(results, feedback)))
     return [submission_file, results_file]
 
 

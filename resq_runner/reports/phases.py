@@ -18,19 +18,29 @@ from ..models import Result, Timings
 PHASES = ("image", "start", "system", "apply", "tests", "teardown")
 
 
-def phase_seconds(timings: Timings) -> dict[str, float]:
+def _apply_tests_rest(timings: Timings) -> tuple[float, float, float]:
     if timings.eval_apply == 0 and timings.eval_tests == 0:  # rows from before the harness timed its steps
         apply, tests = 0.0, timings.eval_run
     else:
         apply, tests = timings.eval_apply, timings.eval_tests
-    harness_rest = max(0.0, timings.eval_run - apply - tests)
-    return {"image": timings.image, "start": timings.eval_start + harness_rest, "system": timings.system,
-            "apply": apply, "tests": tests, "teardown": timings.eval_collect + timings.teardown}
+    return apply, tests, max(0.0, timings.eval_run - apply - tests)
+
+
+def phase_tuple(timings: Timings) -> tuple[float, ...]:
+    """Seconds per phase, in PHASES order."""
+    apply, tests, harness_rest = _apply_tests_rest(timings)
+    return (timings.image, timings.eval_start + harness_rest, timings.system, apply, tests,
+            timings.eval_collect + timings.teardown)
+
+
+def phase_seconds(timings: Timings) -> dict[str, float]:
+    return dict(zip(PHASES, phase_tuple(timings)))
 
 
 def overhead_seconds(timings: Timings) -> float:
-    phases = phase_seconds(timings)
-    return sum(phases.values()) - phases["system"] - phases["tests"]
+    """The phases other than system and tests, added up (what phase_seconds gives, without the dict per row)."""
+    apply, _tests, harness_rest = _apply_tests_rest(timings)
+    return timings.image + timings.eval_start + harness_rest + apply + timings.eval_collect + timings.teardown
 
 
 def timed_rows(rows: list[Result]) -> list[Result]:

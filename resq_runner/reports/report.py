@@ -16,7 +16,7 @@ from typing import Iterable
 from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
 from ..results import RunPaths, log_name, read_manifest, read_results
-from .phases import PHASES, overhead_seconds, phase_seconds, timed_rows
+from .phases import PHASES, overhead_seconds, phase_tuple, timed_rows
 from .records import (STAGES, GroupBy, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
 from .retrieval import fmt, summarize as summarize_retrieval
 from .robustness import RobustnessSummary, robustness
@@ -81,6 +81,14 @@ class LoadedRun(Record):
         for row in self.rows:
             index.setdefault(row.task_id, []).append(row)
         return index
+
+    @cached_property
+    def log_folders(self) -> set[str]:
+        """The names under logs/, listed once."""
+        try:
+            return set(os.listdir(self.root / "logs"))
+        except OSError:
+            return set()
 
     def rows_of(self, task_id: str) -> list[Result]:
         return self.rows_by_task.get(task_id, [])
@@ -157,7 +165,7 @@ def rate_of(rows: Iterable[Result]) -> Rate:
 
 
 def build_report(run: LoadedRun, by: GroupBy = "tag") -> RunReport:
-    outcomes = Counter(row.outcome.value for row in run.rows)
+    outcomes = {outcome.value: count for outcome, count in Counter([row.outcome for row in run.rows]).items()}
     notes = list(run.notes)
     if outcomes.get(Outcome.infra_error.value):
         notes.append(f"{outcomes[Outcome.infra_error.value]} evaluation(s) ended in infra_error: they say nothing "
@@ -171,7 +179,7 @@ def build_report(run: LoadedRun, by: GroupBy = "tag") -> RunReport:
         groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
         phases=phase_times(run.rows), overhead=overhead(run.rows), retrieval=summarize_retrieval(run.rows),
         pass_at_k=pass_at_k_table(run),
-        robustness=robustness([row for row in counted_rows(run.rows) if row.sample == 0]),
+        robustness=robustness([row for row in run.rows if row.sample == 0]),
         tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
 
 
@@ -194,46 +202,49 @@ def groups(run: LoadedRun, by: str) -> list[GroupRow]:
 
 
 def usage_totals(run: LoadedRun) -> UsageTotals:
-    totals = UsageTotals(solved=sum(row.outcome is Outcome.passed for row in run.rows))
-    for row in run.all_rows:
-        totals.prompt_tokens += row.usage.prompt_tokens
-        totals.completion_tokens += row.usage.completion_tokens
-        totals.calls += row.usage.calls
-        totals.cost_usd += row.usage.cost_usd
-    if totals.solved:
-        totals.tokens_per_solved = (totals.prompt_tokens + totals.completion_tokens) / totals.solved
-        totals.cost_per_solved = totals.cost_usd / totals.solved
-    return totals
+    usages = [row.usage for row in run.all_rows]
+    prompt, completion = sum([u.prompt_tokens for u in usages]), sum([u.completion_tokens for u in usages])
+    cost, solved = sum([u.cost_usd for u in usages]), [row.outcome for row in run.rows].count(Outcome.passed)
+    return UsageTotals(prompt_tokens=prompt, completion_tokens=completion, calls=sum([u.calls for u in usages]),
+                       cost_usd=cost, solved=solved,
+                       tokens_per_solved=(prompt + completion) / solved if solved else None,
+                       cost_per_solved=cost / solved if solved else None)
+
+
+def _column_sums(values: list[tuple[float, ...]], width: int) -> list[float]:
+    return [sum(column) for column in zip(*values)] or [0.0] * width
 
 
 def stage_times(rows: list[Result]) -> list[StageTime]:
     read = attrgetter(*STAGES)
-    totals = [sum(column) for column in zip(*(read(row.timings) for row in rows))] or [0.0] * len(STAGES)
+    totals = _column_sums([read(row.timings) for row in rows], len(STAGES))
     return [StageTime(stage=stage, total_s=total, mean_s=total / len(rows) if rows else 0.0)
             for stage, total in zip(STAGES, totals)]
 
 
 def phase_times(rows: list[Result]) -> list[StageTime]:
-    per_row = [phase_seconds(row.timings) for row in timed_rows(rows)]
-    totals = {phase: sum(p[phase] for p in per_row) for phase in PHASES}
-    return [StageTime(stage=phase, total_s=totals[phase], mean_s=totals[phase] / len(per_row) if per_row else 0.0)
-            for phase in PHASES]
+    per_row = [phase_tuple(row.timings) for row in timed_rows(rows)]
+    totals = _column_sums(per_row, len(PHASES))
+    return [StageTime(stage=phase, total_s=total, mean_s=total / len(per_row) if per_row else 0.0)
+            for phase, total in zip(PHASES, totals)]
 
 
 def overhead(rows: list[Result]) -> Overhead:
-    timed = timed_rows(rows)
-    total = sum(overhead_seconds(row.timings) for row in timed)
-    wall = sum(row.timings.total() for row in timed)
+    timed = [row.timings for row in timed_rows(rows)]
+    total = sum([overhead_seconds(timings) for timings in timed])
+    wall = sum([timings.total() for timings in timed])
     return Overhead(tasks=len(timed), total_s=total, mean_s=total / len(timed) if timed else 0.0,
                     share=total / wall if wall else 0.0)
 
 
 def pass_at_k_table(run: LoadedRun) -> list[PassAtK]:
     """pass@k for every k up to the largest sample count; a task counts for k when it has n >= k graded samples."""
+    if max(map(len, run.rows_by_task.values()), default=0) < 2:
+        return []  # one sample per task: pass@1 is the pass rate
     counts = []
     for task_id in run.task_order:
-        graded = [row for row in run.rows_of(task_id) if row.outcome.is_graded]
-        counts.append((len(graded), sum(row.outcome is Outcome.passed for row in graded)))
+        graded = [row.outcome for row in run.rows_of(task_id) if row.outcome.is_graded]
+        counts.append((len(graded), graded.count(Outcome.passed)))
     most = max((n for n, _ in counts), default=0)
     if most < 2:
         return []
@@ -250,30 +261,40 @@ def task_row(run: LoadedRun, task_id: str) -> TaskRow:
     first = rows[0]
     info = run.info.get(task_id) or UNKNOWN_TASK
     logs = f"logs/{log_name(task_id, first.attempt, first.sample)}"
-    # model_construct: every value below is already of its field's type, and validating 100k rows twice costs
-    return TaskRow.model_construct(
+    # of_typed: every value below is already of its field's type, and validating 100k rows twice costs
+    outcomes = [row.outcome for row in rows]
+    usages = [row.usage for row in rows]
+    return TaskRow.of_typed(dict(
         task_id=task_id, kind=info.kind, tags=info.tags, outcome=first.outcome,
-        outcomes=[row.outcome for row in rows], samples_passed=sum(row.outcome is Outcome.passed for row in rows),
-        tests_passed=sum(status is TestStatus.passed for status in first.tests.values()),
+        outcomes=outcomes, samples_passed=outcomes.count(Outcome.passed),
+        tests_passed=[*first.tests.values()].count(TestStatus.passed),
         tests_total=len(first.tests), reason=first.reason, seconds=first.timings.total(),
-        tokens=sum(row.usage.prompt_tokens + row.usage.completion_tokens for row in rows),
-        cost_usd=sum(row.usage.cost_usd for row in rows),
-        patch_log=_if_exists(run.root, f"{logs}/patch.diff"),
-        test_log=_if_exists(run.root, f"{logs}/test_output.txt"), overhead_s=overhead_seconds(first.timings),
-        certificate=info.certificate, **_retrieval_columns(first))
+        tokens=sum([usage.prompt_tokens + usage.completion_tokens for usage in usages]),
+        cost_usd=sum([usage.cost_usd for usage in usages]),
+        patch_log=_if_exists(run, logs, "patch.diff"), test_log=_if_exists(run, logs, "test_output.txt"),
+        overhead_s=overhead_seconds(first.timings),
+        **_retrieval_columns(first), certificate=info.certificate))
+
+
+NO_RETRIEVAL = {"retrieval_recall": None, "retrieval_precision": None, "context_tokens": None,
+                "edited_right_files": None}
 
 
 def _retrieval_columns(row: Result) -> dict:
     accounting = row.retrieval
     if accounting is None:
-        return {}
+        return NO_RETRIEVAL
     return {"retrieval_recall": accounting.recall, "retrieval_precision": accounting.precision,
             "context_tokens": accounting.context_tokens, "edited_right_files": accounting.edited_right_files}
 
 
-def _if_exists(root: Path, relative: str) -> str | None:
-    """`relative` when that file exists under root (plain strings: pathlib is most of the cost per task)."""
-    return relative if os.path.isfile(f"{root}/{relative}") else None
+def _if_exists(run: LoadedRun, folder: str, name: str) -> str | None:
+    """`folder/name` when that file exists under the run folder (plain strings: pathlib is most of the cost per
+    task); a task whose logs folder is not there costs no file look-up."""
+    if folder.partition("/")[2] not in run.log_folders:
+        return None
+    relative = f"{folder}/{name}"
+    return relative if os.path.isfile(f"{run.root}/{relative}") else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
