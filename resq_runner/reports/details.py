@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Iterable, Literal
 from urllib.parse import quote
 
+from pydantic import Field
+
 from ..models import Outcome, Record, Result, TestStatus
-from ..results import RunPaths
+from ..results import RunPaths, log_name
 from .records import RunReport, TaskRow
 
 PAGE_BUDGET = 40_000_000  # characters of detail data for the whole page
@@ -103,21 +105,23 @@ class SampleLine(Record):
 
 
 class TaskDetail(Record):
+    """(List defaults are factories: a `[]` default is deep-copied for every record, 100k of them in a page.)"""
+
     task_id: str
     outcome: Outcome
     reason: str = ""
     kind: str = ""
-    tags: list[str] = []
-    samples: list[SampleLine] = []
-    tests: list[TestLine] = []
-    tests_left_out: dict[str, int] = {}  # status -> tests not listed (the budget)
+    tags: list[str] = Field(default_factory=list)
+    samples: list[SampleLine] = Field(default_factory=list)
+    tests: list[TestLine] = Field(default_factory=list)
+    tests_left_out: dict[str, int] = Field(default_factory=dict)  # status -> tests not listed (the budget)
     patch_file: str = ""
     patch: Clipped | None = None
     output_file: str = ""
     output: Clipped | None = None
-    read: list[ReadFile] = []
-    logs: list[LogFile] = []
-    transcripts: list[Transcript] = []
+    read: list[ReadFile] = Field(default_factory=list)
+    logs: list[LogFile] = Field(default_factory=list)
+    transcripts: list[Transcript] = Field(default_factory=list)
 
 
 def task_budget(tasks: int) -> int:
@@ -133,28 +137,36 @@ def task_details(report: RunReport, rows: Iterable[Result], out: Path) -> list[T
     paths = RunPaths(Path(report.root).resolve())
     links = Links(paths.root, Path(out).resolve().parent)
     budget = task_budget(len(report.tasks))
-    return [task_detail(task, sorted(by_task.get(task.task_id, []), key=lambda r: r.sample), paths, links, budget)
-            for task in report.tasks]
+    try:
+        log_folders = set(os.listdir(paths.root / "logs"))  # listed once: a task without a folder costs no look-up
+    except OSError:
+        log_folders = set()
+    return [task_detail(task, sorted(by_task.get(task.task_id, []), key=lambda r: r.sample), paths, links, budget,
+                        log_folders) for task in report.tasks]
 
 
-def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links, budget: int) -> TaskDetail:
-    detail = TaskDetail(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind,
-                        tags=task.tags)
+def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links, budget: int,
+                log_folders: set[str]) -> TaskDetail:
+    facts = dict(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind, tags=task.tags)
     if not rows:
-        return detail
+        return TaskDetail(**facts)
     first = rows[0]
-    folder = paths.task_logs(first.task_id, first.attempt, first.sample)
-    logs = f"logs/{folder.name}"
-    detail.samples = [SampleLine(sample=row.sample, attempt=row.attempt, outcome=row.outcome, reason=row.reason,
-                                 seconds=row.timings.total(),
-                                 href=links.to(f"logs/{paths.task_logs(row.task_id, row.attempt, row.sample).name}"))
-                      for row in rows]
-    detail.tests, detail.tests_left_out = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
-    detail.read = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "", tokens=c.tokens,
-                            source=c.source) for c in (first.context_files or [])][:max(10, budget // 400)]
+    name = log_name(first.task_id, first.attempt, first.sample)
+    logs = f"logs/{name}"
+    samples = [SampleLine.of_typed(dict(sample=row.sample, attempt=row.attempt, outcome=row.outcome,
+                                        reason=row.reason, seconds=row.timings.total(),
+                                        href=links.to(f"logs/{log_name(row.task_id, row.attempt, row.sample)}")))
+               for row in rows]
+    tests, left_out = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
+    read = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "", tokens=c.tokens,
+                     source=c.source) for c in (first.context_files or [])][:max(10, budget // 400)]
+    detail = TaskDetail(**facts, samples=samples, tests=tests, tests_left_out=left_out, read=read)
+    if name not in log_folders:  # no log folder (e.g. a task skipped for the budget)
+        return detail
+    folder = paths.root / "logs" / name
     try:
         entries = sorted((e for e in os.scandir(folder) if e.is_file()), key=lambda e: e.name)
-    except OSError:  # no log folder (e.g. a task skipped for the budget)
+    except OSError:
         entries = []
     files = [folder / e.name for e in entries]
     detail.logs = [LogFile(name=e.name, href=links.to(f"{logs}/{e.name}"), size=e.stat().st_size) for e in entries]
@@ -175,7 +187,7 @@ def test_lines(row: Result, most: int) -> tuple[list[TestLine], dict[str, int]]:
     """The tests of the evaluation, not passed first, the task's listed tests before others; at most `most`."""
     criteria = {**{t: "PASS_TO_PASS" for t in row.pass_to_pass}, **{t: "FAIL_TO_PASS" for t in row.fail_to_pass}}
     statuses = {**row.pass_to_pass, **row.fail_to_pass, **row.tests}
-    lines = sorted((TestLine(test=test, status=status, criterion=criteria.get(test, ""))
+    lines = sorted((TestLine.of_typed({"test": test, "status": status, "criterion": criteria.get(test, "")})
                     for test, status in statuses.items()),
                    key=lambda t: (STATUS_ORDER[t.status], t.criterion == "", t.criterion != "FAIL_TO_PASS"))
     left_out: dict[str, int] = {}

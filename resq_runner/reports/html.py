@@ -101,7 +101,7 @@ def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> st
     body += ["</section>", '<section id="time"><h2>Time per phase</h2>', _phases_table(report), "</section>",
              "</main>", DETAIL_DIALOG]
     data = [_json_script("grid-data", grid.model_dump())]
-    data += [_json_script(f"detail-{index}", detail.model_dump(mode="json")) for index, detail in enumerate(details)]
+    data += [_json_text_script(f"detail-{index}", detail.model_dump_json()) for index, detail in enumerate(details)]
     return page(f"resq report · {title}", body, data)
 
 
@@ -293,8 +293,11 @@ def _grid_html(grid: Grid, command: str) -> str:
 
 
 def _json_script(element_id: str, data: Any) -> str:
+    return _json_text_script(element_id, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+
+
+def _json_text_script(element_id: str, text: str) -> str:
     """Inert data for page.js: `<`, `>` and `&` escaped so no text in it can end the element."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
