@@ -131,16 +131,6 @@ class Journal:
                 out.truncate(data.rfind(b"\n") + 1)
 
 
-def _fast_row(raw: bytes) -> Result | None:
-    """One row parsed and validated in one pass (pydantic's JSON parser), or None when the row needs the careful
-    path below, which names what is wrong with it; a row without this schema version is never taken here."""
-    try:
-        row = Result.model_validate_json(raw)
-    except ValueError:
-        return None
-    return row if "schema_version" in row.model_fields_set and row.schema_version == SCHEMA_VERSION else None
-
-
 def read_results(path: Path) -> list[Result]:
     """Every complete row; a torn last line is ignored, any other bad line is an error naming it."""
     if not path.exists():
@@ -150,13 +140,19 @@ def read_results(path: Path) -> list[Result]:
 
 
 def _parse_rows(path: Path, lines: list[bytes]) -> list[Result]:
+    """Each row parsed and validated in one pass by pydantic's JSON parser; a row it refuses, or one without this
+    schema version, takes the careful path below, which names what is wrong with it."""
     results = []
+    validate = Result.__pydantic_validator__.validate_json  # Result.model_validate_json, called 100k times
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        try:
+            row = validate(raw)
+        except ValueError:
+            row = None
+        if row is not None and row.schema_version == SCHEMA_VERSION and "schema_version" in row.model_fields_set:
+            results.append(row)
             continue
-        fast = _fast_row(raw)
-        if fast is not None:
-            results.append(fast)
+        if not raw.strip():
             continue
         is_last = number == len(lines)
         try:
