@@ -157,11 +157,11 @@ def _certificate(tf) -> str | None:
 
 
 def rate_of(rows: Iterable[Result]) -> Rate:
-    graded = [row for row in rows if row.outcome.is_graded]
-    passed = sum(row.outcome is Outcome.passed for row in graded)
-    low, high = wilson_interval(passed, len(graded))
-    return Rate(graded=len(graded), passed=passed, rate=passed / len(graded) if graded else 0.0,
-                ci_low=low, ci_high=high)
+    outcomes = [row.outcome for row in rows]
+    graded = len(outcomes) - outcomes.count(Outcome.infra_error) - outcomes.count(Outcome.skipped_budget)
+    passed = outcomes.count(Outcome.passed)
+    low, high = wilson_interval(passed, graded)
+    return Rate(graded=graded, passed=passed, rate=passed / graded if graded else 0.0, ci_low=low, ci_high=high)
 
 
 def build_report(run: LoadedRun, by: GroupBy = "tag") -> RunReport:
