@@ -147,9 +147,9 @@ def task_details(report: RunReport, rows: Iterable[Result], out: Path) -> list[T
 
 def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links, budget: int,
                 log_folders: set[str]) -> TaskDetail:
-    facts = dict(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind, tags=task.tags)
     if not rows:
-        return TaskDetail(**facts)
+        return TaskDetail(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind,
+                          tags=task.tags)
     first = rows[0]
     name = log_name(first.task_id, first.attempt, first.sample)
     logs = f"logs/{name}"
@@ -160,7 +160,8 @@ def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links
     tests, left_out = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
     read = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "", tokens=c.tokens,
                      source=c.source) for c in (first.context_files or [])][:max(10, budget // 400)]
-    detail = TaskDetail(**facts, samples=samples, tests=tests, tests_left_out=left_out, read=read)
+    detail = TaskDetail(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind,
+                        tags=task.tags, samples=samples, tests=tests, tests_left_out=left_out, read=read)
     if name not in log_folders:  # no log folder (e.g. a task skipped for the budget)
         return detail
     folder = paths.root / "logs" / name
