@@ -51,7 +51,8 @@ PRIVATE = "/resq/private"
 
 def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
                  labels: dict[str, str] | None = None) -> Sandbox:
-    """A created, not started, eval container (what a ContainerPool makes ahead of time)."""
+    """A created, not started, eval container (what a ContainerPool makes, and starts, ahead of time: its command,
+    boot.py, then waits for the inputs on stdin)."""
     return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=eval_command(), labels=labels, stdin=True,
                    tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"})
 
