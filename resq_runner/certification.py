@@ -43,6 +43,10 @@ class TaskChecks(Record):
     noop: list[Result] = []
     image_id: str = ""
 
+    def of(self, system: str) -> list[Result]:
+        """The results of `gold` or `noop`."""
+        return {"gold": self.gold, "noop": self.noop}[system]
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Digests and status
@@ -144,7 +148,7 @@ def run_checks(client: docker.DockerClient, tf: TaskFolder, environment: ImageRe
             for sample in range(count):
                 number = sample + (0 if name == "gold" else runs)
                 result = policy.run(lambda attempt: pipeline.run_task(tf, environment, attempt, stop, number), stop)
-                getattr(checks, name).append(result)
+                checks.of(name).append(result)
                 checks.image_id = checks.image_id or result.image_digest
     finally:
         remove_run_containers(client, run_id)

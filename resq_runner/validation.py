@@ -57,6 +57,10 @@ class Evaluations:
     gold: list[Result] = field(default_factory=list)
     noop: list[Result] = field(default_factory=list)
 
+    def of(self, system: str) -> list[Result]:
+        """The list of one of SYSTEMS."""
+        return {"gold": self.gold, "noop": self.noop}[system]
+
 
 def validate_suite(options: ValidateOptions, progress=lambda _text: None) -> tuple[Path, list[TaskValidity]]:
     if options.runs < 1:
@@ -132,7 +136,7 @@ def _evaluate_all(client: docker.DockerClient, tasks: list[TaskFolder], envs: di
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="resq-validate") as pool:
         try:
             for (tf, name, _index), result in zip(jobs, pool.map(evaluate, jobs)):
-                getattr(found[tf.task.id], name).append(result)
+                found[tf.task.id].of(name).append(result)
         except BaseException:
             stop.set()
             remove_run_containers(client, run_id)  # running evaluations end with their containers; the pool closes
