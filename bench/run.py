@@ -460,7 +460,8 @@ def bench_scale(b: Bench) -> dict:
     import journals
 
     sizes = [1000, 10000] if b.quick else [1000, 10000, 100000]
-    parse = [sys.executable, "-c", "import json, sys\nfor f in sys.argv[1:]:\n for line in open(f, 'rb'): json.loads(line)"]
+    parse = [sys.executable, "-c",
+             "import json, sys\nfor f in sys.argv[1:]:\n for line in open(f, 'rb'): json.loads(line)"]
     out: dict = {"rows": sizes, "commands": {}}
     for rows in sizes:
         folder = b.work / "scale" / str(rows)

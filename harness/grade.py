@@ -132,8 +132,7 @@ def check_spec(spec):
 
 
 def run(spec, status):
-    pytest = spec.get("framework") == "pytest" and not spec.get("script")
-    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if pytest else None
+    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if spec.get("framework") == "pytest" else None
     try:
         apply_and_test(spec, status, probe)
     finally:
@@ -420,7 +419,7 @@ def framework_env(spec, workspace, uid, report, named, probe):
         return flags, {}, None
     config = original_pytest_config(workspace, uid)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
-    sites = site_packages(probe) if probe is not None else []
+    sites = site_packages(probe)  # pytest: the probe started with the run
     if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
         return flags, {}, None
     off = disabled_plugins(spec["command"], config)

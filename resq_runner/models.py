@@ -408,7 +408,7 @@ class Outcome(str, Enum):
     @property
     def is_graded(self) -> bool:
         """Counts in a pass rate (as a pass or as a failure)."""
-        return self is not _INFRA_ERROR and self is not _SKIPPED_BUDGET
+        return self.is_final
 
 
 _INFRA_ERROR, _SKIPPED_BUDGET = Outcome.infra_error, Outcome.skipped_budget

@@ -42,6 +42,14 @@ class RunPaths:
     def task_logs(self, task_id: str, attempt: int = 1, sample: int = 0) -> Path:
         return self.root / "logs" / log_name(task_id, attempt, sample)
 
+    def log_folder_names(self) -> set[str]:
+        """The names under logs/, listed once: readers of 100k tasks look a task's folder up here instead of
+        asking the file system for every file of every task (empty when there is no logs/)."""
+        try:
+            return set(os.listdir(self.root / "logs"))
+        except OSError:
+            return set()
+
 
 def log_name(task_id: str, attempt: int = 1, sample: int = 0) -> str:
     """The folder under logs/ of one (task, sample, attempt)."""

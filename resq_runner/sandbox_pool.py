@@ -6,7 +6,8 @@ exactly as fresh as one made on the spot, only earlier. With `start_ahead`, it i
 must then wait for its inputs before doing anything (an eval container's boot.py waits for the tar on its stdin), so
 nothing of any task has run in it when it is taken. The runner says which images its remaining tasks need
 (`expect`), in order, and the pool keeps at most `size` idle containers for the earliest of them. Background
-threads (one by default) do the making and the removing; `close` removes whatever is left. Knows nothing of tasks or grading.
+threads (one by default) do the making and the removing; `close` removes whatever is left. Knows nothing of tasks
+or grading.
 """
 
 from __future__ import annotations

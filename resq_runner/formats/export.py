@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ..errors import ResqError
@@ -27,10 +26,7 @@ def load_run(run: Path) -> tuple[RunManifest, list[Result], RunPaths]:
 def _log_texts(paths: RunPaths, results: list[Result], name: str) -> dict[str, str]:
     """task id → the text of logs/<its folder>/name ("" when missing); logs/ is listed once, and plain string
     paths are used (pathlib was most of the cost per task)."""
-    try:
-        folders = set(os.listdir(paths.root / "logs"))
-    except OSError:
-        folders = set()
+    folders = paths.log_folder_names()
     texts = {}
     for result in results:
         folder = log_name(result.task_id, result.attempt)

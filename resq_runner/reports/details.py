@@ -137,10 +137,7 @@ def task_details(report: RunReport, rows: Iterable[Result], out: Path) -> list[T
     paths = RunPaths(Path(report.root).resolve())
     links = Links(paths.root, Path(out).resolve().parent)
     budget = task_budget(len(report.tasks))
-    try:
-        log_folders = set(os.listdir(paths.root / "logs"))  # listed once: a task without a folder costs no look-up
-    except OSError:
-        log_folders = set()
+    log_folders = paths.log_folder_names()  # a task without a folder costs no look-up
     return [task_detail(task, sorted(by_task.get(task.task_id, []), key=lambda r: r.sample), paths, links, budget,
                         log_folders) for task in report.tasks]
 
@@ -164,7 +161,7 @@ def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links
                         tags=task.tags, samples=samples, tests=tests, tests_left_out=left_out, read=read)
     if name not in log_folders:  # no log folder (e.g. a task skipped for the budget)
         return detail
-    folder = paths.root / "logs" / name
+    folder = paths.task_logs(first.task_id, first.attempt, first.sample)
     try:
         entries = sorted((e for e in os.scandir(folder) if e.is_file()), key=lambda e: e.name)
     except OSError:

@@ -84,11 +84,7 @@ class LoadedRun(Record):
 
     @cached_property
     def log_folders(self) -> set[str]:
-        """The names under logs/, listed once."""
-        try:
-            return set(os.listdir(self.root / "logs"))
-        except OSError:
-            return set()
+        return RunPaths(self.root).log_folder_names()
 
     def rows_of(self, task_id: str) -> list[Result]:
         return self.rows_by_task.get(task_id, [])
@@ -157,9 +153,8 @@ def _certificate(tf) -> str | None:
 
 
 def rate_of(rows: Iterable[Result]) -> Rate:
-    outcomes = [row.outcome for row in rows]
-    graded = len(outcomes) - outcomes.count(Outcome.infra_error) - outcomes.count(Outcome.skipped_budget)
-    passed = outcomes.count(Outcome.passed)
+    outcomes = [row.outcome for row in rows if row.outcome.is_graded]
+    graded, passed = len(outcomes), outcomes.count(Outcome.passed)
     low, high = wilson_interval(passed, graded)
     return Rate(graded=graded, passed=passed, rate=passed / graded if graded else 0.0, ci_low=low, ci_high=high)
 
@@ -260,7 +255,7 @@ def task_row(run: LoadedRun, task_id: str) -> TaskRow:
     rows = run.rows_of(task_id)
     first = rows[0]
     info = run.info.get(task_id) or UNKNOWN_TASK
-    logs = f"logs/{log_name(task_id, first.attempt, first.sample)}"
+    logs = log_name(task_id, first.attempt, first.sample)
     # of_typed: every value below is already of its field's type, and validating 100k rows twice costs
     outcomes = [row.outcome for row in rows]
     usages = [row.usage for row in rows]
@@ -288,12 +283,12 @@ def _retrieval_columns(row: Result) -> dict:
             "context_tokens": accounting.context_tokens, "edited_right_files": accounting.edited_right_files}
 
 
-def _if_exists(run: LoadedRun, folder: str, name: str) -> str | None:
-    """`folder/name` when that file exists under the run folder (plain strings: pathlib is most of the cost per
-    task); a task whose logs folder is not there costs no file look-up."""
-    if folder.partition("/")[2] not in run.log_folders:
+def _if_exists(run: LoadedRun, logs: str, name: str) -> str | None:
+    """`logs/<logs>/<name>` when that file exists in the run folder (plain strings: pathlib is most of the cost per
+    task); a task whose log folder is not there costs no file look-up."""
+    if logs not in run.log_folders:
         return None
-    relative = f"{folder}/{name}"
+    relative = f"logs/{logs}/{name}"
     return relative if os.path.isfile(f"{run.root}/{relative}") else None
 
 
