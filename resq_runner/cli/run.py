@@ -30,11 +30,11 @@ class ProgressListener:
     def finished_task(self, result) -> None:
         if result.outcome.is_final and self.task is not None:
             self.progress.advance(self.task)
-        self.message(f"  {result.task_id}: {result.outcome.value}" + (f" ({result.reason[:100]})" if result.reason
-                                                                       else ""))
+        reason = result.reason if len(result.reason) <= 100 else result.reason[:100] + "…"  # whole in results.jsonl
+        self.message(f"  {result.task_id}: {result.outcome.value}" + (f" ({reason})" if reason else ""))
 
     def message(self, text: str) -> None:
-        self.progress.console.print(text, highlight=False)
+        self.progress.console.print(text, soft_wrap=True, highlight=False)  # one line per task, also in a CI log
 
 
 @main.command()
