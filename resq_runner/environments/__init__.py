@@ -66,7 +66,7 @@ def definitions_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    path = Path(os.environ.get("RESQ_CACHE", Path.home() / ".cache" / "resq-runner"))
+    path = Path(os.environ.get("RESQ_CACHE") or Path.home() / ".cache" / "resq-runner")  # empty: unset, not "."
     path.mkdir(parents=True, exist_ok=True)
     return path
 
