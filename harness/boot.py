@@ -3,7 +3,8 @@
 1. The inputs (spec, patch, hidden tests, grade.py) arrive as a tar on stdin, written root-owned and 0600. A
    container the runner's pool started ahead waits here, with grade.py's standard modules already loaded.
 2. grade.py runs exactly as if started on its own.
-3. The regular files grade.py left in the private folder are printed to stdout between two marks.
+3. The regular files grade.py left in the private folder are printed to stdout between two marks, each ending in
+   the spec's `mark`, a secret of this evaluation: the runner reads up to the second one from the attached stream.
 
 So the runner neither copies files into the container nor out of it: both would make the engine mount the
 container's layers once more per evaluation, the costliest engine call after `start` (and much costlier with a
@@ -33,7 +34,7 @@ def receive(stream):
         tar.extractall("/", **trusted)
 
 
-def emit(private):
+def emit(private, mark):
     """Every regular file grade.py left in the private folder (status.json, report, test_output.txt, ...)."""
     files = {}
     for name in sorted(os.listdir(private)) if os.path.isdir(private) else []:
@@ -42,11 +43,12 @@ def emit(private):
             with open(path, "rb") as source:
                 files[name] = base64.b64encode(source.read()).decode()
     payload = json.dumps(files)
+    line = "%s %s\n" % (MARK, mark)
     out = sys.stdout
-    out.write("\n" + MARK + "\n")
+    out.write("\n" + line)
     for start in range(0, len(payload), 4096):
         out.write(payload[start:start + 4096] + "\n")
-    out.write(MARK + "\n")
+    out.write(line)
     out.flush()
 
 
@@ -55,12 +57,13 @@ def main(grade, spec_path):
         __import__(name)
     receive(sys.stdin.buffer)
     with open(spec_path) as source:
-        private = json.load(source)["private"]
+        spec = json.load(source)
+    private, mark = spec["private"], spec["mark"]
     sys.argv = [grade, spec_path]
     try:
         runpy.run_path(grade, run_name="__main__")
     finally:
-        emit(private)
+        emit(private, mark)
 
 
 if __name__ == "__main__":

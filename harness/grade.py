@@ -18,7 +18,8 @@
    A RES-Q style test script (spec "script") is copied in under a random name only now, and its report is
    written by this harness: the exit code and whether the script printed the per-run secret.
 5. Copy the report (up to a size cap) into a root-only folder and write status.json there: nothing the tests run
-   can touch either.
+   can touch either. status.json also says how many processes the kernel killed for the container's memory limit
+   (its cgroup's oom_kill counter), so the runner need not wait for the container's exit to ask the engine.
 
 Usage: python3 -I grade.py SPEC.json
 """
@@ -57,6 +58,9 @@ INERT_FILE = re.compile(FRAMEWORK_FILE.pattern + r"|(?:^|/)__pycache__/|(?:^|/)n
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Run by the environment's own python as the test user, from `/` and isolated: where its site-packages are.
 PROBE = "import json, site; print(json.dumps(site.getsitepackages()))"
+# The container's own memory cgroup: (file, the line naming OOM kills). v2 only with a private cgroup namespace.
+OOM_COUNTERS = (("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+                ("/sys/fs/cgroup/memory.events", "oom_kill"))
 # Loaded with -p: keeps the canaries (known by salted hash only) selected whatever -k, -m, --deselect did, once
 # each, and last when the run stops at the first failure.
 KEEP_PLUGIN = '''import hashlib
@@ -117,8 +121,31 @@ def main(spec_path):
         else:
             status["apply_log"] += "\nerror: refused: %s: %s\n" % (type(exc).__name__, exc)
     finally:
+        status["oom_kills"] = oom_kills()
         with open(os.path.join(private, "status.json"), "w") as out:
             json.dump(status, out)
+
+
+def oom_kills():
+    """Processes of this container killed for its memory limit so far; None when its cgroup cannot be read here
+    (the runner then asks the engine)."""
+    try:
+        with open("/proc/self/cgroup") as source:
+            namespaced_v2 = source.read().strip() == "0::/"
+    except OSError:
+        namespaced_v2 = False
+    for path, key in OOM_COUNTERS:
+        if path.endswith("memory.events") and not namespaced_v2:
+            continue  # the host's hierarchy, not this container's
+        try:
+            with open(path) as source:
+                for line in source:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def check_spec(spec):
@@ -132,7 +159,8 @@ def check_spec(spec):
 
 
 def run(spec, status):
-    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if spec.get("framework") == "pytest" else None
+    asked = spec.get("framework") == "pytest" and spec.get("sites") is None  # else known from an earlier run
+    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if asked else None
     try:
         apply_and_test(spec, status, probe)
     finally:
@@ -170,7 +198,7 @@ def run_tests(spec, status, named, probe):
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    flags, env, witness = framework_env(spec, workspace, uid, report, named, probe)
+    flags, env, witness = framework_env(spec, status, workspace, uid, report, named, probe)
     command = with_report_flag(spec["command"], flags, spec.get("report_flag_after", "")) if flags else spec["command"]
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
@@ -240,12 +268,12 @@ def apply_patch(patch, workspace, uid):
     if bad:
         return False, "error: refused: the patch names paths outside the repository or inside .git: %s\n" % (
             ", ".join(sorted(bad)[:5]))
-    # files copied into the image have new stat data; the 3-way fallback needs a fresh index
-    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=workspace, capture_output=True,
-                   preexec_fn=demote(uid), env=git_env())
     log = ""
     for args in (["git", "apply", "--verbose", "--whitespace=nowarn"],
                  ["git", "apply", "--verbose", "--3way", "--whitespace=nowarn"]):
+        if "--3way" in args:  # files copied into the image have new stat data; the 3-way apply needs a fresh index
+            subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=workspace, capture_output=True,
+                           preexec_fn=demote(uid), env=git_env())
         proc = subprocess.run(args, input=content, cwd=workspace, capture_output=True, preexec_fn=demote(uid),
                               env=git_env())
         output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
@@ -412,14 +440,17 @@ def lock_folders(folder, workspace):
 # 4. the test run
 
 
-def framework_env(spec, workspace, uid, report, named, probe):
-    """Flags for the command, its environment variables, and the witness watching the run (pytest only)."""
+def framework_env(spec, status, workspace, uid, report, named, probe):
+    """Flags for the command, its environment variables, and the witness watching the run (pytest only). The
+    site-packages folders found go into the status."""
     flags = spec["report_flag"].format(report=report)
     if spec.get("framework") != "pytest":
         return flags, {}, None
     config = original_pytest_config(workspace, uid)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
-    sites = site_packages(probe)  # pytest: the probe started with the run
+    # the probe started with the run, or its answer in an earlier evaluation of this image (the runner keeps it)
+    sites = site_packages(probe) if probe is not None else [f for f in spec["sites"] if os.path.isdir(f)]
+    status["sites"] = sites
     if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
         return flags, {}, None
     off = disabled_plugins(spec["command"], config)

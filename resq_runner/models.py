@@ -585,6 +585,8 @@ class HarnessStatus(Record):
     apply_s: float = 0.0
     tests_s: float = 0.0
     inert_files: list[str] = []  # framework-shaped files the patch added (a dist-info, pytest.py, ...): never used
+    oom_kills: int | None = None  # processes the kernel killed for the memory limit; None: the cgroup was unreadable
+    sites: list[str] | None = None  # pytest: the environment's site-packages folders the harness used
 
 
 class CanarySpec(Record):
@@ -623,6 +625,7 @@ class HarnessSpec(Record):
     report_dir: str
     report_is_output: bool
     nonce: str
+    mark: str  # a secret that ends the lines around the result block boot.py prints (the tests cannot know it)
     uid: int
     timeout_s: float
     private: str
@@ -631,6 +634,7 @@ class HarnessSpec(Record):
     file_size: int
     canary: CanarySpec
     script: ScriptSpec | None
+    sites: list[str] | None  # pytest: the image's site-packages folders, known from an earlier evaluation; None: probe
 
 
 class Evaluation(Record):

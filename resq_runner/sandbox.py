@@ -75,6 +75,12 @@ class Exit:
     oom_killed: bool = False
 
 
+@dataclass
+class Reply:
+    sent: float  # time.perf_counter() when the inputs were handed over
+    stdout: bytes | None  # up to the awaited line; None when it never came
+
+
 class Sandbox:
     """One container: create, copy files in, start, wait (with a deadline), copy files out, remove."""
 
@@ -126,6 +132,27 @@ class Sandbox:
             raw = getattr(sock, "_sock", sock)
             raw.sendall(data)
             raw.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            raise InfraError(f"cannot hand the inputs to the container: {exc}") from exc
+        finally:
+            sock.close()
+
+    def converse(self, data: bytes, until: bytes, timeout_s: float) -> Reply:
+        """Start (unless started ahead), hand `data` to the main process's stdin and close it, then read its stdout
+        from the attached stream until `until` has been printed twice (a block's opening and closing line). The
+        reply's stdout is None when the stream ended or `timeout_s` passed first: wait() then says how it ended.
+
+        The process may still be exiting when this returns; removing the container ends it."""
+        sock = self._engine(self.client.api.attach_socket, self.container.id,
+                            params={"stdin": 1, "stdout": 1, "stream": 1})
+        try:
+            if not self.started:
+                self.start()
+            raw = getattr(sock, "_sock", sock)
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)
+            sent = time.perf_counter()
+            return Reply(sent=sent, stdout=read_stdout_until(raw, until, time.monotonic() + timeout_s))
         except OSError as exc:
             raise InfraError(f"cannot hand the inputs to the container: {exc}") from exc
         finally:
@@ -231,6 +258,38 @@ class Sandbox:
             return call(*args, **kwargs)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise InfraError(f"container engine error: {' '.join(str(exc).split())}") from exc
+
+
+def read_stdout_until(raw: socket.socket, until: bytes, deadline: float) -> bytes | None:
+    """The stdout frames of an attached stream (the engine multiplexes it: an 8-byte header per frame, whose first
+    byte is 1 for stdout and last four the size) up to the second `until`; None if the stream ends or the
+    deadline (time.monotonic()) passes first."""
+    pending, out = bytearray(), bytearray()
+    seen, search_from = 0, 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        raw.settimeout(left)
+        try:
+            chunk = raw.recv(1 << 16)
+        except (socket.timeout, TimeoutError):
+            return None
+        if not chunk:
+            return None
+        pending += chunk
+        while len(pending) >= 8:
+            size = int.from_bytes(pending[4:8], "big")
+            if len(pending) < 8 + size:
+                break
+            if pending[0] == 1:
+                out += pending[8:8 + size]
+                while (found := out.find(until, search_from)) >= 0:
+                    seen, search_from = seen + 1, found + len(until)
+                    if seen == 2:
+                        return bytes(out[:search_from])
+                search_from = max(search_from, len(out) - len(until) + 1)
+            del pending[:8 + size]
 
 
 def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0, modes: dict[str, int] | None = None) -> bytes:

@@ -91,3 +91,48 @@ def test_a_test_run_past_its_deadline_still_reports_through_the_log(docker_clien
                                              only=[task], retries=0))
     assert result.outcome.value == "timed_out"
     assert containers_of(docker_client, out.name) == []
+
+
+
+SITES_PROBE = '''
+import sys
+
+
+def test_the_harness_set_the_framework_up():
+    assert any(name.startswith("resq_keep_") for name in sys.modules)  # its plugin, from where it found site-packages
+'''
+
+
+def test_an_image_probed_once_gives_its_answer_to_the_next_evaluations(docker_client, python_env, demo_copy,
+                                                                         tmp_path, cleanup_run):
+    """The site-packages folders the harness's probe found in one evaluation go into the next ones' specs (no probe
+    then), and the harness uses a known answer as given: a wrong one shows in the tests' environment."""
+    import importlib
+
+    from resq_runner.pipeline import task_image
+    from resq_runner.tasks import gold_patch, load_task
+
+    evaluation = importlib.import_module("resq_runner.grading.evaluate")
+    task = "parse-grouped-amounts"  # its success rule: every reported test must pass
+    (demo_copy / task / "hidden" / "tests" / "test_sites_hidden.py").write_text(SITES_PROBE)
+    tf = load_task(demo_copy / task, str(demo_copy))
+    image = task_image(docker_client, tf, python_env)
+    run_id = f"test-sites-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+
+    def grade(name: str):
+        return evaluation.evaluate(docker_client, image, tf, gold_patch(tf), run_id, tmp_path / name).verdict
+
+    evaluation._SITES.pop(image.id, None)
+    assert grade("probed").outcome.value == "passed"
+    known = evaluation._SITES[image.id]
+    assert known and all(folder.endswith("-packages") for folder in known)
+    assert grade("known").outcome.value == "passed"
+    evaluation._SITES[image.id] = ["/no/such/site-packages"]
+    try:
+        wrong = grade("wrong")
+    finally:
+        evaluation._SITES[image.id] = known
+    assert wrong.outcome.value == "failed"
+    assert wrong.tests["tests/test_sites_hidden.py::test_the_harness_set_the_framework_up"] == "failed"
+    assert containers_of(docker_client, run_id) == []

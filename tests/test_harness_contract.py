@@ -27,7 +27,8 @@ def a_spec(**changes) -> dict:
         workspace="/workspace", patch="/resq/in/patch.diff", hidden="/resq/in/hidden", protected=["tests/**"],
         command="python -m pytest -q", env={}, activate="", framework="pytest", report_flag="--junitxml={report}",
         report_flag_after="", report_suffix=".xml", report_dir="/resq/report", report_is_output=False,
-        nonce="n" * 32, uid=1000, timeout_s=120, private="/resq/private", output_limit=4096, report_limit=1 << 24,
+        nonce="n" * 32, mark="m" * 32, sites=None, uid=1000, timeout_s=120, private="/resq/private", output_limit=4096,
+        report_limit=1 << 24,
         file_size=1 << 30, canary=CanarySpec(arguments=[], salt="s", keep=["k"]), script=None)
     return {**json.loads(spec.model_dump_json()), **changes}
 

@@ -135,3 +135,19 @@ def test_a_container_started_ahead_has_run_nothing_but_its_waiting_command(docke
             assert sandbox.stdout().strip() == str(len(payload))
             pool.release(sandbox)
     assert containers_of(docker_client, run_id) == []
+
+
+def test_converse_returns_at_the_second_mark_while_the_container_still_runs(docker_client, python_env, cleanup_run):
+    """The result block is read from the attached stream: the reply ends at the mark's second line, without waiting
+    for the process to exit; a stream that ends without it gives None."""
+    run_id = f"test-pool-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+    script = "cat >/dev/null; printf 'before\\nM\\npayload\\n'; sleep 0.2; printf 'M\\nafter\\n'; sleep 600"
+    with Sandbox(docker_client, python_env.tag, run_id, "eval", command=["sh", "-c", script], stdin=True) as box:
+        reply = box.converse(b"inputs", b"M\n", 60)
+        assert reply.stdout is not None and reply.stdout.endswith(b"M\npayload\nM\n")
+        assert state_of(box)["Running"]  # still in its `sleep 600`
+    with Sandbox(docker_client, python_env.tag, run_id, "eval", command=["sh", "-c", "cat; echo M"], stdin=True) as box:
+        assert box.converse(b"no mark here\n", b"M\n", 60).stdout is None
+        assert box.wait(60).code == 0
+    assert containers_of(docker_client, run_id) == []

@@ -123,6 +123,13 @@ def test_a_file_with_one_short_test_name_still_gets_distinct_canaries():
     assert len(set(canary.ids)) == 2 and "tests/test_v.py::test_value" not in canary.ids
 
 
+def test_a_test_name_repeating_its_words_still_gets_canaries():
+    """Six words, five of them distinct: the canaries' names are drawn from the distinct ones."""
+    hidden = {"tests/test_s.py": b"def test_the_harness_set_the_framework_up():\n    pass\n"}
+    canary = plant(hidden, "pytest tests", "pytest")
+    assert len(set(canary.ids)) == 2 and "tests/test_s.py::test_the_harness_set_the_framework_up" not in canary.ids
+
+
 def test_node_canaries_follow_the_module_style_of_their_file():
     cjs = b"const test = require('node:test');\ntest('adds two numbers', () => {});\n"
     esm = b"import test from 'node:test';\ntest('adds two numbers', () => {});\n"

@@ -91,7 +91,7 @@ def _names(existing: list[str], sep: str, prefix: str) -> list[str]:
     taken = {n.lower() for n in existing}
     names: list[str] = []
     while len(names) < PER_FILE:
-        chosen = rng.sample(pool, max(2, min(6, rng.choice(lengths))))
+        chosen = rng.sample(pool, max(2, min(6, len(pool), rng.choice(lengths))))  # a name may repeat a word
         name = prefix + sep.join(chosen)
         if name.lower() not in taken:
             taken.add(name.lower())

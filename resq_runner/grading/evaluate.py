@@ -17,7 +17,7 @@ from .. import environments
 from ..errors import InfraError, TaskError
 from ..models import (CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ImageSnapshot, ScriptSpec, Task,
                       TaskFolder, TestStatus)
-from ..sandbox import Limits, Sandbox, make_tar, parse_size
+from ..sandbox import Exit, Limits, Sandbox, make_tar, parse_size
 from ..resources import harness_dir, harness_file
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files, tests_of
@@ -47,6 +47,9 @@ APPLIED_MARK = "--- resq patch applied ---"  # printed by grade.py once the patc
 KILLED_FROM_OUTSIDE = (137, 143)
 STARTUP_MARGIN_S = 30  # the harness's own deadline is the task's; this outer one catches a wedged container
 PRIVATE = "/resq/private"
+# image id -> its site-packages folders, as the harness's probe found them in an evaluation of that image (pytest).
+# Kept only for images without an activation command: the probe then reads nothing a patch can change.
+_SITES: dict[str, list[str]] = {}
 
 
 def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limits: Limits = Limits(),
@@ -84,8 +87,9 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         framework=test_spec.framework, report_flag=report_flag,
         report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
         report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
-        uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT, report_limit=REPORT_LIMIT,
-        file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script)
+        mark=secrets.token_hex(16), uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT, report_limit=REPORT_LIMIT,
+        file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script,
+        sites=_SITES.get(image.id) if test_spec.framework == "pytest" else None)
     files["/resq/in/spec.json"] = spec.model_dump_json().encode()
     files.update({f"/resq/in/hidden/{name}": content for name, content in canary.planted(hidden).items()})
 
@@ -96,11 +100,18 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     try:
         tools = TOOLS.get(test_spec.framework, {})
         inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
-        sandbox.start_with_input(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}))
-        ran = time.perf_counter()
-        exit = sandbox.wait(task.timeout_s + STARTUP_MARGIN_S)
+        deadline = time.monotonic() + task.timeout_s + STARTUP_MARGIN_S
+        reply = sandbox.converse(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}),
+                                 block_mark(spec.mark).encode(), task.timeout_s + STARTUP_MARGIN_S)
+        ran = reply.sent
+        private = _block(reply.stdout.decode("utf-8", "replace"), spec.mark) if reply.stdout is not None else None
+        told = _exit_told(private)
+        if private is None or told is None:  # no block, or no OOM count in it: the engine tells how it ended
+            exit = sandbox.wait(max(1.0, deadline - time.monotonic()))
+            private = private if private is not None else _private_files(sandbox, spec.mark)
+        else:
+            exit = told
         collected = time.perf_counter()
-        private = _private_files(sandbox)
         status_bytes, report = private.get("status.json"), private.get("report")
         output = private.get("test_output.txt", b"")
         harness_log = "" if status_bytes is not None else sandbox.logs()
@@ -130,6 +141,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
                              f"see {log_dir / 'harness.log'}")
     else:
         status = HarnessStatus.model_validate_json(status_bytes)
+        _remember_sites(image, spec, status)
     (log_dir / "apply.log").write_text(status.apply_log)
     tests: dict[str, TestStatus] = {}
     if report is not None:
@@ -163,6 +175,12 @@ def _test_script(tf: TaskFolder, hidden: dict[str, bytes]) -> str:
 def _activation(task: Task) -> str:
     """The shell command a prebuilt image runs before its tests: the harness finds the tests' python after it."""
     return task.snapshot.activate if isinstance(task.snapshot, ImageSnapshot) else ""
+
+
+def _remember_sites(image: ImageRef, spec: HarnessSpec, status: HarnessStatus) -> None:
+    """Keep the probe's answer for the image's next evaluations, when it found folders and no activation ran."""
+    if spec.sites is None and status.sites and not spec.activate and image.id:
+        _SITES.setdefault(image.id, status.sites)
 
 
 def canary_spec(canary: Canaries) -> CanarySpec:
@@ -222,18 +240,42 @@ def deleted_when_started(script: str) -> str:
     return "\n".join(lines)
 
 
-def _private_files(sandbox: Sandbox) -> dict[str, bytes]:
-    """Status, report and output as boot.py printed them; copied out of the container if its log has no block."""
-    try:
-        log = sandbox.stdout()
-    except InfraError:
-        log = ""  # a logging driver that cannot be read back
-    parts = log.rsplit(BOOT_MARK, 2)
+def block_mark(mark: str) -> str:
+    """The line boot.py prints before and after the result block: the fixed mark, then this evaluation's secret."""
+    return f"{BOOT_MARK} {mark}\n"
+
+
+def _block(text: str, mark: str) -> dict[str, bytes] | None:
+    """{file name: bytes} of the block between the two mark lines; None when there is no whole block."""
+    parts = text.rsplit(block_mark(mark), 2)
     if len(parts) == 3:
         try:
             blocks = json.loads("".join(parts[1].split()))
             return {name: base64.b64decode(text) for name, text in blocks.items()}
         except (ValueError, binascii.Error, AttributeError):
             pass
-    return sandbox.read_tree(PRIVATE)
+    return None
+
+
+def _exit_told(private: dict[str, bytes] | None) -> Exit | None:
+    """How the evaluation ended, from its status alone: it was written after the tests, and counts the OOM kills.
+    (The exit code matters only when there is no status.)"""
+    status = private.get("status.json") if private is not None else None
+    if status is None:
+        return None
+    try:
+        kills = HarnessStatus.model_validate_json(status).oom_kills
+    except ValueError:
+        return None
+    return None if kills is None else Exit(code=None, timed_out=False, oom_killed=kills > 0)
+
+
+def _private_files(sandbox: Sandbox, mark: str) -> dict[str, bytes]:
+    """Status, report and output as boot.py printed them; copied out of the container if its log has no block."""
+    try:
+        log = sandbox.stdout()
+    except InfraError:
+        log = ""  # a logging driver that cannot be read back
+    found = _block(log, mark)
+    return found if found is not None else sandbox.read_tree(PRIVATE)
 
