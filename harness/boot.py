@@ -1,8 +1,10 @@
 """The eval container's command: receive the inputs on stdin, run grade.py, print what it left for the runner.
 
 1. The inputs (spec, patch, hidden tests, grade.py) arrive as a tar on stdin, written root-owned and 0600. A
-   container the runner's pool started ahead waits here, with grade.py's standard modules already loaded.
-2. grade.py runs exactly as if started on its own.
+   container the runner's pool started ahead waits here, with grade.py's standard modules loaded and, when the
+   command carries grade.py's text, its definitions made (compiled, top level run, main() not called).
+2. grade.py runs as if started on its own: its main() with the spec (the received copy, run whole, if it is not
+   the text the command carried).
 3. The regular files grade.py left in the private folder are printed to stdout between two marks, each ending in
    the spec's `mark`, a secret of this evaluation: the runner reads up to the second one from the attached stream.
 
@@ -12,7 +14,7 @@ FUSE storage driver). Only root processes hold the container's stdin and stdout 
 pipe into test_output.txt), so the code under test can neither read the inputs early nor forge the block.
 Standard library only. The runner passes this file's text with `python3 -I -c`.
 
-Usage: python3 -I boot.py GRADE.py SPEC.json   (with the inputs tar on stdin)
+Usage: python3 -I boot.py GRADE.py SPEC.json [GRADE.py's text]   (with the inputs tar on stdin)
 """
 
 import base64
@@ -52,19 +54,35 @@ def emit(private, mark):
     out.flush()
 
 
-def main(grade, spec_path):
+def prepare(grade, text):
+    """grade.py's definitions, made while the container waits (compiling and running its top level: no step of the
+    grading runs before main() is called)."""
+    module = {"__name__": "resq_grade", "__file__": grade, "__builtins__": __builtins__}
+    exec(compile(text, grade, "exec"), module)
+    return module
+
+
+def main(grade, spec_path, text=None):
+    """`text`: grade.py's source as the runner made the container (the copy that arrives with the inputs is run;
+    when it is the same text, through the definitions made ahead)."""
     for name in PRELOAD:  # while a container started ahead waits for its inputs
         __import__(name)
+    module = prepare(grade, text) if text else None
     receive(sys.stdin.buffer)
     with open(spec_path) as source:
         spec = json.load(source)
     private, mark = spec["private"], spec["mark"]
     sys.argv = [grade, spec_path]
+    with open(grade, "rb") as source:
+        same = module is not None and source.read() == text.encode()
     try:
-        runpy.run_path(grade, run_name="__main__")
+        if same:
+            module["main"](spec_path)
+        else:
+            runpy.run_path(grade, run_name="__main__")
     finally:
         emit(private, mark)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

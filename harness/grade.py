@@ -49,6 +49,7 @@ ALWAYS_PROTECTED = ["conftest.py", "**/conftest.py", "pytest.ini", ".pytest.ini"
 # Where pytest finds its configuration, in its own order of preference, and the section that makes a file count.
 PYTEST_CONFIGS = [("pytest.ini", None), (".pytest.ini", None), ("pyproject.toml", "[tool.pytest"),
                   ("tox.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]")]
+CONFIG_NAMES = [name for name, _section in PYTEST_CONFIGS]
 APPLIED_MARK = "--- resq patch applied ---"
 # Files shaped like the test framework or a plugin of it: loading one from the repository fails the grade, and the
 # ones a patch adds are named in the reason (they are inert by design: see framework_env).
@@ -159,17 +160,28 @@ def check_spec(spec):
 
 
 def run(spec, status):
-    asked = spec.get("framework") == "pytest" and spec.get("sites") is None  # else known from an earlier run
-    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if asked else None
+    """The helpers that read nothing the patch can change start first and run beside the patch apply: the probe
+    (pytest, unless its answer is known for the image) and the reading of the snapshot's pytest configuration."""
+    pytest = spec.get("framework") == "pytest"
+    probe = start_site_probe(spec["uid"], spec.get("activate", "")) if pytest and spec.get("sites") is None else None
+    configs = start_head_blobs(spec["workspace"], spec["uid"], CONFIG_NAMES) if pytest else None
     try:
-        apply_and_test(spec, status, probe)
+        apply_and_test(spec, status, Helpers(probe, configs))
     finally:
-        if probe is not None and probe.poll() is None:  # the patch did not apply: its answer is not needed
-            probe.kill()
-            probe.wait()
+        for helper in (probe, configs):
+            if helper is not None and helper.poll() is None:  # the patch did not apply: the answer is not needed
+                helper.kill()
+                helper.wait()
 
 
-def apply_and_test(spec, status, probe):
+class Helpers:
+    """The processes run() started beside the patch apply (None where not needed)."""
+
+    def __init__(self, probe, configs):
+        self.probe, self.configs = probe, configs
+
+
+def apply_and_test(spec, status, helpers):
     workspace, uid = spec["workspace"], spec["uid"]
     started = time.monotonic()
     ok, log = apply_patch(spec["patch"], workspace, uid)
@@ -189,16 +201,16 @@ def apply_and_test(spec, status, probe):
     if spec.get("script"):
         run_script(spec, status)
     else:
-        run_tests(spec, status, named, probe)
+        run_tests(spec, status, named, helpers)
 
 
-def run_tests(spec, status, named, probe):
+def run_tests(spec, status, named, helpers):
     """The test command with the report flags, watched by the witness; the report kept up to its size cap."""
     workspace, uid = spec["workspace"], spec["uid"]
     report = os.path.join(spec["report_dir"], spec["nonce"] + spec["report_suffix"])
     os.makedirs(spec["report_dir"], exist_ok=True)
     os.chmod(spec["report_dir"], 0o733)
-    flags, env, witness = framework_env(spec, status, workspace, uid, report, named, probe)
+    flags, env, witness = framework_env(spec, status, workspace, uid, report, named, helpers)
     command = with_report_flag(spec["command"], flags, spec.get("report_flag_after", "")) if flags else spec["command"]
     output_path = os.path.join(spec["private"], "test_output.txt")
     with open(output_path, "wb") as output:
@@ -335,9 +347,10 @@ def git_unquote(raw):
 
 
 def touched_paths(workspace, uid):
-    """Paths the patch changed or added (tracked and changed, or untracked), as git lists them."""
-    changed = git_paths(workspace, ["diff", "--name-only", "-z", "HEAD"], uid)
-    added = git_paths(workspace, ["ls-files", "--others", "-z"], uid)
+    """Paths the patch changed or added (tracked and changed, or untracked), as git lists them (both at once)."""
+    listings = [start_git(workspace, args, uid) for args in (["diff", "--name-only", "-z", "HEAD"],
+                                                              ["ls-files", "--others", "-z"])]
+    changed, added = [git_paths(proc) for proc in listings]
     return {path: path in changed for path in changed + added}
 
 
@@ -440,15 +453,16 @@ def lock_folders(folder, workspace):
 # 4. the test run
 
 
-def framework_env(spec, status, workspace, uid, report, named, probe):
+def framework_env(spec, status, workspace, uid, report, named, helpers):
     """Flags for the command, its environment variables, and the witness watching the run (pytest only). The
     site-packages folders found go into the status."""
     flags = spec["report_flag"].format(report=report)
     if spec.get("framework") != "pytest":
         return flags, {}, None
-    config = original_pytest_config(workspace, uid)
+    config = original_pytest_config(workspace, helpers.configs)
     flags = "-c %s --rootdir %s %s" % (shlex.quote(config), shlex.quote(workspace), flags)
     # the probe started with the run, or its answer in an earlier evaluation of this image (the runner keeps it)
+    probe = helpers.probe
     sites = site_packages(probe) if probe is not None else [f for f in spec["sites"] if os.path.isdir(f)]
     status["sites"] = sites
     if not sites:  # no site-packages to load the harness's plugin from: the repository's own path rules apply
@@ -517,7 +531,7 @@ def write_keep_plugin(canary, site_dirs, workspace):
     return name
 
 
-def original_pytest_config(workspace, uid):
+def original_pytest_config(workspace, configs):
     """The snapshot's pytest configuration as a root-owned copy at the repository root.
 
     It stays at the root because pytest resolves relative paths in it (pythonpath, ...) from the file's folder;
@@ -526,7 +540,7 @@ def original_pytest_config(workspace, uid):
     """
     lock_folders(workspace, workspace)
     tag = os.urandom(6).hex()
-    committed = head_blobs(workspace, uid, [name for name, _section in PYTEST_CONFIGS])
+    committed = head_blobs(configs, CONFIG_NAMES)
     for name, section in PYTEST_CONFIGS:
         found = committed.get(name)
         if found is not None and (section is None or section.encode() in found):
@@ -536,12 +550,20 @@ def original_pytest_config(workspace, uid):
     return write_root_file(os.path.join(workspace, ".resq-pytest-%s.ini" % tag), b"[pytest]\n")
 
 
-def head_blobs(workspace, uid, names):
-    """{name: content} of the names that are files in the snapshot's commit, read by one git process."""
-    request = "".join("HEAD:%s\n" % name for name in names).encode()
-    proc = subprocess.run(["git", "cat-file", "--batch"], input=request, cwd=workspace, capture_output=True,
-                          preexec_fn=demote(uid), env=git_env())
-    found, data, at = {}, proc.stdout, 0
+def start_head_blobs(workspace, uid, names):
+    """One git process reading the names from the snapshot's commit (committed content: the patch cannot change it)."""
+    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=workspace, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=demote(uid), env=git_env())
+    proc.stdin.write("".join("HEAD:%s\n" % name for name in names).encode())
+    proc.stdin.close()
+    return proc
+
+
+def head_blobs(proc, names):
+    """{name: content} of the names that are files in the snapshot's commit, as start_head_blobs's git read them."""
+    data = proc.stdout.read()  # (its stdin, written whole when it started, is closed)
+    proc.wait()
+    found, at = {}, 0
     for name in names:
         end = data.find(b"\n", at)
         if end < 0:
@@ -733,9 +755,9 @@ class Witness:
             self.opened.add(relative)
 
     def verdict(self):
-        """The note that fails the grade: framework files loaded from the repository that are not the snapshot's."""
-        if self.fd >= 0:
-            os.close(self.fd)
+        """The note that fails the grade: framework files loaded from the repository that are not the snapshot's.
+        (The inotify instance stays open until the process exits: closing one with many watches waits for the
+        kernel, ~15 ms, after the result is already on its way.)"""
         loaded = sorted(p for p in self.opened if p not in self.trusted)
         if not loaded:
             return ""
@@ -747,10 +769,15 @@ class Witness:
 # helpers
 
 
-def git_paths(workspace, args, uid):
-    proc = subprocess.run(["git"] + args, cwd=workspace, capture_output=True, preexec_fn=demote(uid),
-                          env=git_env())
-    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+def start_git(workspace, args, uid):
+    return subprocess.Popen(["git"] + args, cwd=workspace, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, preexec_fn=demote(uid), env=git_env())
+
+
+def git_paths(proc):
+    """The NUL-separated paths a started git listing prints."""
+    out, _ = proc.communicate()
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
 def git_env():

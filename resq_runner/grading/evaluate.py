@@ -61,8 +61,10 @@ def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limit
 
 
 def eval_command() -> list[str]:
-    """boot.py's source is the container's command (read here, when a container is made, not at import)."""
-    return ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json"]
+    """boot.py's source is the container's command (read here, when a container is made, not at import), with
+    grade.py's text, whose definitions boot.py makes while it waits (grade.py holds no secret; the spec does)."""
+    return ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json",
+            HARNESS.read_text()]
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
