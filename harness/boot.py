@@ -58,7 +58,10 @@ def prepare(grade, text):
     """grade.py's definitions, made while the container waits (compiling and running its top level: no step of the
     grading runs before main() is called)."""
     module = {"__name__": "resq_grade", "__file__": grade, "__builtins__": __builtins__}
-    exec(compile(text, grade, "exec"), module)
+    try:
+        exec(compile(text, grade, "exec"), module)
+    except Exception:  # noqa: BLE001  (the received copy is then run whole, and says what is wrong)
+        return None
     return module
 
 

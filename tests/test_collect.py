@@ -1,4 +1,4 @@
-"""The harness's private files come back through the container log (harness/boot.py); the code under test cannot
+"""The harness's private files come back on the container's stdout (harness/boot.py); the code under test cannot
 forge that block."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import base64
 import difflib
 import json
 import secrets
+
+import pytest
 
 from conftest import containers_of
 from resq_runner.grading.evaluate import BOOT_MARK
@@ -136,3 +138,22 @@ def test_an_image_probed_once_gives_its_answer_to_the_next_evaluations(docker_cl
     assert wrong.outcome.value == "failed"
     assert wrong.tests["tests/test_sites_hidden.py::test_the_harness_set_the_framework_up"] == "failed"
     assert containers_of(docker_client, run_id) == []
+
+
+@pytest.mark.parametrize("ahead", ["def main(spec_path):\n    raise SystemExit('the copy made ahead ran')\n",
+                                   "this is not python ("])
+def test_grade_definitions_made_ahead_run_only_when_they_are_the_received_copy(docker_client, python_env, demo_copy,
+                                                                               tmp_path, cleanup_run, monkeypatch,
+                                                                               ahead):
+    """The container's command carries grade.py's text so boot.py can prepare it while it waits; when that text is
+    not the grade.py that arrives with the inputs (or does not even compile), the received copy is what runs."""
+    import importlib
+
+    evaluation = importlib.import_module("resq_runner.grading.evaluate")
+    command = evaluation.eval_command()
+    monkeypatch.setattr(evaluation, "eval_command", lambda: command[:-1] + [ahead])
+    out = tmp_path / f"run-ahead-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[TASK], retries=0, pool=0))
+    assert result.outcome.value == "passed", result.reason
