@@ -715,7 +715,7 @@ class Witness:
         """Files present now and not named by the patch are the environment's (snapshot, setup commands)."""
         self.workspace, self.shapes, self.opened, self.folders = workspace, shapes, set(), {}
         self.trusted = set()
-        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.libc = libc()
         self.fd = self.libc.inotify_init1(IN_NONBLOCK)
         for folder, names, files in os.walk(workspace) if self.fd >= 0 else []:
             names[:] = [n for n in names if n != ".git"]
@@ -767,6 +767,17 @@ class Witness:
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
+
+
+def libc():
+    """The C library: the one this python is linked with (no search), else whatever find_library finds (it runs
+    ldconfig, ~15 ms)."""
+    try:
+        found = ctypes.CDLL(None, use_errno=True)
+        found.inotify_init1  # noqa: B018  (a statically linked python may lack it)
+        return found
+    except (OSError, AttributeError):
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 def start_git(workspace, args, uid):
