@@ -77,3 +77,20 @@ def test_status_the_harness_writes_is_the_host_model():
                 and isinstance(node.slice, ast.Constant)}
     assert assigned <= set(HarnessStatus.model_fields), assigned - set(HarnessStatus.model_fields)
     assert {"applied", "apply_log", "report_found", "note"} <= written | assigned
+
+
+def test_the_exit_is_told_by_the_status_only_when_it_counts_the_oom_kills():
+    """A status with the cgroup's OOM count tells how the evaluation ended; without one (or without a status) the
+    runner waits for the container's exit and asks the engine."""
+    import importlib
+
+    evaluation = importlib.import_module("resq_runner.grading.evaluate")
+    status = {"applied": True, "report_found": True, "test_exit": 0}
+    told = {kills: evaluation._exit_told({"status.json": json.dumps({**status, "oom_kills": kills}).encode()})
+            for kills in (0, 2, None)}
+    assert (told[0].oom_killed, told[0].timed_out) == (False, False)
+    assert told[2].oom_killed is True
+    assert told[None] is None
+    assert evaluation._exit_told({"report": b"<testsuites/>"}) is None
+    assert evaluation._exit_told(None) is None
+    assert evaluation._exit_told({"status.json": b"not json"}) is None
