@@ -202,3 +202,29 @@ def test_results_disk_full(demo_copy, tiny_disk, python_env, docker_client, clea
     assert resumed.returncode == 0, resumed.stderr
     assert_one_final_row_each(out, ["add-invoice-discount", "fix-allocate-remainder", "parse-grouped-amounts"])
     assert not containers_of(docker_client, run_id)
+
+
+def test_an_oom_kill_is_seen_through_the_engine_where_the_harness_cannot_read_its_cgroup(tmp_path, python_env,
+                                                                                          docker_client, cleanup_run,
+                                                                                          monkeypatch):
+    """A grade.py that finds no OOM counter (another cgroup layout) leaves `oom_kills` out: the runner then waits for
+    the container's exit and takes the engine's OOMKilled, as before."""
+    import importlib
+
+    from resq_runner.models import SystemSpec
+    from resq_runner.resources import harness_file
+    from resq_runner.runner import RunOptions, run_suite
+
+    evaluation = importlib.import_module("resq_runner.grading.evaluate")
+    files = evaluation.harness_files()
+    grade = files["/resq/harness/grade.py"].decode()
+    blind = grade.replace("OOM_COUNTERS = (", "OOM_COUNTERS = () and (", 1)
+    assert blind != grade and harness_file("grade.py").read_text() == grade
+    monkeypatch.setattr(evaluation, "harness_files", lambda: {**files, "/resq/harness/grade.py": blind.encode()})
+    suite = make_suite(tmp_path / "oom", {"oom": FAULTS["oom"]})
+    out = tmp_path / "oom-run"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(suite), system=SystemSpec(name="noop"), out=out, retries=0))
+    assert result.outcome.value == "failed"
+    assert "ran out of memory" in result.reason
+    assert not containers_of(docker_client, run_id_of(out))
