@@ -122,29 +122,15 @@ class Sandbox:
         self._engine(self.container.start)
         self.started = True
 
-    def start_with_input(self, data: bytes) -> None:
-        """Start (unless started ahead, its command waiting for its stdin), hand `data` to the main process's stdin,
-        then close it (the sandbox needs stdin=True)."""
-        sock = self._engine(self.client.api.attach_socket, self.container.id, params={"stdin": 1, "stream": 1})
-        try:
-            if not self.started:
-                self.start()
-            raw = getattr(sock, "_sock", sock)
-            raw.sendall(data)
-            raw.shutdown(socket.SHUT_WR)
-        except OSError as exc:
-            raise InfraError(f"cannot hand the inputs to the container: {exc}") from exc
-        finally:
-            sock.close()
+    def converse(self, data: bytes, until: bytes | None = None, timeout_s: float = 0.0) -> Reply:
+        """Start (unless started ahead, its command waiting for its stdin), hand `data` to the main process's stdin
+        and close it (the sandbox needs stdin=True); then, given `until`, read its stdout from the attached stream
+        until `until` has been printed twice (a block's opening and closing line). The reply's stdout is None
+        without `until`, or when the stream ended or `timeout_s` passed first: wait() then says how it ended.
 
-    def converse(self, data: bytes, until: bytes, timeout_s: float) -> Reply:
-        """Start (unless started ahead), hand `data` to the main process's stdin and close it, then read its stdout
-        from the attached stream until `until` has been printed twice (a block's opening and closing line). The
-        reply's stdout is None when the stream ended or `timeout_s` passed first: wait() then says how it ended.
-
-        The process may still be exiting when this returns; removing the container ends it."""
-        sock = self._engine(self.client.api.attach_socket, self.container.id,
-                            params={"stdin": 1, "stdout": 1, "stream": 1})
+        The process may still be running when this returns; removing the container ends it."""
+        streams = {"stdin": 1, "stream": 1, **({"stdout": 1} if until is not None else {})}
+        sock = self._engine(self.client.api.attach_socket, self.container.id, params=streams)
         try:
             if not self.started:
                 self.start()
@@ -152,6 +138,8 @@ class Sandbox:
             raw.sendall(data)
             raw.shutdown(socket.SHUT_WR)
             sent = time.perf_counter()
+            if until is None:
+                return Reply(sent=sent, stdout=None)
             return Reply(sent=sent, stdout=read_stdout_until(raw, until, time.monotonic() + timeout_s))
         except OSError as exc:
             raise InfraError(f"cannot hand the inputs to the container: {exc}") from exc

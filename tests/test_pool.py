@@ -130,7 +130,7 @@ def test_a_container_started_ahead_has_run_nothing_but_its_waiting_command(docke
             sandbox = pool.take(python_env.tag)
             assert state_of(sandbox)["Running"] and sandbox.started
             assert sandbox.stdout() == ""
-            sandbox.start_with_input(payload)
+            sandbox.converse(payload)
             assert sandbox.wait(60).code == 0
             assert sandbox.stdout().strip() == str(len(payload))
             pool.release(sandbox)
