@@ -243,7 +243,7 @@ def engine_call_seconds(b: Bench, image: str, reps: int) -> dict:
             mark("wait (incl. state)")
             sandbox.read_file("/resq/in/spec.json")
             mark("get_archive (archive out)")
-            sandbox.stdout() if hasattr(sandbox, "stdout") else sandbox.logs()
+            sandbox.stdout()
             mark("logs")
             sandbox.remove()
             mark("remove")
