@@ -11,6 +11,7 @@ command that selects tests by expression (-k, -m, --deselect) gets a warning.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import shlex
 import shutil
@@ -23,8 +24,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ResqError
-from ..models import LintProblem, Task, TaskFolder
-from . import TASK_FILE, _describe, gold_patch, hidden_files, inside, resolve_suite
+from ..models import BundleSnapshot, DirSnapshot, LintProblem, Task, TaskFolder
+from . import TASK_FILE, YAML_LOADER, _describe, gold_patch, hidden_files, inside, resolve_suite
 
 HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 GIT_EXTENDED = ("old mode", "new mode", "deleted file mode", "new file mode", "similarity index",
@@ -56,6 +57,7 @@ def lint_suite(spec: str | Path, only: list[str] | None = None) -> list[LintProb
         folders = [folder for folder in folders if folder.name in only]
     if not folders:
         problems.append(LintProblem(task=root.name, file=str(root), message="no task folders in this suite"))
+    trees = WorkTrees()
     for folder in folders:
         tf, found = _load(folder, root.name)
         problems += found
@@ -64,13 +66,13 @@ def lint_suite(spec: str | Path, only: list[str] | None = None) -> list[LintProb
         if tf.task.id in seen:
             problems.append(_problem(tf, TASK_FILE, f"duplicate task id '{tf.task.id}' (also {seen[tf.task.id]})"))
         seen[tf.task.id] = folder
-        problems += lint_task(tf)
+        problems += lint_task(tf, trees)
         if tf.task.template is not None:
-            problems += lint_template(tf)
+            problems += lint_template(tf, trees)
     return problems
 
 
-def lint_template(tf: TaskFolder) -> list[LintProblem]:
+def lint_template(tf: TaskFolder, trees: WorkTrees | None = None) -> list[LintProblem]:
     """Renders every instance of a template into a hidden folder of its suite (so suite-relative snapshot paths
     resolve) and lints each; problems name the instance and the template's own files."""
     from .templates import _render_folder, instance_id, parameter_sets
@@ -91,7 +93,7 @@ def lint_template(tf: TaskFolder) -> list[LintProblem]:
                 problems.append(_problem(tf, TASK_FILE, f"instance {target.name}: {exc}"))
                 continue
             instance, found = _load(target, tf.suite)
-            found += lint_task(instance) if instance is not None else []
+            found += lint_task(instance, trees) if instance is not None else []
             problems += [p.model_copy(update={"task": f"{tf.suite}/{target.name}", "message": f"instance "
                                               f"{target.name}: {p.message}", "file": p.file.replace(
                                                   str(target), str(tf.root))}) for p in found]
@@ -99,7 +101,9 @@ def lint_template(tf: TaskFolder) -> list[LintProblem]:
     return problems
 
 
-def lint_task(tf: TaskFolder) -> list[LintProblem]:
+def lint_task(tf: TaskFolder, trees: WorkTrees | None = None) -> list[LintProblem]:
+    """Every problem of one task; `trees` shares snapshot work trees across the tasks of one lint."""
+    trees = trees if trees is not None else WorkTrees()
     files = _file_problems(tf)
     problems = [_problem(tf, file, message) for file, message in files]
     missing = {file for file, _ in files}
@@ -116,8 +120,9 @@ def lint_task(tf: TaskFolder) -> list[LintProblem]:
     problems += [_problem(tf, tf.task.gold_patch, m) for m in patch_problems]
     in_image = tf.task.snapshot is not None and tf.task.snapshot.kind == "image"  # no host checkout to read
     try:
-        snapshot_files, applies = _snapshot_checks(tf, patch if not patch_problems else "") if not in_image \
-            else (set(), "")
+        snapshot_files, applies = _snapshot_checks(trees.of(tf), patch if not patch_problems else "") \
+            if not in_image \
+            else (frozenset(), "")
     except ResqError as exc:
         return problems + [_problem(tf, TASK_FILE, f"snapshot: {exc}")]
     if applies:
@@ -125,7 +130,7 @@ def lint_task(tf: TaskFolder) -> list[LintProblem]:
     known = set(hidden) | snapshot_files
     if in_image:  # the repository lives in the image: test ids and command paths cannot be checked on the host
         return problems + _overlap_problems(tf)
-    work = _work_tree(tf)
+    work = trees.of(tf)
     for group in ("fail_to_pass", "pass_to_pass"):
         for test_id in getattr(tf.task.success, group):
             file = test_id.split("::", 1)[0]
@@ -151,11 +156,25 @@ def _overlap_problems(tf: TaskFolder) -> list[LintProblem]:
                      f"{', '.join(sorted(overlap))}")]
 
 
-def _work_tree(tf: TaskFolder) -> Path:
-    from ..environments import cache_dir
-    from .snapshots import materialize
+class WorkTrees:
+    """The snapshots' work trees for one lint: tasks naming the same snapshot share one, so a folder snapshot is
+    hashed once per lint, not once per task."""
 
-    return materialize(tf, cache_dir())
+    def __init__(self) -> None:
+        self._trees: dict[tuple[str, str], Path] = {}
+
+    def of(self, tf: TaskFolder) -> Path:
+        from ..environments import cache_dir
+        from .snapshots import materialize, repository_snapshot
+
+        snapshot = repository_snapshot(tf)
+        folder = ""  # the same text may name another folder, from another task folder
+        if isinstance(snapshot, (DirSnapshot, BundleSnapshot)):
+            folder = str(inside(tf, snapshot.path, suite_wide=True))
+        key = (snapshot.model_dump_json(), folder)
+        if key not in self._trees:
+            self._trees[key] = materialize(tf, cache_dir())
+        return self._trees[key]
 
 
 def _missing_test(test_id: str, source: bytes) -> str:
@@ -208,7 +227,7 @@ def _command_arguments(tests) -> list[str] | None:
     return None
 
 
-def command_problems(tests, hidden: set[str], snapshot_files: set[str]) -> list[str]:
+def command_problems(tests, hidden: set[str], snapshot_files: frozenset[str] | set[str]) -> list[str]:
     """Paths the test command names that neither the hidden tests nor the snapshot have."""
     arguments = _command_arguments(tests)
     if arguments is None:
@@ -313,15 +332,20 @@ def _skip_binary(lines: list[str], index: int) -> int:
     return index
 
 
-def _snapshot_checks(tf: TaskFolder, patch: str) -> tuple[set[str], str]:
-    """The snapshot's files, and why the gold patch does not apply to it ('' when it does)."""
-    work = _work_tree(tf)
-    files = set(subprocess.run(["git", "ls-files", "-z"], cwd=work, capture_output=True, text=True)
-                .stdout.split("\0")) - {""}
+def _snapshot_checks(work: Path, patch: str) -> tuple[frozenset[str], str]:
+    """The files of the snapshot's work tree, and why the gold patch does not apply to it ('' when it does)."""
+    files = _tracked_files(work)
     if not patch.strip():
         return files, ""
     proc = subprocess.run(["git", "apply", "--check", "-"], cwd=work, input=patch, capture_output=True, text=True)
     return files, "" if proc.returncode == 0 else " ".join(proc.stderr.split())[:200]
+
+
+@functools.lru_cache(maxsize=64)
+def _tracked_files(work: Path) -> frozenset[str]:
+    """The files git tracks in a snapshot's work tree (read once for every task sharing the snapshot)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=work, capture_output=True, text=True).stdout
+    return frozenset(listed.split("\0")) - {""}
 
 
 def _load(folder: Path, suite: str) -> tuple[TaskFolder | None, list[LintProblem]]:
@@ -334,7 +358,7 @@ def _load(folder: Path, suite: str) -> tuple[TaskFolder | None, list[LintProblem
         return None, [problem(f"missing {TASK_FILE}: every task folder needs one (or rename the folder to start "
                               "with '_' if it holds shared data)")]
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return None, [problem(f"cannot read: {' '.join(str(exc).split())}")]
     if not isinstance(data, dict):
