@@ -3,8 +3,8 @@
     .venv/bin/python bench/run.py [--quick] [--section NAME ...]
 
 Prints a table and writes bench/out/results.json. Sections: startup, overhead, throughput, cache, footprint,
-swebench, scale (reading commands on synthetic journals of 1k-100k rows), whole (whole `resq run` processes
-against a loop of bare `docker run`s, paired). Nothing here removes an image or container it did not create: "cold" figures come from a throwaway suite
+swebench, scale (reading commands on synthetic journals of 1k-100k rows), suites (`tasks list` and `tasks lint` of
+1k and 10k tasks), whole (whole `resq run` processes against a loop of bare `docker run`s, paired). Nothing here removes an image or container it did not create: "cold" figures come from a throwaway suite
 whose snapshot carries a nonce, so its task image is new to the engine, and that image is removed at the end.
 """
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(BENCH))
 import suites  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-SECTIONS = ["startup", "overhead", "throughput", "cache", "footprint", "swebench", "scale", "whole"]
+SECTIONS = ["startup", "overhead", "throughput", "cache", "footprint", "swebench", "scale", "suites", "whole"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -495,6 +495,33 @@ def bench_scale(b: Bench) -> dict:
     return out
 
 
+def bench_suites(b: Bench) -> dict:
+    """tasks → seconds of the commands that read a whole suite without Docker (`tasks list`, `tasks lint`) on N
+    copies of the tiny task sharing one snapshot, against parsing every task.yaml with libyaml (whole processes)."""
+    sizes = [100, 1000] if b.quick else [1000, 10000]
+    parse = [sys.executable, "-c", "import sys, yaml\nfrom pathlib import Path\nfor f in sorted(Path(sys.argv[1])"
+             ".glob('*/task.yaml')): yaml.load(f.read_text(), Loader=yaml.CSafeLoader)"]
+    out: dict = {"tasks": sizes, "commands": {}, "yaml_parse_s": {}}
+    for count in sizes:
+        suite = suites.write_tiny_many(b.work / "suite-scale", count, f"tasks-{count}")
+        resq = str(VENV_BIN / "resq")
+        timed_process([resq, "tasks", "lint", str(suite), "--task", "answer-000"], env=b.env)  # the snapshot tree
+        baseline = timed_process(parse + [str(suite)], env=b.env)["wall_s"]
+        out["yaml_parse_s"][str(count)] = baseline
+        for name, command in {"tasks list": [resq, "tasks", "list", str(suite)],
+                              "tasks lint": [resq, "tasks", "lint", str(suite)]}.items():
+            measured = timed_process(command, env=b.env)
+            entry = out["commands"].setdefault(name, {"seconds": {}, "over_yaml": {}, "rss_mib": {}})
+            entry["seconds"][str(count)] = measured["wall_s"]
+            entry["over_yaml"][str(count)] = measured["wall_s"] / baseline
+            entry["rss_mib"][str(count)] = measured["rss_mib"]
+        shutil.rmtree(suite, ignore_errors=True)
+    low, high = str(sizes[0]), str(sizes[1])
+    for entry in out["commands"].values():
+        entry["growth_exponent"] = math.log(entry["seconds"][high] / entry["seconds"][low]) / math.log(10)
+    return out
+
+
 def bare_docker_loop(image: str, inputs: Path, count: int, jobs: int, user: str = "") -> float:
     """`count` bare `docker run --rm --network none` of the tiny task's apply + hidden tests + pytest/JUnit."""
     started = time.perf_counter()
@@ -598,6 +625,13 @@ def print_table(results: dict) -> None:
                                                          for rows in sc["rows"]),
             f"growth {sc.get('json_growth_exponent', float('nan')):.2f}; of both journals (compare, history): "
             + ", ".join(f"{sc['json_parse_two_s'][str(rows)]:.2f} s" for rows in sc["rows"]))
+    if su := results.get("suites"):
+        for name, entry in su["commands"].items():
+            cells = ", ".join(f"{n}: {entry['seconds'][str(n)]:.2f} s x{entry['over_yaml'][str(n)]:.1f}"
+                              for n in su["tasks"])
+            add(f"suites: {name}", cells, f"growth {entry['growth_exponent']:.2f}, peak "
+                f"{max(entry['rss_mib'].values()):.0f} MiB")
+        add("suites: parse every task.yaml", ", ".join(f"{n}: {su['yaml_parse_s'][str(n)]:.2f} s" for n in su["tasks"]))
     if wh := results.get("whole"):
         for key, row in wh.items():
             if isinstance(row, dict) and "resq" in row:
@@ -623,7 +657,7 @@ def main() -> None:
     args = parser.parse_args()
     wanted = args.section or SECTIONS
     workdir = Path(tempfile.mkdtemp(prefix="resq-bench-"))
-    bench = Bench(args.quick, workdir, engine=set(wanted) != {"scale"})
+    bench = Bench(args.quick, workdir, engine=not set(wanted) <= {"scale", "suites"})
     results = bench.results
     try:
         for name in wanted:
