@@ -33,7 +33,8 @@ def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> 
 
     run = load_run(run_dir)
     result = build_report(run, by=by)
-    _emit(result, as_json, render_report, html_out, lambda html: html.report_page(result, html_out, run.rows))
+    _emit(result, as_json, render_report, html_out,
+          lambda html: html.report_page(result, html_out, run.rows_by_task))
 
 
 @main.command()

@@ -8,16 +8,17 @@ whose table is as quick as a 10-task one, and whose details are clipped to a pag
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
+
+from pydantic import TypeAdapter
 
 from ..models import Record, Result, TestStatus
 from .charts import OUTCOME_COLOURS, outcome_chart, rate_chart, run_moment, series_colours, trend_chart
-from .details import Links, task_details
+from .details import Links, TaskDetail, task_details
 from .records import Comparison, History, RetrievalSummary, RunReport
 from .robustness import RobustnessSummary
 
@@ -67,6 +68,7 @@ class Grid(Record):
     rows: list[Any]
     facet: Facet | None = None
     details: bool = False
+    detail_chunk: int = 0  # details a `details-K` block holds (details only)
     page_size: int = PAGE_SIZE
     colours: dict[str, str] = {}
 
@@ -75,10 +77,11 @@ class Grid(Record):
 # Pages
 
 
-def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> str:
-    """The page for one run; `rows` are the run's counted rows, for the task details. Links to logs are relative to
-    where the page is written (`out`)."""
-    details = task_details(report, rows, out)
+def report_page(report: RunReport, out: Path, rows_by_task: Mapping[str, list[Result]] | None = None) -> str:
+    """The page for one run; `rows_by_task` are the run's counted rows of each task in sample order
+    (`LoadedRun.rows_by_task`), for the task details. Links to logs are relative to where the page is written
+    (`out`)."""
+    details = task_details(report, rows_by_task or {}, out)
     grid = _tasks_grid(report, Path(out))
     title = f"{Path(report.suite).name} · {report.system}"
     run = f"run {escape(report.run_id)}{_started(report.started_at)} · {len(report.tasks):,} task(s)" + (
@@ -100,9 +103,19 @@ def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> st
         body += ["<h2>Retrieval</h2>", _retrieval_table(report.retrieval)]
     body += ["</section>", '<section id="time"><h2>Time per phase</h2>', _phases_table(report), "</section>",
              "</main>", DETAIL_DIALOG]
-    data = [_json_script("grid-data", grid.model_dump())]
-    data += [_json_text_script(f"detail-{index}", detail.model_dump_json()) for index, detail in enumerate(details)]
-    return page(f"resq report · {title}", body, data)
+    return page(f"resq report · {title}", body, [_grid_script(grid), *detail_scripts(details)])
+
+
+DETAILS = TypeAdapter(list[TaskDetail])
+DETAIL_CHUNK = 100  # details a block: opening a task parses its block (~40 kB), never the whole page's
+
+
+def detail_scripts(details: list[TaskDetail]) -> list[str]:
+    """The details as inert JSON blocks `details-K` of DETAIL_CHUNK tasks each (task N is item N % DETAIL_CHUNK of
+    block N // DETAIL_CHUNK), each written by one call of pydantic's serializer."""
+    return [_json_text_script(f"details-{start // DETAIL_CHUNK}",
+                              DETAILS.dump_json(details[start:start + DETAIL_CHUNK]).decode())
+            for start in range(0, len(details), DETAIL_CHUNK)]
 
 
 def comparison_page(comparison: Comparison) -> str:
@@ -121,7 +134,7 @@ def comparison_page(comparison: Comparison) -> str:
             + rate_chart([(f"{letters[i]}: {run.system}", run.rate) for i, run in enumerate(comparison.runs)])
             + "</div><h2>Paired comparison against A</h2>" + _pairs_table(comparison) + "</section>",
             '<section id="tasks-section"><h2>Tasks</h2>', _grid_html(grid, "compare"), "</section></main>"]
-    return page("resq compare", body, [_json_script("grid-data", grid.model_dump())])
+    return page("resq compare", body, [_grid_script(grid)])
 
 
 def history_page(history: History) -> str:
@@ -137,14 +150,15 @@ def history_page(history: History) -> str:
             f'<div class="cards">{"".join(cards)}</div>', "<h2>Pass rate over time</h2>",
             f'<div class="scroll">{trend_chart(history)}</div></section>',
             '<section id="tasks-section"><h2>Runs</h2>', _grid_html(grid, "history"), "</section></main>"]
-    return page("resq history", body, [_json_script("grid-data", grid.model_dump())])
+    return page("resq history", body, [_grid_script(grid)])
 
 
 def page(title: str, body: list[str], data: Sequence[str] = ()) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    """(One join: the data of a 100k-task page is tens of MB, and every `+` would copy it.)"""
+    head = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{escape(title)}</title>"
-            f"<style>{_asset('page.css')}</style></head><body>\n" + "\n".join(body) + "\n" + "\n".join(data)
-            + f"\n<script>{_asset('page.js')}</script>\n</body></html>\n")
+            f"<style>{_asset('page.css')}</style></head><body>")
+    return "\n".join([head, *body, *data, f"<script>{_asset('page.js')}</script>", "</body></html>\n"])
 
 
 def card(metric: str, value: float, label: str, shown: str, sub: str = "", colour: str = "") -> str:
@@ -249,7 +263,7 @@ def _tasks_grid(report: RunReport, out: Path) -> Grid:
         cells += [logs, task.reason[:300]]
         rows.append([cells, [task.task_id, task.outcome.value, task.tests_passed, task.tests_total]])
     return Grid(id="tasks", noun="tasks", columns=columns, attrs=["task", "outcome", "tests-passed", "tests-total"],
-                rows=rows, facet=Facet(label="outcome", columns=[1]), details=True,
+                rows=rows, facet=Facet(label="outcome", columns=[1]), details=True, detail_chunk=DETAIL_CHUNK,
                 colours={o.value: c for o, c in OUTCOME_COLOURS.items()} | TEST_COLOURS)
 
 
@@ -292,8 +306,8 @@ def _grid_html(grid: Grid, command: str) -> str:
             f"(the same data: <code>resq {command} --json</code>).</p></noscript>")
 
 
-def _json_script(element_id: str, data: Any) -> str:
-    return _json_text_script(element_id, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+def _grid_script(grid: Grid) -> str:
+    return _json_text_script("grid-data", grid.model_dump_json())
 
 
 def _json_text_script(element_id: str, text: str) -> str:
