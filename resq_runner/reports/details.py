@@ -29,8 +29,8 @@ MESSAGE_MIN_CHARS = 160  # a message clipped shorter than this says nothing: lea
 META_ITEMS, META_CHARS = 16, 300
 TABLE_ROWS, TABLE_CELL_CHARS = 200, 600  # of a transcript's tables (model calls, edits, checks, test runs)
 TRAJECTORY_MAX_BYTES = 64 * 1024 * 1024  # larger files are linked, not read
-STATUS_ORDER = {TestStatus.failed: 0, TestStatus.error: 1, TestStatus.missing: 2, TestStatus.skipped: 3,
-                TestStatus.passed: 4}
+STATUS_ORDER: dict[str, int] = {TestStatus.failed: 0, TestStatus.error: 1, TestStatus.missing: 2,
+                                TestStatus.skipped: 3, TestStatus.passed: 4}
 TEXT_TITLES = {"agent_output.txt": "Agent output", "system.log": "System log"}
 NOT_TRAJECTORIES = ("report", "status")  # test reports and harness status files are JSON too
 
@@ -87,10 +87,13 @@ class Transcript(Record):
     tables: list[Table] = []
 
 
-# A page of 100k tasks lists ~500k tests and 100k samples: as typed tuples (page.js names their parts) they cost a
-# third of a record each to make and to write, and half the characters.
-TestLine = tuple[str, TestStatus, str]  # test, status, criterion: FAIL_TO_PASS | PASS_TO_PASS | "" (not listed)
-SampleLine = tuple[int, int, Outcome, str, float, str]  # sample, attempt, outcome, reason, seconds, log folder href
+# A page of 100k tasks lists ~500k tests and 100k samples: as tuples (page.js names their parts) they cost a third
+# of a record each to make and to write, and half the characters. Statuses and outcomes are their enums' members,
+# typed `str` (what they are too), which the serializer writes as they are instead of asking each for its value.
+TestLine = tuple[str, ...]  # (test, status), or (test, status, criterion) for a test the task lists: FAIL_TO_PASS or
+# PASS_TO_PASS
+SampleLine = tuple[int, int, str, str, float, str]  # sample, attempt, outcome, reason, seconds, href of its log folder
+# ("" when there is none)
 
 
 class FolderDetail(Record):
@@ -147,8 +150,8 @@ def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links
         return TaskDetail.of_typed(values)
     first = rows[0]
     values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3),
-                          _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders))
-                         for row in rows]
+                          _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders)
+                          if log_folders else "") for row in rows]
     values["tests"], values["tests_left_out"] = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
     if first.context_files:
         values["read"] = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "",
@@ -188,28 +191,31 @@ def folder_detail(folder: Path, logs: str, links: Links, budget: int) -> FolderD
     return detail
 
 
-def _by_status(line: tuple) -> int:
+def _by_status(line: TestLine) -> int:
     return STATUS_ORDER[line[1]]
 
 
 def _by_status_and_criterion(line: TestLine) -> tuple[int, bool, bool]:
-    return STATUS_ORDER[line[1]], line[2] == "", line[2] != "FAIL_TO_PASS"
+    return STATUS_ORDER[line[1]], len(line) < 3, line[2:] != ("FAIL_TO_PASS",)
 
 
 def test_lines(row: Result, most: int) -> tuple[list[TestLine], dict[str, int]]:
     """The tests of the evaluation, not passed first, the task's listed tests before others; at most `most`."""
+    lines: list[TestLine]
     if row.fail_to_pass or row.pass_to_pass:
         criteria = {**{t: "PASS_TO_PASS" for t in row.pass_to_pass}, **{t: "FAIL_TO_PASS" for t in row.fail_to_pass}}
         statuses = {**row.pass_to_pass, **row.fail_to_pass, **row.tests}
-        lines = sorted([(test, status, criteria.get(test, "")) for test, status in statuses.items()],
-                       key=_by_status_and_criterion)
-    else:  # no listed tests (most rows): by status alone, the sort is stable
-        lines = [(test, status, "") for test, status in sorted(row.tests.items(), key=_by_status)]
+        lines = sorted([(test, status, criteria[test]) if test in criteria else (test, status)
+                        for test, status in statuses.items()], key=_by_status_and_criterion)
+    elif len(set(row.tests.values())) < 2:  # one status (most rows): nothing to sort
+        lines = list(row.tests.items())
+    else:  # by status alone: the sort is stable
+        lines = sorted(row.tests.items(), key=_by_status)
     if len(lines) <= most:
         return lines, {}
     left_out: dict[str, int] = {}
     for line in lines[most:]:
-        left_out[line[1].value] = left_out.get(line[1].value, 0) + 1
+        left_out[line[1]] = left_out.get(line[1], 0) + 1  # TestStatus members, which are their values
     return lines[:most], left_out
 
 

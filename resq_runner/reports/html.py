@@ -241,27 +241,30 @@ def _tasks_grid(report: RunReport, out: Path) -> Grid:
     if optional["tags"]:
         columns.append(Column(label="tags", type="list"))
     columns += [Column(label="logs", type="links", css="nowrap"), Column(label="reason", css="wrap")]
-    rows, links = [], Links(Path(report.root), Path(out).resolve().parent)
-    for task in tasks:
-        cells: list[Any] = [task.task_id, task.outcome.value]
-        if optional["samples"]:
+    links = Links(Path(report.root), Path(out).resolve().parent)
+    samples, tokens, cost, retrieval, certificate, tags = optional.values()  # one look-up, not one a task
+    rows = []
+    for task in tasks:  # (the outcome is its enum's member: a str, written as its value)
+        cells: list[Any] = [task.task_id, task.outcome]
+        if samples:
             cells.append([task.samples_passed, len(task.outcomes)])
         cells += [[task.tests_passed, task.tests_total], round(task.seconds, 3), round(task.overhead_s, 3)]
-        if optional["tokens"]:
+        if tokens:
             cells.append(task.tokens)
-        if optional["cost"]:
+        if cost:
             cells.append(task.cost_usd)
-        if optional["retrieval"]:
+        if retrieval:
             cells += [task.retrieval_recall, task.retrieval_precision, task.context_tokens,
                       None if task.edited_right_files is None else ("yes" if task.edited_right_files else "no")]
-        if optional["certificate"]:
+        if certificate:
             cells.append(task.certificate)
-        if optional["tags"]:
+        if tags:
             cells.append(task.tags)
         logs = [[label, links.to(relative)]
-                for relative, label in ((task.patch_log, "patch"), (task.test_log, "test log")) if relative]
+                for relative, label in ((task.patch_log, "patch"), (task.test_log, "test log")) if relative] \
+            if task.patch_log or task.test_log else []
         cells += [logs, task.reason[:300]]
-        rows.append([cells, [task.task_id, task.outcome.value, task.tests_passed, task.tests_total]])
+        rows.append([cells, [task.task_id, task.outcome, task.tests_passed, task.tests_total]])
     return Grid(id="tasks", noun="tasks", columns=columns, attrs=["task", "outcome", "tests-passed", "tests-total"],
                 rows=rows, facet=Facet(label="outcome", columns=[1]), details=True, detail_chunk=DETAIL_CHUNK,
                 colours={o.value: c for o, c in OUTCOME_COLOURS.items()} | TEST_COLOURS)

@@ -358,7 +358,7 @@
     return data && Object.assign({}, data, data.folder || NO_FOLDER, {
       samples: data.samples.map((s) => ({sample: s[0], attempt: s[1], outcome: s[2], reason: s[3], seconds: s[4],
         href: s[5]})),
-      tests: data.tests.map((t) => ({test: t[0], status: t[1], criterion: t[2]})),
+      tests: data.tests.map((t) => ({test: t[0], status: t[1], criterion: t[2] || ''})),
     });
   }
 
