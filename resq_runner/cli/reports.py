@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..memory import reads_journals
+from ..memory import keep, reads_journals
 from .common import ResqError, console, friendly_errors, main, show
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ def _check_html_out(html_out: Path | None) -> None:
 
 def _emit(record, as_json: bool, render, html_out: Path | None, page) -> None:
     """Write the HTML page when asked (`page` gets the html module), then print JSON or the rich tables."""
+    keep(record)  # the process ends with the command: its records need not be freed (read_results keeps the rows)
     if html_out:
         from ..reports import html
 

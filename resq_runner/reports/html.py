@@ -16,6 +16,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from pydantic import TypeAdapter
 
+from ..memory import keep
 from ..models import Record, Result, TestStatus
 from .charts import OUTCOME_COLOURS, outcome_chart, rate_chart, run_moment, series_colours, trend_chart
 from .details import Links, TaskDetail, task_details
@@ -83,6 +84,7 @@ def report_page(report: RunReport, out: Path, rows_by_task: Mapping[str, list[Re
     (`out`)."""
     details = task_details(report, rows_by_task or {}, out)
     grid = _tasks_grid(report, Path(out))
+    keep(details, grid)  # 100k of each: not freed one by one when the process ends with the page
     title = f"{Path(report.suite).name} · {report.system}"
     run = f"run {escape(report.run_id)}{_started(report.started_at)} · {len(report.tasks):,} task(s)" + (
         f", {report.samples} samples each" if report.samples > 1 else "")
