@@ -35,9 +35,15 @@ PHASE_SOURCES = {"image": "image", "start": "eval_start + the harness's start-up
                  "apply": "eval_apply", "tests": "eval_tests", "teardown": "eval_collect + teardown"}
 
 
-def write_page(out: Path, page: str) -> Path:
+Page = list[str | bytes]  # a page's parts in order (its JSON data as the serializer's UTF-8 bytes)
+
+
+def write_page(out: Path, page: str | Page) -> Path:
+    """The page written part by part: tens of MB of data are never joined, decoded or encoded again."""
     out = Path(out)
-    out.write_text(page, encoding="utf-8")
+    with out.open("wb") as stream:
+        for part in [page] if isinstance(page, str) else page:
+            stream.write(part if isinstance(part, bytes) else part.encode())
     return out
 
 
@@ -78,7 +84,7 @@ class Grid(Record):
 # Pages
 
 
-def report_page(report: RunReport, out: Path, rows_by_task: Mapping[str, list[Result]] | None = None) -> str:
+def report_page(report: RunReport, out: Path, rows_by_task: Mapping[str, list[Result]] | None = None) -> Page:
     """The page for one run; `rows_by_task` are the run's counted rows of each task in sample order
     (`LoadedRun.rows_by_task`), for the task details. Links to logs are relative to where the page is written
     (`out`)."""
@@ -112,15 +118,14 @@ DETAILS = TypeAdapter(list[TaskDetail])
 DETAIL_CHUNK = 100  # details a block: opening a task parses its block (~40 kB), never the whole page's
 
 
-def detail_scripts(details: list[TaskDetail]) -> list[str]:
+def detail_scripts(details: list[TaskDetail]) -> list[bytes]:
     """The details as inert JSON blocks `details-K` of DETAIL_CHUNK tasks each (task N is item N % DETAIL_CHUNK of
     block N // DETAIL_CHUNK), each written by one call of pydantic's serializer."""
-    return [_json_text_script(f"details-{start // DETAIL_CHUNK}",
-                              DETAILS.dump_json(details[start:start + DETAIL_CHUNK]).decode())
+    return [_json_script(f"details-{start // DETAIL_CHUNK}", DETAILS.dump_json(details[start:start + DETAIL_CHUNK]))
             for start in range(0, len(details), DETAIL_CHUNK)]
 
 
-def comparison_page(comparison: Comparison) -> str:
+def comparison_page(comparison: Comparison) -> Page:
     letters = _run_letters(len(comparison.runs))
     cards = [card(f"run-{i}", run.rate.rate, f"{letters[i]}: {run.system}", _pct(run.rate.rate),
                   f"{run.rate.passed}/{run.rate.graded} · {run.name}") for i, run in enumerate(comparison.runs)]
@@ -139,7 +144,7 @@ def comparison_page(comparison: Comparison) -> str:
     return page("resq compare", body, [_grid_script(grid)])
 
 
-def history_page(history: History) -> str:
+def history_page(history: History) -> Page:
     series = history.series()
     colours = series_colours([system for _, system in series])
     cards = [card(f"series-{i}", points[-1].rate.rate, f"{system} · {suite}", _pct(points[-1].rate.rate),
@@ -155,12 +160,12 @@ def history_page(history: History) -> str:
     return page("resq history", body, [_grid_script(grid)])
 
 
-def page(title: str, body: list[str], data: Sequence[str] = ()) -> str:
-    """(One join: the data of a 100k-task page is tens of MB, and every `+` would copy it.)"""
+def page(title: str, body: list[str], data: Sequence[bytes] = ()) -> Page:
+    """The parts of a page: markup, then the JSON data blocks, then the script."""
     head = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{escape(title)}</title>"
-            f"<style>{_asset('page.css')}</style></head><body>")
-    return "\n".join([head, *body, *data, f"<script>{_asset('page.js')}</script>", "</body></html>\n"])
+            f"<style>{_asset('page.css')}</style></head><body>\n")
+    return [head + "\n".join(body) + "\n", *data, f"<script>{_asset('page.js')}</script>\n</body></html>\n"]
 
 
 def card(metric: str, value: float, label: str, shown: str, sub: str = "", colour: str = "") -> str:
@@ -311,14 +316,15 @@ def _grid_html(grid: Grid, command: str) -> str:
             f"(the same data: <code>resq {command} --json</code>).</p></noscript>")
 
 
-def _grid_script(grid: Grid) -> str:
-    return _json_text_script("grid-data", grid.model_dump_json())
+def _grid_script(grid: Grid) -> bytes:
+    return _json_script("grid-data", grid.__pydantic_serializer__.to_json(grid))
 
 
-def _json_text_script(element_id: str, text: str) -> str:
-    """Inert data for page.js: `<`, `>` and `&` escaped so no text in it can end the element."""
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="{element_id}">{text}</script>'
+def _json_script(element_id: str, data: bytes) -> bytes:
+    """Inert data for page.js (JSON, UTF-8), on a line of its own: `<`, `>` and `&` escaped so no text in it can
+    end the element."""
+    data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+    return b'<script type="application/json" id="%s">%s</script>\n' % (element_id.encode(), data)
 
 
 @cache

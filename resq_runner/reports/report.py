@@ -323,7 +323,10 @@ def _if_exists(root: Path, logs: str, name: str) -> str | None:
 # Terminal rendering
 
 
-def render_report(report: RunReport) -> list:
+def render_report(report: RunReport, page: Path | None = None) -> list:
+    """The report as rich tables; with the `page` just written (--html), its task table stands for the terminal's
+    (every task, filtered and sorted there; a terminal table of 1,000 rows costs more than the page)."""
+    from rich.markup import escape
     from rich.table import Table
 
     rate = report.rate
@@ -347,8 +350,12 @@ def render_report(report: RunReport) -> list:
         head.add_row("retrieval", f"recall {fmt(r.recall)}, precision {fmt(r.precision)}, "
                                   f"{r.context_tokens:.0f} context tokens per task, right files edited in "
                                   f"{r.edited_right_files:.0%} of {r.tasks} task(s)")
-    parts = [head, _groups_table(report), _tasks_table(report)]
-    if len(report.tasks) > TABLE_TASKS:
+    parts = [head, _groups_table(report)]
+    if page is not None:
+        parts.append(f"tasks: all {len(report.tasks):,} in the page's table ({escape(str(page))})")
+    else:
+        parts.append(_tasks_table(report))
+    if page is None and len(report.tasks) > TABLE_TASKS:
         parts.append(f"[yellow]note:[/] the tasks table shows the first {TABLE_TASKS} of {len(report.tasks)} tasks; "
                      "`--json` or `--html` has every task")
     if report.pass_at_k:
