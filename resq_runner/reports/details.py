@@ -149,15 +149,21 @@ def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links
     if not rows:
         return TaskDetail.of_typed(values)
     first = rows[0]
-    values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3),
-                          _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders)
-                          if log_folders else "") for row in rows]
+    if log_folders:
+        values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3),
+                              _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders))
+                             for row in rows]
+    elif len(rows) == 1:  # no logs/ at all, one sample: its seconds are the task's
+        values["samples"] = [(first.sample, first.attempt, first.outcome, first.reason, round(task.seconds, 3), "")]
+    else:
+        values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3), "")
+                             for row in rows]
     values["tests"], values["tests_left_out"] = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
     if first.context_files:
         values["read"] = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "",
                                    tokens=c.tokens, source=c.source)
                           for c in first.context_files[:max(10, budget // 400)]]
-    name = log_name(first.task_id, first.attempt, first.sample)
+    name = log_name(first.task_id, first.attempt, first.sample) if log_folders else ""
     if name in log_folders:  # else no log folder (e.g. a task skipped for the budget)
         values["folder"] = folder_detail(paths.root / "logs" / name, f"logs/{name}", links, budget)
     return TaskDetail.of_typed(values)
