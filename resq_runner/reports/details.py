@@ -13,7 +13,7 @@ import json
 import os
 import posixpath
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 from urllib.parse import quote
 
 from pydantic import Field
@@ -144,8 +144,9 @@ def task_details(report: RunReport, rows_by_task: Mapping[str, list[Result]], ou
 def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links, budget: int,
                 log_folders: set[str]) -> TaskDetail:
     """(of_typed: every value is already of its field's type; a page of 100k tasks makes 100k of these.)"""
-    values = {"task_id": task.task_id, "outcome": task.outcome, "reason": task.reason, "kind": task.kind,
-              "tags": task.tags, "samples": [], "tests": [], "tests_left_out": {}, "read": [], "folder": None}
+    values: dict[str, Any] = {
+        "task_id": task.task_id, "outcome": task.outcome, "reason": task.reason, "kind": task.kind, "tags": task.tags,
+        "samples": [], "tests": [], "tests_left_out": {}, "read": [], "folder": None}
     if not rows:
         return TaskDetail.of_typed(values)
     first = rows[0]
