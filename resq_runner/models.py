@@ -31,13 +31,22 @@ class Record(BaseModel):
     def of_typed(cls, values: dict[str, Any]) -> Self:
         """A record from a value for every field, each already of its field's type (a report builds 100k rows of
         values it has just read from validated rows): what `model_construct` makes, without its per-field default
-        look-ups, at a third of its cost. Anything else belongs in the validating constructor."""
+        look-ups, at a third of its cost. Anything else belongs in the validating constructor.
+
+        The records of a class share one set of the names of the fields they were given (every field): a set of 20
+        names is 2 kB, 200 MB for a 100k-task report; pydantic only ever adds to it, a name it holds already."""
+        every = _EVERY_FIELD.get(cls)
+        if every is None:
+            every = _EVERY_FIELD[cls] = set(cls.model_fields)
         record = cls.__new__(cls)
         object.__setattr__(record, "__dict__", values)
-        object.__setattr__(record, "__pydantic_fields_set__", set(values))
+        object.__setattr__(record, "__pydantic_fields_set__", every if len(values) == len(every) else set(values))
         object.__setattr__(record, "__pydantic_extra__", None)
         object.__setattr__(record, "__pydantic_private__", None)
         return record
+
+
+_EVERY_FIELD: dict[type, set[str]] = {}  # Record.of_typed's shared sets
 
 
 def sha256_text(text: str) -> str:

@@ -19,7 +19,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from .errors import ResqError, RunFolderError
-from .memory import without_cycle_collection
+from .memory import keep, without_cycle_collection
 from .models import SCHEMA_VERSION, Result, RunManifest, sha256_text
 
 
@@ -144,7 +144,9 @@ def read_results(path: Path) -> list[Result]:
     if not path.exists():
         return []
     with without_cycle_collection():
-        return _parse_rows(path, path.read_bytes().split(b"\n"))
+        rows = _parse_rows(path, path.read_bytes().split(b"\n"))
+    keep(rows)  # a reading command's process ends without freeing them
+    return rows
 
 
 def _parse_rows(path: Path, lines: list[bytes]) -> list[Result]:

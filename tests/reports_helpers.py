@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -170,3 +171,10 @@ def page_grid(page: Path) -> dict:
     """The data an HTML page's table is drawn from (its inline JSON): columns, and rows as [cells, attributes]."""
     text = page.read_text()
     return json.loads(text.split('<script type="application/json" id="grid-data">', 1)[1].split("</script>", 1)[0])
+
+
+def page_details(page: Path) -> list[dict]:
+    """Every task's detail data of a report page, in the table's order (its `details-K` blocks, read in order)."""
+    blocks = re.findall(r'<script type="application/json" id="details-(\d+)">(.*?)</script>', page.read_text(), re.S)
+    assert [int(number) for number, _ in blocks] == list(range(len(blocks)))
+    return [detail for _, text in blocks for detail in json.loads(text)]

@@ -391,3 +391,37 @@ def test_history_has_a_date_axis_and_one_colour_and_name_per_system(tmp_path):
     swatches = [c.find("span", **{"class": "swatch"}).attrs["style"] for c in cards(dom).values()]
     assert len(set(swatches)) == len(systems)
     screenshot(CHROMIUM, tmp_path, page, tmp_path / "history-systems.png")
+
+
+def test_task_detail_of_a_run_without_logs(tmp_path):
+    """A run folder without logs/ (as copied from elsewhere, or written without them): a task's view still shows
+    its samples (with no link to a folder that is not there), its tests in order, failing first and the task's
+    listed ones first with their criterion, and no log parts; a task of a later data block opens too."""
+    import shutil
+
+    run = make_run(tmp_path / "run", "llm", {f"t{i:03d}": (F if i % 2 else P) for i in range(150)})
+    results = run / "results.jsonl"
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    rows[1] |= {"fail_to_pass": {"tests/test_h.py::test_fix": "failed"},
+                "pass_to_pass": {"tests/test_a.py::test_one": "passed"}}
+    results.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    shutil.rmtree(run / "logs")
+    page = tmp_path / "report.html"
+    resq("report", str(run), "--html", str(page), check=True)
+    dom = parse_dom(dump_dom(CHROMIUM, tmp_path, page, "#task=t001"))
+    dialog = dom.find("dialog", id="task-detail")
+    assert "open" in dialog.attrs and dialog.attrs["data-task"] == "t001"
+    tests = [[cell.full_text() for cell in row.find_all("td")]
+             for row in dialog.find("table", id="detail-tests").find("tbody").find_all("tr")]
+    assert tests == [["tests/test_h.py::test_fix", "FAIL_TO_PASS", "failed"],
+                     ["tests/test_a.py::test_two", "—", "failed"],
+                     ["tests/test_a.py::test_one", "PASS_TO_PASS", "passed"]]
+    assert "sample 0, attempt 1:" in dialog.full_text()
+    assert not [a for a in dialog.find_all("a") if a.full_text() == "logs"]
+    parts = [part.attrs["aria-label"] for part in dialog.find_all("section") if "data-part" in part.attrs]
+    assert parts == ["Tests"]
+    dom = parse_dom(dump_dom(CHROMIUM, tmp_path, page, "#task=t149"))  # item 49 of the second block
+    dialog = dom.find("dialog", id="task-detail")
+    assert dialog.attrs["data-task"] == "t149" and "open" in dialog.attrs
+    assert dialog.find("span", **{"class": "outcome"}).full_text() == "failed"
+    assert_self_contained(page, dom)

@@ -10,8 +10,9 @@ import re
 import pytest
 
 from conftest import resq
-from reports_helpers import chromium_command, dump_dom, page_grid, parse_dom
+from reports_helpers import chromium_command, dump_dom, page_details, page_grid, parse_dom
 from resq_runner.reports.details import PAGE_BUDGET, task_budget
+from resq_runner.reports.html import DETAIL_CHUNK
 from synthetic_run import synthetic_run
 
 CHROMIUM = chromium_command()
@@ -55,12 +56,13 @@ def big_page(tmp_path_factory):
 
 def test_page_size_is_bounded_by_the_budget(big_page):
     text = big_page.read_text()
-    assert len(re.findall(r'<script type="application/json" id="detail-\d+">', text)) == TASKS
+    assert len(re.findall(r'<script type="application/json" id="details-\d+">', text)) == TASKS // DETAIL_CHUNK
     assert len(text) < PAGE_BUDGET + TASKS * 1_000  # details within the budget, plus the table's own data
-    noisy = text.split('id="detail-7">', 1)[1].split("</script>", 1)[0]
-    detail = json.loads(noisy)
-    assert detail["output"]["cut"] > 11_000_000 and detail["output"]["text"].endswith("the last line\n")
-    assert len(noisy) < 2 * task_budget(TASKS)  # a 12 MB test log costs the page what a small one does
+    details = page_details(big_page)
+    assert [d["task_id"] for d in details] == [f"task-{i:05d}" for i in range(TASKS)]
+    output = details[7]["folder"]["output"]
+    assert output["cut"] > 11_000_000 and output["text"].endswith("the last line\n")
+    assert len(json.dumps(details[7])) < 2 * task_budget(TASKS)  # a 12 MB test log costs what a small one does
     grid = page_grid(big_page)
     assert len(grid["rows"]) == TASKS and grid["rows"][-1][1][:2] == ["task-09999", "system_error"]
 

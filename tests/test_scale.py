@@ -128,3 +128,52 @@ def test_task_rows_built_from_typed_values_equal_validated_ones(tmp_path):
                     Timings(system=1.0, eval_start=0.3, eval_run=2.0), Timings(eval_run=0.5, eval_tests=0.9)):
         phases = phase_seconds(timings)
         assert overhead_seconds(timings) == pytest.approx(sum(phases.values()) - phases["system"] - phases["tests"])
+
+
+def test_task_details_built_from_typed_values_equal_validated_ones(tmp_path):
+    """The page's task details skip validation (Record.of_typed) and list tests as tuples straight from the rows:
+    each detail must still be the record the validating parser makes of its own JSON, with and without a log
+    folder, and the tests must come in the order (and be clipped as) the one-record-a-test lines were."""
+    import shutil
+
+    from resq_runner.models import ContextFile, TestStatus
+    from resq_runner.reports.details import STATUS_ORDER, TaskDetail, task_details, test_lines
+
+    run_dir = make_run(tmp_path / "run", "llm", {"a": P, "b": [F, P], "c": IE, "d": F})
+    results = run_dir / "results.jsonl"
+    rows = [Result.model_validate_json(line) for line in results.read_text().splitlines()]
+    rows[0].fail_to_pass = {"h.py::f1": TestStatus.failed, "h.py::f2": TestStatus.passed}
+    rows[0].pass_to_pass = {"p.py::p1": TestStatus.passed, "p.py::p2": TestStatus.error}
+    rows[0].tests = {**rows[0].tests, "x.py::x": TestStatus.skipped, "p.py::p2": TestStatus.error}
+    rows[0].context_files = [ContextFile(path="lib.py", start=1, end=9, tokens=40, source="opened")]
+    rows[-1].tests = {f"t.py::t{i}": [TestStatus.passed, TestStatus.failed, TestStatus.missing][i % 3]
+                      for i in range(7)}
+    results.write_text("".join(row.model_dump_json() + "\n" for row in rows))
+    shutil.rmtree(run_dir / "logs" / "d")  # a task without a log folder
+    run = load_run(run_dir, with_suite=False)
+    details = task_details(build_report(run), run.rows_by_task, tmp_path / "page.html")
+    assert [d.task_id for d in details] == ["a", "b", "c", "d"]
+    assert details[0].folder is not None and details[3].folder is None
+    assert [s[5] for s in details[3].samples] == [""]  # no folder to link
+    assert details[1].samples[1][5] == "run/logs/b.sample1"
+    for detail in details:
+        assert set(detail.__dict__) == set(TaskDetail.model_fields)
+        validated = TaskDetail.model_validate_json(detail.model_dump_json())
+        assert validated == detail and validated.model_dump_json() == detail.model_dump_json()
+
+    def reference(row: Result) -> list[tuple[str, str, str]]:  # the lines as TestLine records sorted them
+        criteria = {**{t: "PASS_TO_PASS" for t in row.pass_to_pass}, **{t: "FAIL_TO_PASS" for t in row.fail_to_pass}}
+        statuses = {**row.pass_to_pass, **row.fail_to_pass, **row.tests}
+        lines = [(test, status.value, criteria.get(test, "")) for test, status in statuses.items()]
+        return sorted(lines, key=lambda t: (STATUS_ORDER[t[1]], t[2] == "", t[2] != "FAIL_TO_PASS"))
+
+    for row in run.rows:
+        expected = reference(row)
+        for most in (2, 3, 100):
+            lines, left_out = test_lines(row, most)
+            assert [(t[0], t[1], t[2] if len(t) > 2 else "") for t in lines] == expected[:most]
+            counts: dict[str, int] = {}
+            for _test, status, _criterion in expected[most:]:
+                counts[status] = counts.get(status, 0) + 1
+            assert left_out == counts
+    assert details[0].tests[:2] == [("h.py::f1", "failed", "FAIL_TO_PASS"), ("p.py::p2", "error", "PASS_TO_PASS")]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import ResqError
+from ..memory import process_ends_with_command
 
 
 class OutputClosed(KeyboardInterrupt):
@@ -75,7 +76,16 @@ def _interrupt(_signum, _frame):
     raise KeyboardInterrupt
 
 
-@click.group()
+class _Resq(click.Group):
+    def main(self, args=None, *rest, **kwargs):  # type: ignore[override]
+        """No arguments: the process's own command line (`resq ...`, `python -m resq_runner`), not a test or a
+        program calling in; a reading command may then end the process when it is done (memory.reads_journals)."""
+        if args is None:
+            process_ends_with_command()
+        return super().main(args, *rest, **kwargs)
+
+
+@click.group(cls=_Resq)
 @click.version_option(package_name="resq-runner")
 def main() -> None:
     """resq-runner: evaluate code-editing systems on repository tasks with hidden tests."""

@@ -13,7 +13,7 @@ import json
 import os
 import posixpath
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Any, Literal, Mapping
 from urllib.parse import quote
 
 from pydantic import Field
@@ -29,8 +29,8 @@ MESSAGE_MIN_CHARS = 160  # a message clipped shorter than this says nothing: lea
 META_ITEMS, META_CHARS = 16, 300
 TABLE_ROWS, TABLE_CELL_CHARS = 200, 600  # of a transcript's tables (model calls, edits, checks, test runs)
 TRAJECTORY_MAX_BYTES = 64 * 1024 * 1024  # larger files are linked, not read
-STATUS_ORDER = {TestStatus.failed: 0, TestStatus.error: 1, TestStatus.missing: 2, TestStatus.skipped: 3,
-                TestStatus.passed: 4}
+STATUS_ORDER: dict[str, int] = {TestStatus.failed: 0, TestStatus.error: 1, TestStatus.missing: 2,
+                                TestStatus.skipped: 3, TestStatus.passed: 4}
 TEXT_TITLES = {"agent_output.txt": "Agent output", "system.log": "System log"}
 NOT_TRAJECTORIES = ("report", "status")  # test reports and harness status files are JSON too
 
@@ -41,14 +41,6 @@ class Clipped(Record):
     text: str = ""
     cut: int = 0
     where: Literal["end", "start", "middle"] = "end"
-
-
-class TestLine(Record):
-    __test__ = False
-
-    test: str
-    status: TestStatus
-    criterion: str = ""  # FAIL_TO_PASS | PASS_TO_PASS | "" (a test of the report the task does not list)
 
 
 class ReadFile(Record):
@@ -95,17 +87,30 @@ class Transcript(Record):
     tables: list[Table] = []
 
 
-class SampleLine(Record):
-    sample: int
-    attempt: int
-    outcome: Outcome
-    reason: str = ""
-    seconds: float = 0.0
-    href: str = ""  # the sample's log folder
+# A page of 100k tasks lists ~500k tests and 100k samples: as tuples (page.js names their parts) they cost a third
+# of a record each to make and to write, and half the characters. Statuses and outcomes are their enums' members,
+# typed `str` (what they are too), which the serializer writes as they are instead of asking each for its value.
+TestLine = tuple[str, ...]  # (test, status), or (test, status, criterion) for a test the task lists: FAIL_TO_PASS or
+# PASS_TO_PASS
+SampleLine = tuple[int, int, str, str, float, str]  # sample, attempt, outcome, reason, seconds, href of its log folder
+# ("" when there is none)
+
+
+class FolderDetail(Record):
+    """What the task's log folder holds: the patch, the test output, every file (linked) and the transcripts."""
+
+    patch_file: str = ""
+    patch: Clipped | None = None
+    output_file: str = ""
+    output: Clipped | None = None
+    logs: list[LogFile] = Field(default_factory=list)
+    transcripts: list[Transcript] = Field(default_factory=list)
 
 
 class TaskDetail(Record):
-    """(List defaults are factories: a `[]` default is deep-copied for every record, 100k of them in a page.)"""
+    """What the detail view shows of one task; `folder` is None when the task has no log folder (a run written
+    without logs, a task skipped for the budget). (List defaults are factories: a `[]` default is deep-copied for
+    every record, 100k of them in a page.)"""
 
     task_id: str
     outcome: Outcome
@@ -115,13 +120,8 @@ class TaskDetail(Record):
     samples: list[SampleLine] = Field(default_factory=list)
     tests: list[TestLine] = Field(default_factory=list)
     tests_left_out: dict[str, int] = Field(default_factory=dict)  # status -> tests not listed (the budget)
-    patch_file: str = ""
-    patch: Clipped | None = None
-    output_file: str = ""
-    output: Clipped | None = None
     read: list[ReadFile] = Field(default_factory=list)
-    logs: list[LogFile] = Field(default_factory=list)
-    transcripts: list[Transcript] = Field(default_factory=list)
+    folder: FolderDetail | None = None
 
 
 def task_budget(tasks: int) -> int:
@@ -129,45 +129,62 @@ def task_budget(tasks: int) -> int:
     return max(TASK_BUDGET_MIN, min(TASK_BUDGET_MAX, PAGE_BUDGET // max(tasks, 1)))
 
 
-def task_details(report: RunReport, rows: Iterable[Result], out: Path) -> list[TaskDetail]:
-    """One detail per task of the report, in its order; `rows` are the counted rows (one per task and sample)."""
-    by_task: dict[str, list[Result]] = {}
-    for row in rows:
-        by_task.setdefault(row.task_id, []).append(row)
+def task_details(report: RunReport, rows_by_task: Mapping[str, list[Result]], out: Path) -> list[TaskDetail]:
+    """One detail per task of the report, in its order; `rows_by_task`: each task's counted rows (one per sample),
+    in sample order."""
     paths = RunPaths(Path(report.root).resolve())
     links = Links(paths.root, Path(out).resolve().parent)
     budget = task_budget(len(report.tasks))
     log_folders = paths.log_folder_names()  # a task without a folder costs no look-up
-    return [task_detail(task, sorted(by_task.get(task.task_id, []), key=lambda r: r.sample), paths, links, budget,
-                        log_folders) for task in report.tasks]
+    no_rows: list[Result] = []
+    return [task_detail(task, rows_by_task.get(task.task_id, no_rows), paths, links, budget, log_folders)
+            for task in report.tasks]
 
 
 def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links, budget: int,
                 log_folders: set[str]) -> TaskDetail:
+    """(of_typed: every value is already of its field's type; a page of 100k tasks makes 100k of these.)"""
+    values: dict[str, Any] = {
+        "task_id": task.task_id, "outcome": task.outcome, "reason": task.reason, "kind": task.kind, "tags": task.tags,
+        "samples": [], "tests": [], "tests_left_out": {}, "read": [], "folder": None}
     if not rows:
-        return TaskDetail(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind,
-                          tags=task.tags)
+        return TaskDetail.of_typed(values)
     first = rows[0]
-    name = log_name(first.task_id, first.attempt, first.sample)
-    logs = f"logs/{name}"
-    samples = [SampleLine.of_typed(dict(sample=row.sample, attempt=row.attempt, outcome=row.outcome,
-                                        reason=row.reason, seconds=row.timings.total(),
-                                        href=links.to(f"logs/{log_name(row.task_id, row.attempt, row.sample)}")))
-               for row in rows]
-    tests, left_out = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
-    read = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "", tokens=c.tokens,
-                     source=c.source) for c in (first.context_files or [])][:max(10, budget // 400)]
-    detail = TaskDetail(task_id=task.task_id, outcome=task.outcome, reason=task.reason, kind=task.kind,
-                        tags=task.tags, samples=samples, tests=tests, tests_left_out=left_out, read=read)
-    if name not in log_folders:  # no log folder (e.g. a task skipped for the budget)
-        return detail
-    folder = paths.task_logs(first.task_id, first.attempt, first.sample)
+    if log_folders:
+        values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3),
+                              _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders))
+                             for row in rows]
+    elif len(rows) == 1:  # no logs/ at all, one sample: its seconds are the task's
+        values["samples"] = [(first.sample, first.attempt, first.outcome, first.reason, round(task.seconds, 3), "")]
+    else:
+        values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3), "")
+                             for row in rows]
+    values["tests"], values["tests_left_out"] = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
+    if first.context_files:
+        values["read"] = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "",
+                                   tokens=c.tokens, source=c.source)
+                          for c in first.context_files[:max(10, budget // 400)]]
+    name = log_name(first.task_id, first.attempt, first.sample) if log_folders else ""
+    if name in log_folders:  # else no log folder (e.g. a task skipped for the budget)
+        values["folder"] = folder_detail(paths.root / "logs" / name, f"logs/{name}", links, budget)
+    return TaskDetail.of_typed(values)
+
+
+def _folder_href(name: str, links: Links, log_folders: set[str]) -> str:
+    """The link to logs/<name>, or "" when there is no such folder (nothing to link to)."""
+    return links.to(f"logs/{name}") if name in log_folders else ""
+
+
+def folder_detail(folder: Path, logs: str, links: Links, budget: int) -> FolderDetail:
+    """The patch, the test output, the files and the transcripts of one log folder (`logs`: its path in the run
+    folder), each clipped to its share of the task's `budget`."""
     try:
         entries = sorted((e for e in os.scandir(folder) if e.is_file()), key=lambda e: e.name)
     except OSError:
         entries = []
     files = [folder / e.name for e in entries]
-    detail.logs = [LogFile(name=e.name, href=links.to(f"{logs}/{e.name}"), size=e.stat().st_size) for e in entries]
+    detail = FolderDetail(logs=[LogFile(name=e.name, href=links.to(f"{logs}/{e.name}"), size=e.stat().st_size)
+                                for e in entries])
     names = {p.name: p for p in files}
     patch = names.get("patch.diff") or names.get("solution.py")
     if patch:
@@ -181,16 +198,31 @@ def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links
     return detail
 
 
+def _by_status(line: TestLine) -> int:
+    return STATUS_ORDER[line[1]]
+
+
+def _by_status_and_criterion(line: TestLine) -> tuple[int, bool, bool]:
+    return STATUS_ORDER[line[1]], len(line) < 3, line[2:] != ("FAIL_TO_PASS",)
+
+
 def test_lines(row: Result, most: int) -> tuple[list[TestLine], dict[str, int]]:
     """The tests of the evaluation, not passed first, the task's listed tests before others; at most `most`."""
-    criteria = {**{t: "PASS_TO_PASS" for t in row.pass_to_pass}, **{t: "FAIL_TO_PASS" for t in row.fail_to_pass}}
-    statuses = {**row.pass_to_pass, **row.fail_to_pass, **row.tests}
-    lines = sorted((TestLine.of_typed({"test": test, "status": status, "criterion": criteria.get(test, "")})
-                    for test, status in statuses.items()),
-                   key=lambda t: (STATUS_ORDER[t.status], t.criterion == "", t.criterion != "FAIL_TO_PASS"))
+    lines: list[TestLine]
+    if row.fail_to_pass or row.pass_to_pass:
+        criteria = {**{t: "PASS_TO_PASS" for t in row.pass_to_pass}, **{t: "FAIL_TO_PASS" for t in row.fail_to_pass}}
+        statuses = {**row.pass_to_pass, **row.fail_to_pass, **row.tests}
+        lines = sorted([(test, status, criteria[test]) if test in criteria else (test, status)
+                        for test, status in statuses.items()], key=_by_status_and_criterion)
+    elif len(set(row.tests.values())) < 2:  # one status (most rows): nothing to sort
+        lines = list(row.tests.items())
+    else:  # by status alone: the sort is stable
+        lines = sorted(row.tests.items(), key=_by_status)
+    if len(lines) <= most:
+        return lines, {}
     left_out: dict[str, int] = {}
     for line in lines[most:]:
-        left_out[line.status.value] = left_out.get(line.status.value, 0) + 1
+        left_out[line[1]] = left_out.get(line[1], 0) + 1  # TestStatus members, which are their values
     return lines[:most], left_out
 
 

@@ -8,16 +8,18 @@ whose table is as quick as a 10-task one, and whose details are clipped to a pag
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import cache
 from html import escape
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
+from pydantic import TypeAdapter
+
+from ..memory import keep
 from ..models import Record, Result, TestStatus
 from .charts import OUTCOME_COLOURS, outcome_chart, rate_chart, run_moment, series_colours, trend_chart
-from .details import Links, task_details
+from .details import Links, TaskDetail, task_details
 from .records import Comparison, History, RetrievalSummary, RunReport
 from .robustness import RobustnessSummary
 
@@ -33,9 +35,15 @@ PHASE_SOURCES = {"image": "image", "start": "eval_start + the harness's start-up
                  "apply": "eval_apply", "tests": "eval_tests", "teardown": "eval_collect + teardown"}
 
 
-def write_page(out: Path, page: str) -> Path:
+Page = list[str | bytes]  # a page's parts in order (its JSON data as the serializer's UTF-8 bytes)
+
+
+def write_page(out: Path, page: str | Page) -> Path:
+    """The page written part by part: tens of MB of data are never joined, decoded or encoded again."""
     out = Path(out)
-    out.write_text(page, encoding="utf-8")
+    with out.open("wb") as stream:
+        for part in [page] if isinstance(page, str) else page:
+            stream.write(part if isinstance(part, bytes) else part.encode())
     return out
 
 
@@ -67,6 +75,7 @@ class Grid(Record):
     rows: list[Any]
     facet: Facet | None = None
     details: bool = False
+    detail_chunk: int = 0  # details a `details-K` block holds (details only)
     page_size: int = PAGE_SIZE
     colours: dict[str, str] = {}
 
@@ -75,11 +84,13 @@ class Grid(Record):
 # Pages
 
 
-def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> str:
-    """The page for one run; `rows` are the run's counted rows, for the task details. Links to logs are relative to
-    where the page is written (`out`)."""
-    details = task_details(report, rows, out)
+def report_page(report: RunReport, out: Path, rows_by_task: Mapping[str, list[Result]] | None = None) -> Page:
+    """The page for one run; `rows_by_task` are the run's counted rows of each task in sample order
+    (`LoadedRun.rows_by_task`), for the task details. Links to logs are relative to where the page is written
+    (`out`)."""
+    details = task_details(report, rows_by_task or {}, out)
     grid = _tasks_grid(report, Path(out))
+    keep(details, grid)  # 100k of each: not freed one by one when the process ends with the page
     title = f"{Path(report.suite).name} · {report.system}"
     run = f"run {escape(report.run_id)}{_started(report.started_at)} · {len(report.tasks):,} task(s)" + (
         f", {report.samples} samples each" if report.samples > 1 else "")
@@ -100,12 +111,21 @@ def report_page(report: RunReport, out: Path, rows: Iterable[Result] = ()) -> st
         body += ["<h2>Retrieval</h2>", _retrieval_table(report.retrieval)]
     body += ["</section>", '<section id="time"><h2>Time per phase</h2>', _phases_table(report), "</section>",
              "</main>", DETAIL_DIALOG]
-    data = [_json_script("grid-data", grid.model_dump())]
-    data += [_json_text_script(f"detail-{index}", detail.model_dump_json()) for index, detail in enumerate(details)]
-    return page(f"resq report · {title}", body, data)
+    return page(f"resq report · {title}", body, [_grid_script(grid), *detail_scripts(details)])
 
 
-def comparison_page(comparison: Comparison) -> str:
+DETAILS = TypeAdapter(list[TaskDetail])
+DETAIL_CHUNK = 100  # details a block: opening a task parses its block (~40 kB), never the whole page's
+
+
+def detail_scripts(details: list[TaskDetail]) -> list[bytes]:
+    """The details as inert JSON blocks `details-K` of DETAIL_CHUNK tasks each (task N is item N % DETAIL_CHUNK of
+    block N // DETAIL_CHUNK), each written by one call of pydantic's serializer."""
+    return [_json_script(f"details-{start // DETAIL_CHUNK}", DETAILS.dump_json(details[start:start + DETAIL_CHUNK]))
+            for start in range(0, len(details), DETAIL_CHUNK)]
+
+
+def comparison_page(comparison: Comparison) -> Page:
     letters = _run_letters(len(comparison.runs))
     cards = [card(f"run-{i}", run.rate.rate, f"{letters[i]}: {run.system}", _pct(run.rate.rate),
                   f"{run.rate.passed}/{run.rate.graded} · {run.name}") for i, run in enumerate(comparison.runs)]
@@ -121,10 +141,10 @@ def comparison_page(comparison: Comparison) -> str:
             + rate_chart([(f"{letters[i]}: {run.system}", run.rate) for i, run in enumerate(comparison.runs)])
             + "</div><h2>Paired comparison against A</h2>" + _pairs_table(comparison) + "</section>",
             '<section id="tasks-section"><h2>Tasks</h2>', _grid_html(grid, "compare"), "</section></main>"]
-    return page("resq compare", body, [_json_script("grid-data", grid.model_dump())])
+    return page("resq compare", body, [_grid_script(grid)])
 
 
-def history_page(history: History) -> str:
+def history_page(history: History) -> Page:
     series = history.series()
     colours = series_colours([system for _, system in series])
     cards = [card(f"series-{i}", points[-1].rate.rate, f"{system} · {suite}", _pct(points[-1].rate.rate),
@@ -137,14 +157,15 @@ def history_page(history: History) -> str:
             f'<div class="cards">{"".join(cards)}</div>', "<h2>Pass rate over time</h2>",
             f'<div class="scroll">{trend_chart(history)}</div></section>',
             '<section id="tasks-section"><h2>Runs</h2>', _grid_html(grid, "history"), "</section></main>"]
-    return page("resq history", body, [_json_script("grid-data", grid.model_dump())])
+    return page("resq history", body, [_grid_script(grid)])
 
 
-def page(title: str, body: list[str], data: Sequence[str] = ()) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+def page(title: str, body: list[str], data: Sequence[bytes] = ()) -> Page:
+    """The parts of a page: markup, then the JSON data blocks, then the script."""
+    head = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{escape(title)}</title>"
-            f"<style>{_asset('page.css')}</style></head><body>\n" + "\n".join(body) + "\n" + "\n".join(data)
-            + f"\n<script>{_asset('page.js')}</script>\n</body></html>\n")
+            f"<style>{_asset('page.css')}</style></head><body>\n")
+    return [head + "\n".join(body) + "\n", *data, f"<script>{_asset('page.js')}</script>\n</body></html>\n"]
 
 
 def card(metric: str, value: float, label: str, shown: str, sub: str = "", colour: str = "") -> str:
@@ -227,29 +248,32 @@ def _tasks_grid(report: RunReport, out: Path) -> Grid:
     if optional["tags"]:
         columns.append(Column(label="tags", type="list"))
     columns += [Column(label="logs", type="links", css="nowrap"), Column(label="reason", css="wrap")]
-    rows, links = [], Links(Path(report.root), Path(out).resolve().parent)
-    for task in tasks:
-        cells: list[Any] = [task.task_id, task.outcome.value]
-        if optional["samples"]:
+    links = Links(Path(report.root), Path(out).resolve().parent)
+    samples, tokens, cost, retrieval, certificate, tags = optional.values()  # one look-up, not one a task
+    rows = []
+    for task in tasks:  # (the outcome is its enum's member: a str, written as its value)
+        cells: list[Any] = [task.task_id, task.outcome]
+        if samples:
             cells.append([task.samples_passed, len(task.outcomes)])
         cells += [[task.tests_passed, task.tests_total], round(task.seconds, 3), round(task.overhead_s, 3)]
-        if optional["tokens"]:
+        if tokens:
             cells.append(task.tokens)
-        if optional["cost"]:
+        if cost:
             cells.append(task.cost_usd)
-        if optional["retrieval"]:
+        if retrieval:
             cells += [task.retrieval_recall, task.retrieval_precision, task.context_tokens,
                       None if task.edited_right_files is None else ("yes" if task.edited_right_files else "no")]
-        if optional["certificate"]:
+        if certificate:
             cells.append(task.certificate)
-        if optional["tags"]:
+        if tags:
             cells.append(task.tags)
         logs = [[label, links.to(relative)]
-                for relative, label in ((task.patch_log, "patch"), (task.test_log, "test log")) if relative]
+                for relative, label in ((task.patch_log, "patch"), (task.test_log, "test log")) if relative] \
+            if task.patch_log or task.test_log else []
         cells += [logs, task.reason[:300]]
-        rows.append([cells, [task.task_id, task.outcome.value, task.tests_passed, task.tests_total]])
+        rows.append([cells, [task.task_id, task.outcome, task.tests_passed, task.tests_total]])
     return Grid(id="tasks", noun="tasks", columns=columns, attrs=["task", "outcome", "tests-passed", "tests-total"],
-                rows=rows, facet=Facet(label="outcome", columns=[1]), details=True,
+                rows=rows, facet=Facet(label="outcome", columns=[1]), details=True, detail_chunk=DETAIL_CHUNK,
                 colours={o.value: c for o, c in OUTCOME_COLOURS.items()} | TEST_COLOURS)
 
 
@@ -292,14 +316,15 @@ def _grid_html(grid: Grid, command: str) -> str:
             f"(the same data: <code>resq {command} --json</code>).</p></noscript>")
 
 
-def _json_script(element_id: str, data: Any) -> str:
-    return _json_text_script(element_id, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+def _grid_script(grid: Grid) -> bytes:
+    return _json_script("grid-data", grid.__pydantic_serializer__.to_json(grid))
 
 
-def _json_text_script(element_id: str, text: str) -> str:
-    """Inert data for page.js: `<`, `>` and `&` escaped so no text in it can end the element."""
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="{element_id}">{text}</script>'
+def _json_script(element_id: str, data: bytes) -> bytes:
+    """Inert data for page.js (JSON, UTF-8), on a line of its own: `<`, `>` and `&` escaped so no text in it can
+    end the element."""
+    data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+    return b'<script type="application/json" id="%s">%s</script>\n' % (element_id.encode(), data)
 
 
 @cache

@@ -13,6 +13,8 @@ total − system − tests.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ..models import Result, Timings
 
 PHASES = ("image", "start", "system", "apply", "tests", "teardown")
@@ -26,11 +28,17 @@ def _apply_tests_rest(timings: Timings) -> tuple[float, float, float]:
     return apply, tests, max(0.0, timings.eval_run - apply - tests)
 
 
+def phases_and_overhead(timings: Timings) -> tuple[tuple[float, ...], float]:
+    """Seconds per phase, in PHASES order, and the overhead: the phases other than system and tests, added up."""
+    apply, tests, harness_rest = _apply_tests_rest(timings)
+    return ((timings.image, timings.eval_start + harness_rest, timings.system, apply, tests,
+             timings.eval_collect + timings.teardown),
+            timings.image + timings.eval_start + harness_rest + apply + timings.eval_collect + timings.teardown)
+
+
 def phase_tuple(timings: Timings) -> tuple[float, ...]:
     """Seconds per phase, in PHASES order."""
-    apply, tests, harness_rest = _apply_tests_rest(timings)
-    return (timings.image, timings.eval_start + harness_rest, timings.system, apply, tests,
-            timings.eval_collect + timings.teardown)
+    return phases_and_overhead(timings)[0]
 
 
 def phase_seconds(timings: Timings) -> dict[str, float]:
@@ -39,10 +47,20 @@ def phase_seconds(timings: Timings) -> dict[str, float]:
 
 def overhead_seconds(timings: Timings) -> float:
     """The phases other than system and tests, added up (what phase_seconds gives, without the dict per row)."""
-    apply, _tests, harness_rest = _apply_tests_rest(timings)
-    return timings.image + timings.eval_start + harness_rest + apply + timings.eval_collect + timings.teardown
+    return phases_and_overhead(timings)[1]
 
 
-def timed_rows(rows: list[Result]) -> list[Result]:
-    """Rows whose task went through the pipeline (a task skipped for the budget spent no time)."""
-    return [row for row in rows if row.timings.total() > 0]
+RowTimes = tuple[tuple[float, ...], float, float]  # phase seconds (PHASES order), overhead, wall seconds
+
+
+def row_times(rows: list[Result]) -> list[RowTimes]:
+    """The RowTimes of each row, in order: one pass, each row's eval_run split once."""
+    return [(*phases_and_overhead(timings), timings.total()) for timings in map(_TIMINGS, rows)]
+
+
+def timed(times: list[RowTimes]) -> list[RowTimes]:
+    """Those of rows whose task went through the pipeline (a task skipped for the budget spent no time)."""
+    return [entry for entry in times if entry[2] > 0]
+
+
+_TIMINGS = attrgetter("timings")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from functools import cached_property
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Iterable
@@ -16,7 +17,7 @@ from typing import Iterable
 from ..errors import ResqError
 from ..models import Outcome, Record, Result, RunManifest, TestStatus
 from ..results import RunPaths, log_name, read_manifest, read_results
-from .phases import PHASES, overhead_seconds, phase_tuple, timed_rows
+from .phases import PHASES, RowTimes, phases_and_overhead, row_times, timed
 from .records import (STAGES, GroupBy, GroupRow, Overhead, PassAtK, Rate, RunReport, StageTime, TaskRow, UsageTotals)
 from .retrieval import fmt, summarize as summarize_retrieval
 from .robustness import RobustnessSummary, robustness
@@ -153,29 +154,35 @@ def _certificate(tf) -> str | None:
 
 
 def rate_of(rows: Iterable[Result]) -> Rate:
-    outcomes = [row.outcome for row in rows if row.outcome.is_graded]
-    graded, passed = len(outcomes), outcomes.count(Outcome.passed)
+    """(Outcomes counted in C, then asked once per kind whether they are graded, not once per row.)"""
+    counts = Counter(map(_OUTCOME, rows))
+    graded, passed = sum(n for outcome, n in counts.items() if outcome.is_graded), counts[Outcome.passed]
     low, high = wilson_interval(passed, graded)
     return Rate(graded=graded, passed=passed, rate=passed / graded if graded else 0.0, ci_low=low, ci_high=high)
 
 
+_OUTCOME, _SAMPLE = attrgetter("outcome"), attrgetter("sample")
+
+
 def build_report(run: LoadedRun, by: GroupBy = "tag") -> RunReport:
-    outcomes = {outcome.value: count for outcome, count in Counter([row.outcome for row in run.rows]).items()}
+    outcomes = {outcome.value: count for outcome, count in Counter(map(_OUTCOME, run.rows)).items()}
     notes = list(run.notes)
     if outcomes.get(Outcome.infra_error.value):
         notes.append(f"{outcomes[Outcome.infra_error.value]} evaluation(s) ended in infra_error: they say nothing "
                      "about the system and are left out of the pass rate")
+    times = row_times(run.rows)
+    pipeline = timed(times)
     return RunReport(
         run_id=run.run_id, root=str(run.root), suite=run.suite, suite_hash=run.suite_hash, system=run.system,
         started_at=run.manifest.started_at if run.manifest else None,
-        samples=max((row.sample + 1 for row in run.rows), default=1), rate=rate_of(run.rows),
+        samples=1 + max(map(_SAMPLE, run.rows), default=0), rate=rate_of(run.rows),
         outcomes={outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome
                   if outcome is not Outcome.skipped_budget or outcomes.get(outcome.value)}, group_by=by,
         groups=groups(run, by), usage=usage_totals(run), stages=stage_times(run.rows),
-        phases=phase_times(run.rows), overhead=overhead(run.rows), retrieval=summarize_retrieval(run.rows),
+        phases=phase_times(pipeline), overhead=overhead(pipeline), retrieval=summarize_retrieval(run.rows),
         pass_at_k=pass_at_k_table(run),
         robustness=robustness([row for row in run.rows if row.sample == 0]),
-        tasks=[task_row(run, task_id) for task_id in run.task_order], notes=notes)
+        tasks=task_rows(run, times), notes=notes)
 
 
 def groups(run: LoadedRun, by: str) -> list[GroupRow]:
@@ -192,42 +199,45 @@ def groups(run: LoadedRun, by: str) -> list[GroupRow]:
             raise ResqError(f"--by {by}: choose tag, suite or kind")
         for key in keys:
             members.setdefault(key, []).append(task_id)
-    return [GroupRow(group=key, tasks=len(ids), rate=rate_of(r for t in ids for r in run.rows_of(t)))
+    rows_of = run.rows_by_task.__getitem__  # every task of task_order has rows
+    return [GroupRow(group=key, tasks=len(ids), rate=rate_of(chain.from_iterable(map(rows_of, ids))))
             for key, ids in sorted(members.items())]
 
 
+_USAGE, _TIMINGS = attrgetter("usage"), attrgetter("timings")
+_COUNTS = attrgetter("prompt_tokens", "completion_tokens", "calls", "cost_usd")
+
+
 def usage_totals(run: LoadedRun) -> UsageTotals:
-    usages = [row.usage for row in run.all_rows]
-    prompt, completion = sum([u.prompt_tokens for u in usages]), sum([u.completion_tokens for u in usages])
-    cost, solved = sum([u.cost_usd for u in usages]), [row.outcome for row in run.rows].count(Outcome.passed)
-    return UsageTotals(prompt_tokens=prompt, completion_tokens=completion, calls=sum([u.calls for u in usages]),
-                       cost_usd=cost, solved=solved,
+    """(Each sum adds the rows in their order, as one sum per field did.)"""
+    prompt, completion, calls, cost = _column_sums(list(map(_COUNTS, map(_USAGE, run.all_rows))), 4)
+    solved = list(map(_OUTCOME, run.rows)).count(Outcome.passed)
+    return UsageTotals(prompt_tokens=prompt, completion_tokens=completion, calls=calls, cost_usd=cost, solved=solved,
                        tokens_per_solved=(prompt + completion) / solved if solved else None,
                        cost_per_solved=cost / solved if solved else None)
 
 
-def _column_sums(values: list[tuple[float, ...]], width: int) -> list[float]:
-    return [sum(column) for column in zip(*values)] or [0.0] * width
+def _column_sums(values: list[tuple], width: int) -> list:
+    return [sum(column) for column in zip(*values)] or [0] * width
 
 
 def stage_times(rows: list[Result]) -> list[StageTime]:
-    read = attrgetter(*STAGES)
-    totals = _column_sums([read(row.timings) for row in rows], len(STAGES))
+    totals = _column_sums(list(map(attrgetter(*STAGES), map(_TIMINGS, rows))), len(STAGES))
     return [StageTime(stage=stage, total_s=total, mean_s=total / len(rows) if rows else 0.0)
             for stage, total in zip(STAGES, totals)]
 
 
-def phase_times(rows: list[Result]) -> list[StageTime]:
-    per_row = [phase_tuple(row.timings) for row in timed_rows(rows)]
-    totals = _column_sums(per_row, len(PHASES))
-    return [StageTime(stage=phase, total_s=total, mean_s=total / len(per_row) if per_row else 0.0)
+def phase_times(timed: list[RowTimes]) -> list[StageTime]:
+    """`timed`: the times of the counted rows that went through the pipeline (phases.timed)."""
+    totals = _column_sums([phases for phases, _overhead, _wall in timed], len(PHASES))
+    return [StageTime(stage=phase, total_s=total, mean_s=total / len(timed) if timed else 0.0)
             for phase, total in zip(PHASES, totals)]
 
 
-def overhead(rows: list[Result]) -> Overhead:
-    timed = [row.timings for row in timed_rows(rows)]
-    total = sum([overhead_seconds(timings) for timings in timed])
-    wall = sum([timings.total() for timings in timed])
+def overhead(timed: list[RowTimes]) -> Overhead:
+    """`timed`: the times of the counted rows that went through the pipeline (phases.timed)."""
+    total = sum([seconds for _phases, seconds, _wall in timed])
+    wall = sum([seconds for _phases, _overhead, seconds in timed])
     return Overhead(tasks=len(timed), total_s=total, mean_s=total / len(timed) if timed else 0.0,
                     share=total / wall if wall else 0.0)
 
@@ -251,52 +261,72 @@ def pass_at_k_table(run: LoadedRun) -> list[PassAtK]:
     return table
 
 
-def task_row(run: LoadedRun, task_id: str) -> TaskRow:
-    rows = run.rows_of(task_id)
+def task_rows(run: LoadedRun, times: list[RowTimes]) -> list[TaskRow]:
+    """One row per task, in the run's order (a loop, not a call per task: it runs 100k times). `times`: the
+    row_times of run.rows, where each task's rows follow the previous task's (load_run's order)."""
+    rows_by_task, info, folders, counted = run.rows_by_task, run.info, run.log_folders, run.rows
+    made, index = [], 0
+    for task_id in run.task_order:
+        rows = rows_by_task[task_id]
+        first = rows[0]
+        _phases, over, wall = times[index] if counted[index] is first else (*phases_and_overhead(first.timings),
+                                                                            first.timings.total())
+        made.append(task_row(task_id, rows, info.get(task_id) or UNKNOWN_TASK, run.root, folders, wall, over))
+        index += len(rows)
+    return made
+
+
+def task_row(task_id: str, rows: list[Result], info: TaskInfo, root: Path, log_folders: set[str], seconds: float,
+             overhead_s: float) -> TaskRow:
+    """`rows`: the task's counted rows in sample order; `log_folders`: the names under the run's logs/;
+    `seconds` and `overhead_s`: the first row's wall and overhead seconds."""
     first = rows[0]
-    info = run.info.get(task_id) or UNKNOWN_TASK
-    logs = log_name(task_id, first.attempt, first.sample)
-    # of_typed: every value below is already of its field's type, and validating 100k rows twice costs
-    outcomes = [row.outcome for row in rows]
-    usages = [row.usage for row in rows]
-    return TaskRow.of_typed(dict(
-        task_id=task_id, kind=info.kind, tags=info.tags, outcome=first.outcome,
-        outcomes=outcomes, samples_passed=outcomes.count(Outcome.passed),
-        tests_passed=[*first.tests.values()].count(TestStatus.passed),
-        tests_total=len(first.tests), reason=first.reason, seconds=first.timings.total(),
-        tokens=sum([usage.prompt_tokens + usage.completion_tokens for usage in usages]),
-        cost_usd=sum([usage.cost_usd for usage in usages]),
-        patch_log=_if_exists(run, logs, "patch.diff"), test_log=_if_exists(run, logs, "test_output.txt"),
-        overhead_s=overhead_seconds(first.timings),
-        **_retrieval_columns(first), certificate=info.certificate))
+    if len(rows) == 1:  # most tasks: one sample
+        outcomes = [first.outcome]
+        usage = first.usage
+        tokens, cost = usage.prompt_tokens + usage.completion_tokens, usage.cost_usd
+    else:
+        outcomes = [row.outcome for row in rows]
+        usages = [row.usage for row in rows]
+        tokens = sum([usage.prompt_tokens + usage.completion_tokens for usage in usages])
+        cost = sum([usage.cost_usd for usage in usages])
+    patch_log = test_log = None
+    logs = log_name(task_id, first.attempt, first.sample) if log_folders else ""
+    if logs in log_folders:  # a task whose log folder is not there costs no file look-up
+        patch_log, test_log = _if_exists(root, logs, "patch.diff"), _if_exists(root, logs, "test_output.txt")
+    retrieval = first.retrieval
+    # of_typed: every value below is already of its field's type, and validating 100k rows twice costs. The keys
+    # are in the fields' order, which is the order they are written in.
+    return TaskRow.of_typed({
+        "task_id": task_id, "kind": info.kind, "tags": info.tags, "outcome": first.outcome, "outcomes": outcomes,
+        "samples_passed": outcomes.count(_PASSED), "tests_passed": [*first.tests.values()].count(_TEST_PASSED),
+        "tests_total": len(first.tests), "reason": first.reason, "seconds": seconds, "tokens": tokens,
+        "cost_usd": cost, "patch_log": patch_log, "test_log": test_log, "overhead_s": overhead_s,
+        "retrieval_recall": None if retrieval is None else retrieval.recall,
+        "retrieval_precision": None if retrieval is None else retrieval.precision,
+        "context_tokens": None if retrieval is None else retrieval.context_tokens,
+        "edited_right_files": None if retrieval is None else retrieval.edited_right_files,
+        "certificate": info.certificate})
 
 
-NO_RETRIEVAL = {"retrieval_recall": None, "retrieval_precision": None, "context_tokens": None,
-                "edited_right_files": None}
+_PASSED, _TEST_PASSED = Outcome.passed, TestStatus.passed
 
 
-def _retrieval_columns(row: Result) -> dict:
-    accounting = row.retrieval
-    if accounting is None:
-        return NO_RETRIEVAL
-    return {"retrieval_recall": accounting.recall, "retrieval_precision": accounting.precision,
-            "context_tokens": accounting.context_tokens, "edited_right_files": accounting.edited_right_files}
-
-
-def _if_exists(run: LoadedRun, logs: str, name: str) -> str | None:
-    """`logs/<logs>/<name>` when that file exists in the run folder (plain strings: pathlib is most of the cost per
-    task); a task whose log folder is not there costs no file look-up."""
-    if logs not in run.log_folders:
-        return None
+def _if_exists(root: Path, logs: str, name: str) -> str | None:
+    """`logs/<logs>/<name>` when that file exists in the run folder (plain strings: pathlib is most of the cost
+    per task)."""
     relative = f"logs/{logs}/{name}"
-    return relative if os.path.isfile(f"{run.root}/{relative}") else None
+    return relative if os.path.isfile(f"{root}/{relative}") else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Terminal rendering
 
 
-def render_report(report: RunReport) -> list:
+def render_report(report: RunReport, page: Path | None = None) -> list:
+    """The report as rich tables; with the `page` just written (--html), its task table stands for the terminal's
+    (every task, filtered and sorted there; a terminal table of 1,000 rows costs more than the page)."""
+    from rich.markup import escape
     from rich.table import Table
 
     rate = report.rate
@@ -320,8 +350,12 @@ def render_report(report: RunReport) -> list:
         head.add_row("retrieval", f"recall {fmt(r.recall)}, precision {fmt(r.precision)}, "
                                   f"{r.context_tokens:.0f} context tokens per task, right files edited in "
                                   f"{r.edited_right_files:.0%} of {r.tasks} task(s)")
-    parts = [head, _groups_table(report), _tasks_table(report)]
-    if len(report.tasks) > TABLE_TASKS:
+    parts = [head, _groups_table(report)]
+    if page is not None:
+        parts.append(f"tasks: all {len(report.tasks):,} in the page's table ({escape(str(page))})")
+    else:
+        parts.append(_tasks_table(report))
+    if page is None and len(report.tasks) > TABLE_TASKS:
         parts.append(f"[yellow]note:[/] the tasks table shows the first {TABLE_TASKS} of {len(report.tasks)} tasks; "
                      "`--json` or `--html` has every task")
     if report.pass_at_k:

@@ -1,6 +1,7 @@
 // The page's one script: the table of tasks (or runs) rendered from the JSON in #grid-data a page at a time, with
 // a text filter, a facet (outcome or change), sorting and paging; and the task detail view, rendered on demand from
-// the JSON in #detail-N. Every value is written with textContent or a DOM property, never parsed as HTML.
+// the JSON in #details-K (a block of spec.detail_chunk tasks' details, parsed when one of them is opened). Every
+// value is written with textContent or a DOM property, never parsed as HTML.
 (function () {
   'use strict';
   const specNode = document.getElementById('grid-data');
@@ -305,7 +306,7 @@
     const samples = detail.samples.map((s) => {
       const line = el('div', {}, ['sample ' + s.sample + ', attempt ' + s.attempt + ': ', badge(s.outcome),
         ' ' + number(s.seconds, 1) + ' s ' + (s.reason ? '— ' + s.reason + ' ' : '')]);
-      line.append(el('a', {href: s.href, text: 'logs'}));
+      if (s.href) line.append(el('a', {href: s.href, text: 'logs'}));  // no href: the run kept no logs for it
       return line;
     });
     body.push(facts([['reason', detail.reason], ['kind', detail.kind], ['tags', detail.tags.join(', ')],
@@ -340,11 +341,31 @@
     return parts.length > 1 ? [body[0], contents(parts)].concat(parts) : body;
   }
 
+  // A detail as written (details.TaskDetail): samples and tests are tuples, the log folder's parts are under
+  // `folder` (null when the task has none); here they get their names back.
+  const NO_FOLDER = {patch_file: '', patch: null, output_file: '', output: null, logs: [], transcripts: []};
+  const blocks = {index: -1, details: null};  // the last block parsed
+
+  function detailAt(index) {
+    const block = Math.floor(index / spec.detail_chunk);
+    if (blocks.index !== block) {
+      const node = document.getElementById('details-' + block);
+      if (!node) return null;
+      blocks.details = JSON.parse(node.textContent);
+      blocks.index = block;
+    }
+    const data = blocks.details[index % spec.detail_chunk];
+    return data && Object.assign({}, data, data.folder || NO_FOLDER, {
+      samples: data.samples.map((s) => ({sample: s[0], attempt: s[1], outcome: s[2], reason: s[3], seconds: s[4],
+        href: s[5]})),
+      tests: data.tests.map((t) => ({test: t[0], status: t[1], criterion: t[2] || ''})),
+    });
+  }
+
   function openDetail(taskId) {
     const row = rows.find((r) => r.attrs[0] === taskId);
-    const node = row && document.getElementById('detail-' + row.index);
-    if (!dialog || !node) return;
-    const detail = JSON.parse(node.textContent);
+    const detail = row && spec.detail_chunk ? detailAt(row.index) : null;
+    if (!dialog || !detail) return;
     current = row;
     dialog.dataset.task = detail.task_id;
     document.getElementById('detail-title').textContent = detail.task_id;
