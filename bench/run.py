@@ -615,22 +615,21 @@ def print_table(results: dict) -> None:
             add("swebench run_instance (tiny)", f"{w['run_instance_s']:.2f} s (resolved={w['resolved']})",
                 f"resq {w['resq_evaluate_s']:.3f} s: x{w['swebench_over_resq']:.1f}; its clean-up {w['cleanup_s']:.2f} s")
             add("swebench import", f"{w['import_s']:.2f} s", f"its process peak RSS {w['rss_mib']:.0f} MiB")
-    if sc := results.get("scale"):
-        for name, entry in sc["commands"].items():
-            cells = ", ".join(f"{rows}: {entry['seconds'][str(rows)]:.2f} s x{entry['over_json'][str(rows)]:.1f}"
-                              for rows in sc["rows"])
-            add(f"scale: {name}", cells, f"growth {entry.get('growth_exponent', float('nan')):.2f}, peak "
+    def sized(section: str, sizes: list[int], commands: dict, over: str) -> None:
+        """One line per command: seconds and ratio at each size, growth exponent and peak RSS."""
+        for name, entry in commands.items():
+            cells = ", ".join(f"{n}: {entry['seconds'][str(n)]:.2f} s x{entry[over][str(n)]:.1f}" for n in sizes)
+            add(f"{section}: {name}", cells, f"growth {entry.get('growth_exponent', float('nan')):.2f}, peak "
                 f"{max(entry['rss_mib'].values()):.0f} MiB")
+
+    if sc := results.get("scale"):
+        sized("scale", sc["rows"], sc["commands"], "over_json")
         add("scale: json.loads of every line", ", ".join(f"{rows}: {sc['json_parse_s'][str(rows)]:.2f} s"
                                                          for rows in sc["rows"]),
             f"growth {sc.get('json_growth_exponent', float('nan')):.2f}; of both journals (compare, history): "
             + ", ".join(f"{sc['json_parse_two_s'][str(rows)]:.2f} s" for rows in sc["rows"]))
     if su := results.get("suites"):
-        for name, entry in su["commands"].items():
-            cells = ", ".join(f"{n}: {entry['seconds'][str(n)]:.2f} s x{entry['over_yaml'][str(n)]:.1f}"
-                              for n in su["tasks"])
-            add(f"suites: {name}", cells, f"growth {entry['growth_exponent']:.2f}, peak "
-                f"{max(entry['rss_mib'].values()):.0f} MiB")
+        sized("suites", su["tasks"], su["commands"], "over_yaml")
         add("suites: parse every task.yaml", ", ".join(f"{n}: {su['yaml_parse_s'][str(n)]:.2f} s" for n in su["tasks"]))
     if wh := results.get("whole"):
         for key, row in wh.items():
