@@ -23,7 +23,9 @@ HTML_OUT = click.Path(path_type=Path, dir_okay=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 @click.option("--by", type=click.Choice(["tag", "suite", "kind"]), default="tag", show_default=True,
               help="How to group the breakdown table.")
-@click.option("--html", "html_out", type=HTML_OUT, help="Also write a self-contained HTML report here.")
+@click.option("--html", "html_out", type=HTML_OUT,
+              help="Also write a self-contained HTML report here (it lists every task; the terminal then shows the "
+                   "summary tables and the page's path instead of the task table).")
 @friendly_errors
 @reads_journals
 def report(run_dir: Path, as_json: bool, by: GroupBy, html_out: Path | None) -> None:
