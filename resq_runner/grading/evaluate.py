@@ -89,8 +89,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         framework=test_spec.framework, report_flag=report_flag,
         report_flag_after=FLAGS_AFTER.get(test_spec.framework, ""), report_suffix=suffix,
         report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
-        mark=secrets.token_hex(16), uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT, report_limit=REPORT_LIMIT,
-        file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script,
+        mark=secrets.token_hex(16), uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT,
+        report_limit=REPORT_LIMIT, file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script,
         sites=_SITES.get(image.id) if test_spec.framework == "pytest" else None)
     files["/resq/in/spec.json"] = spec.model_dump_json().encode()
     files.update({f"/resq/in/hidden/{name}": content for name, content in canary.planted(hidden).items()})
@@ -102,9 +102,10 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
     try:
         tools = TOOLS.get(test_spec.framework, {})
         inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
-        deadline = time.monotonic() + task.timeout_s + STARTUP_MARGIN_S
+        allowed_s = task.timeout_s + STARTUP_MARGIN_S
+        deadline = time.monotonic() + allowed_s
         reply = sandbox.converse(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}),
-                                 block_mark(spec.mark).encode(), task.timeout_s + STARTUP_MARGIN_S)
+                                 block_mark(spec.mark).encode(), allowed_s)
         ran = reply.sent
         private = _block(reply.stdout.decode("utf-8", "replace"), spec.mark) if reply.stdout is not None else None
         told = _exit_told(private)

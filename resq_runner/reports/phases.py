@@ -36,13 +36,8 @@ def phases_and_overhead(timings: Timings) -> tuple[tuple[float, ...], float]:
             timings.image + timings.eval_start + harness_rest + apply + timings.eval_collect + timings.teardown)
 
 
-def phase_tuple(timings: Timings) -> tuple[float, ...]:
-    """Seconds per phase, in PHASES order."""
-    return phases_and_overhead(timings)[0]
-
-
 def phase_seconds(timings: Timings) -> dict[str, float]:
-    return dict(zip(PHASES, phase_tuple(timings)))
+    return dict(zip(PHASES, phases_and_overhead(timings)[0]))
 
 
 def overhead_seconds(timings: Timings) -> float:

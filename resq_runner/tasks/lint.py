@@ -11,14 +11,13 @@ command that selects tests by expression (-k, -m, --deselect) gets a warning.
 from __future__ import annotations
 
 import ast
-import functools
 import re
 import shlex
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import AbstractSet, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -120,9 +119,8 @@ def lint_task(tf: TaskFolder, trees: WorkTrees | None = None) -> list[LintProble
     problems += [_problem(tf, tf.task.gold_patch, m) for m in patch_problems]
     in_image = tf.task.snapshot is not None and tf.task.snapshot.kind == "image"  # no host checkout to read
     try:
-        snapshot_files, applies = _snapshot_checks(trees.of(tf), patch if not patch_problems else "") \
-            if not in_image \
-            else (frozenset(), "")
+        snapshot_files, applies = (frozenset(), "") if in_image else \
+            _snapshot_checks(trees, tf, patch if not patch_problems else "")
     except ResqError as exc:
         return problems + [_problem(tf, TASK_FILE, f"snapshot: {exc}")]
     if applies:
@@ -157,11 +155,12 @@ def _overlap_problems(tf: TaskFolder) -> list[LintProblem]:
 
 
 class WorkTrees:
-    """The snapshots' work trees for one lint: tasks naming the same snapshot share one, so a folder snapshot is
-    hashed once per lint, not once per task."""
+    """The snapshots' work trees for one lint, and their files: tasks naming the same snapshot share one, so a
+    folder snapshot is hashed and listed once per lint, not once per task."""
 
     def __init__(self) -> None:
         self._trees: dict[tuple[str, str], Path] = {}
+        self._files: dict[Path, frozenset[str]] = {}
 
     def of(self, tf: TaskFolder) -> Path:
         from ..environments import cache_dir
@@ -175,6 +174,13 @@ class WorkTrees:
         if key not in self._trees:
             self._trees[key] = materialize(tf, cache_dir())
         return self._trees[key]
+
+    def files(self, work: Path) -> frozenset[str]:
+        """The files git tracks in a work tree (listed once per lint)."""
+        if work not in self._files:
+            listed = subprocess.run(["git", "ls-files", "-z"], cwd=work, capture_output=True, text=True).stdout
+            self._files[work] = frozenset(listed.split("\0")) - {""}
+        return self._files[work]
 
 
 def _missing_test(test_id: str, source: bytes) -> str:
@@ -227,7 +233,7 @@ def _command_arguments(tests) -> list[str] | None:
     return None
 
 
-def command_problems(tests, hidden: set[str], snapshot_files: frozenset[str] | set[str]) -> list[str]:
+def command_problems(tests, hidden: set[str], snapshot_files: AbstractSet[str]) -> list[str]:
     """Paths the test command names that neither the hidden tests nor the snapshot have."""
     arguments = _command_arguments(tests)
     if arguments is None:
@@ -332,20 +338,14 @@ def _skip_binary(lines: list[str], index: int) -> int:
     return index
 
 
-def _snapshot_checks(work: Path, patch: str) -> tuple[frozenset[str], str]:
-    """The files of the snapshot's work tree, and why the gold patch does not apply to it ('' when it does)."""
-    files = _tracked_files(work)
+def _snapshot_checks(trees: WorkTrees, tf: TaskFolder, patch: str) -> tuple[frozenset[str], str]:
+    """The snapshot's files, and why the gold patch does not apply to it ('' when it does)."""
+    work = trees.of(tf)
+    files = trees.files(work)
     if not patch.strip():
         return files, ""
     proc = subprocess.run(["git", "apply", "--check", "-"], cwd=work, input=patch, capture_output=True, text=True)
     return files, "" if proc.returncode == 0 else " ".join(proc.stderr.split())[:200]
-
-
-@functools.lru_cache(maxsize=64)
-def _tracked_files(work: Path) -> frozenset[str]:
-    """The files git tracks in a snapshot's work tree (read once for every task sharing the snapshot)."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=work, capture_output=True, text=True).stdout
-    return frozenset(listed.split("\0")) - {""}
 
 
 def _load(folder: Path, suite: str) -> tuple[TaskFolder | None, list[LintProblem]]:
