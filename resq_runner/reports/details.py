@@ -150,15 +150,12 @@ def task_detail(task: TaskRow, rows: list[Result], paths: RunPaths, links: Links
     if not rows:
         return TaskDetail.of_typed(values)
     first = rows[0]
-    if log_folders:
-        values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3),
-                              _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders))
-                             for row in rows]
-    elif len(rows) == 1:  # no logs/ at all, one sample: its seconds are the task's
-        values["samples"] = [(first.sample, first.attempt, first.outcome, first.reason, round(task.seconds, 3), "")]
-    else:
-        values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason, round(row.timings.total(), 3), "")
-                             for row in rows]
+    # the first sample's seconds are the task's (already added up); no logs/ at all: no folder to link to
+    values["samples"] = [(row.sample, row.attempt, row.outcome, row.reason,
+                          round(task.seconds if row is first else row.timings.total(), 3),
+                          _folder_href(log_name(row.task_id, row.attempt, row.sample), links, log_folders)
+                          if log_folders else "")
+                         for row in rows]
     values["tests"], values["tests_left_out"] = test_lines(first, max(10, budget // 4 // TEST_LINE_CHARS))
     if first.context_files:
         values["read"] = [ReadFile(path=c.path, lines=f"{c.start}-{c.end}" if c.start and c.end else "",
