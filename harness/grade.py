@@ -1,5 +1,7 @@
 """Runs inside a fresh eval container, as root, with the Python standard library only.
 
+0. Take the group bits off `/` when the unprivileged user is not in its group (its rights are unchanged): on a
+   FUSE storage driver, that spares a round trip to the daemon per path that user's processes resolve.
 1. Apply the system's patch to /workspace (as the unprivileged user): `git apply`, then a 3-way fallback.
    Paths with `..`, absolute paths, paths into .git and paths holding control characters are refused before git
    sees the patch (quoted git paths are unescaped first).
@@ -162,6 +164,7 @@ def check_spec(spec):
 def run(spec, status):
     """The helpers that read nothing the patch can change start first and run beside the patch apply: the probe
     (pytest, unless its answer is known for the image) and the reading of the snapshot's pytest configuration."""
+    quick_root_lookups(spec["uid"])
     pytest = spec.get("framework") == "pytest"
     probe = start_site_probe(spec["uid"], spec.get("activate", "")) if pytest and spec.get("sites") is None else None
     configs = start_head_blobs(spec["workspace"], spec["uid"], CONFIG_NAMES) if pytest else None
@@ -172,6 +175,20 @@ def run(spec, status):
             if helper is not None and helper.poll() is None:  # the patch did not apply: the answer is not needed
                 helper.kill()
                 helper.wait()
+
+
+def quick_root_lookups(uid):
+    """`/` loses its group permissions when the test user is neither its owner nor in its group: what that user may
+    do is unchanged (the other bits decide for it), and its path look-ups get ~50x cheaper on a FUSE storage driver.
+    There (fuse-overlayfs), for a process that does not own `/`, the kernel asks the daemon for the ACL of the
+    mount's root folder on every path resolved from `/` while that folder has group bits: ~40 us a path, and a
+    pytest start resolves over a thousand. Without group bits the mode alone decides, in the kernel."""
+    try:
+        root = os.stat("/")
+        if root.st_mode & 0o070 and uid not in (root.st_uid, root.st_gid):
+            os.chmod("/", stat.S_IMODE(root.st_mode) & ~0o070)
+    except OSError:  # a read-only root: look-ups stay as they are
+        pass
 
 
 class Helpers:

@@ -80,6 +80,31 @@ def test_inputs_handed_over_on_stdin_stay_root_only(docker_client, python_env, d
     assert result.outcome.value == "passed"
 
 
+ROOT_PROBE = '''
+import os
+import stat
+
+
+def test_the_root_folder_has_no_group_bits():
+    mode = stat.S_IMODE(os.stat("/").st_mode)
+    assert (mode & 0o070, mode & 0o007) == (0, 0o005)  # the image's 755: the other bits, which decide here, kept
+    assert "usr" in os.listdir("/") and os.path.isfile("/usr/bin/git")
+'''
+
+
+def test_the_test_user_resolves_paths_from_a_root_folder_without_group_bits(docker_client, python_env, demo_copy,
+                                                                            tmp_path, cleanup_run):
+    """What spares fuse-overlayfs a round trip per path the test user resolves (grade.py quick_root_lookups)."""
+    task = "parse-grouped-amounts"
+    (demo_copy / task / "hidden" / "tests" / "test_root_hidden.py").write_text(ROOT_PROBE)
+    out = tmp_path / f"run-root-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[task], retries=0))
+    assert result.tests["tests/test_root_hidden.py::test_the_root_folder_has_no_group_bits"] == "passed"
+    assert result.outcome.value == "passed"
+
+
 def test_a_test_run_past_its_deadline_still_reports_through_the_log(docker_client, python_env, demo_copy, tmp_path,
                                                                   cleanup_run):
     task = "parse-grouped-amounts"
