@@ -30,7 +30,7 @@ from .sandbox import Limits, Sandbox, remove_run_containers
 from .sandbox_pool import ContainerPool
 from .scheduling import ENGINE_ERRORS
 from .systems import GoldSolution, System, Workspace
-from .systems.base import WorkspaceSetup
+from .systems.base import QUICK_ROOT_LOOKUPS, WorkspaceSetup
 from .tasks import MAX_PATCH_BYTES, challenge_of, gold_patch, gold_program, task_hash, task_view
 from .tasks.snapshots import materialize, snapshot_hash
 
@@ -179,6 +179,7 @@ class Pipeline:
                                         network=not offline.enabled()),
                           network_mode=setup.network, mounts=setup.mounts)
         sandbox.start()
+        sandbox.exec(["sh", "-c", QUICK_ROOT_LOOKUPS], user="root")
         return sandbox
 
 

@@ -41,6 +41,7 @@ def test_agent_script_in_the_workspace_container_passes(tmp_path, monkeypatch, d
     output = (out / "logs" / "fix-allocate-remainder" / "agent_output.txt").read_text()
     assert "task fix-allocate-remainder: `Money.allocate` loses money" in output
     assert "secret seen: [RESQ_TEST_AGENT_SECRET redacted]" in output  # passed in, never written out
+    assert "root folder mode: 0o705" in output  # the image's 755 without the group bits (QUICK_ROOT_LOOKUPS)
     for file in out.rglob("*"):
         if file.is_file():
             assert SECRET.encode() not in file.read_bytes(), file

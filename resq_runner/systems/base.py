@@ -19,6 +19,11 @@ from ..models import ImageRef, SystemOutput, TaskView
 from ..sandbox import Sandbox, member_bytes
 
 WORKSPACE_UID = 1000
+# Run as root once the workspace container is up: `/` loses its group bits when the workspace user neither owns it
+# nor is in its group. That user's rights come from the other bits, unchanged; its path look-ups get ~50x cheaper
+# on a FUSE storage driver (the rule and the reason: harness/grade.py quick_root_lookups). Shell only: any image.
+QUICK_ROOT_LOOKUPS = (f'set -- $(ls -ldn /) && [ "$3" != {WORKSPACE_UID} ] && [ "$4" != {WORKSPACE_UID} ] '
+                      '&& chmod g-rwx / 2>/dev/null; true')
 
 
 @dataclass(frozen=True)

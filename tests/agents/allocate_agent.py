@@ -30,4 +30,5 @@ module.write_text(source.replace(old, new))
 (Path(os.environ["RESQ_WORKSPACE"]) / "NOTES.md").write_text("allocate hands out leftover minor units\n")
 subprocess.run(["git", "-c", "user.name=agent", "-c", "user.email=agent@localhost", "commit", "-qam", "fix"],
                check=True)
+print("root folder mode:", oct(os.stat("/").st_mode & 0o777))
 print("secret seen:", os.environ.get("RESQ_TEST_AGENT_SECRET", "none"))
