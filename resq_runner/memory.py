@@ -61,11 +61,20 @@ def reads_journals(command: F) -> F:
         global _keeping
         gc.disable()  # and left off: the process ends with the command (a last pass would only cost)
         _keeping = _ends_at_once
-        result = command(*args, **kwargs)
+        try:
+            result = command(*args, **kwargs)
+        except SystemExit as exit:  # compare's 1 (regressions) and 3 (not comparable) end as quickly as a 0
+            if _ends_at_once and (exit.code is None or isinstance(exit.code, int)):
+                _end_process(exit.code or 0)
+            raise
         if _ends_at_once:
-            sys.stdout.flush()  # a closed pipe raises here, for the command's own handling, as at a normal exit
-            sys.stderr.flush()
-            os._exit(0)
+            _end_process(0)
         return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def _end_process(code: int) -> None:
+    sys.stdout.flush()  # a closed pipe raises here, for the command's own handling, as at a normal exit
+    sys.stderr.flush()
+    os._exit(code)

@@ -8,7 +8,7 @@ apart and never counted as a regression (the CLI exits 3 when that is all that w
 
 from __future__ import annotations
 
-from ..models import Outcome, Result
+from ..models import Outcome
 from .records import Change, Comparison, PairStats, RunHeader, TaskComparison
 from .report import TABLE_TASKS, LoadedRun, rate_of
 from .retrieval import delta as retrieval_delta, fmt
@@ -18,22 +18,15 @@ BOOTSTRAP_SEED = 0
 
 
 def header(run: LoadedRun) -> RunHeader:
-    return RunHeader(label=f"{run.system} · {run.name}", name=run.name, run_id=run.run_id, root=str(run.root), suite=run.suite,
-                     suite_hash=run.suite_hash, system=run.system,
-                     started_at=run.manifest.started_at if run.manifest else None, rate=rate_of(first_samples(run)))
-
-
-def first_samples(run: LoadedRun) -> list[Result]:
-    first: dict[str, Result] = {}
-    for row in run.rows:  # sorted by task, then sample
-        first.setdefault(row.task_id, row)
-    return list(first.values())
+    return RunHeader(label=f"{run.system} · {run.name}", name=run.name, run_id=run.run_id, root=str(run.root),
+                     suite=run.suite, suite_hash=run.suite_hash, system=run.system,
+                     started_at=run.manifest.started_at if run.manifest else None, rate=rate_of(run.first_samples))
 
 
 def outcomes_by_task(run: LoadedRun) -> dict[str, Outcome | None]:
     """The first sample's outcome of every task the run set out to do (None: the run has no row for it yet)."""
     planned = dict.fromkeys(run.manifest.task_ids if run.manifest else [])
-    return {**planned, **{row.task_id: row.outcome for row in first_samples(run)}}
+    return {**planned, **{row.task_id: row.outcome for row in run.first_samples}}
 
 
 def comparable(outcome: Outcome | None) -> bool:
@@ -55,7 +48,7 @@ def compare_runs(runs: list[LoadedRun], max_regressions: int = 0) -> Comparison:
     headers = [header(run) for run in runs]
     pairs = [pair_stats(headers[0].label, headers[i].label, [t.changes[i - 1] for t in tasks],
                         [per_run[0][t] for t in shared], [per_run[i][t] for t in shared]) for i in range(1, len(runs))]
-    deltas = [retrieval_delta(headers[0].label, headers[i].label, first_samples(runs[0]), first_samples(runs[i]))
+    deltas = [retrieval_delta(headers[0].label, headers[i].label, runs[0].first_samples, runs[i].first_samples)
               for i in range(1, len(runs))]
     return Comparison(runs=headers, pairs=pairs, tasks=tasks, notes=notes, max_regressions=max_regressions,
                       retrieval=[d for d in deltas if d.tasks])
@@ -110,7 +103,7 @@ def _mismatch_notes(runs: list[LoadedRun], per_run: list[dict[str, Outcome | Non
 def _changed_tasks(runs: list[LoadedRun], shared: list[str]) -> list[str]:
     """Shared tasks whose content differs between the runs (each row records its task's hash), so a run of a few
     tasks of a suite (`--task`) is the same suite as a run of all of them."""
-    hashes = [{row.task_id: row.task_hash for row in first_samples(run)} for run in runs]
+    hashes = [{row.task_id: row.task_hash for row in run.first_samples} for run in runs]
     return [task for task in shared if len({h[task] for h in hashes if task in h}) > 1]
 
 

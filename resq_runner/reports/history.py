@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ResqError
-from .compare import first_samples
 from .records import History, HistoryPoint
 from .report import load_run, rate_of
 
@@ -27,7 +26,7 @@ def build_history(root: Path) -> History:
             continue
         points.append(HistoryPoint(suite=run.suite, system=run.system, run_id=run.run_id,
                                    root=folder.relative_to(root).as_posix(), started_at=run.manifest.started_at,
-                                   suite_hash=run.suite_hash, rate=rate_of(first_samples(run))))
+                                   suite_hash=run.suite_hash, rate=rate_of(run.first_samples)))
     if not points and not notes:
         notes.append(f"no run folders (with a run.json) under {root}")
     points.sort(key=lambda p: (p.started_at, p.suite, p.system))

@@ -51,6 +51,15 @@ class LoadedRun(Record):
     def run_id(self) -> str:
         return self.manifest.run_id if self.manifest else self.root.name
 
+    @cached_property
+    def first_samples(self) -> list[Result]:
+        """Each task's first sample (the rows are sorted by task, then sample): what compare and history judge.
+        Worked out once: a comparison asks for it eight times."""
+        first: dict[str, Result] = {}
+        for row in self.rows:
+            first.setdefault(row.task_id, row)
+        return list(first.values())
+
     @property
     def suite(self) -> str:
         """The suite's name (its folder's name), however the run was given it."""

@@ -8,6 +8,7 @@ from statistics import NormalDist
 from typing import Sequence
 
 Z_95 = 1.959963984540054  # the standard normal quantile for a two-sided 95 % interval
+EXACT_PAIRS = 1000  # above this many discordant pairs McNemar's terms are summed in floats (log space)
 BOOTSTRAP_TASKS = 5000  # above this many paired tasks the bootstrap gives way to its normal limit
 
 
@@ -56,6 +57,11 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     n = only_a + only_b
     if n == 0:
         return 1.0
+    if n > EXACT_PAIRS:  # integers of thousands of digits (0.19 s for 24k pairs): the same sum in log space
+        logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
+                for i in range(min(only_a, only_b) + 1)]
+        top = max(logs)
+        return min(1.0, 2 * math.exp(top) * math.fsum(math.exp(x - top) for x in logs))
     term, total = 1, 1  # C(n, i) from C(n, i-1): math.comb per term made 50k discordant pairs take minutes
     for i in range(1, min(only_a, only_b) + 1):
         term = term * (n - i + 1) // i
