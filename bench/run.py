@@ -459,9 +459,18 @@ def scale_commands(run: Path, other: Path, history: Path, out: Path) -> dict[str
 TWO_JOURNALS = ("compare", "history")  # they read both runs' results.jsonl, so their baseline parses both
 
 
+SCALE_ROUNDS = 3  # runs of each command and of each baseline, back to back: the median wall seconds, the largest peak
+
+
+def median_run(command: list[str], env: dict, allowed: tuple[int, ...] = (0,)) -> dict:
+    runs = [timed_process(command, env=env, allowed=allowed) for _ in range(SCALE_ROUNDS)]
+    return {**runs[0], "wall_s": median([r["wall_s"] for r in runs]), "rss_mib": max(r["rss_mib"] for r in runs)}
+
+
 def bench_scale(b: Bench) -> dict:
     """rows → seconds of each reading command, against `json.loads` of every line of the same file (both whole
-    processes, interpreter start included), the growth exponent from 10k to 100k rows, and peak RSS."""
+    processes, interpreter start included; medians of SCALE_ROUNDS), the growth exponent from 10k to 100k rows,
+    and peak RSS."""
     import journals
 
     sizes = [1000, 10000] if b.quick else [1000, 10000, 100000]
@@ -473,12 +482,12 @@ def bench_scale(b: Bench) -> dict:
         run = journals.write_run(folder / "runs" / "a", rows, seed=1)
         other = journals.write_run(folder / "runs" / "b", rows, seed=2)
         (folder / "out").mkdir()  # the HTML page's folder must exist
-        one = timed_process(parse + [str(run / "results.jsonl")], env=b.env)["wall_s"]
-        both = timed_process(parse + [str(run / "results.jsonl"), str(other / "results.jsonl")], env=b.env)["wall_s"]
+        one = median_run(parse + [str(run / "results.jsonl")], b.env)["wall_s"]
+        both = median_run(parse + [str(run / "results.jsonl"), str(other / "results.jsonl")], b.env)["wall_s"]
         out.setdefault("json_parse_s", {})[str(rows)] = one
         out.setdefault("json_parse_two_s", {})[str(rows)] = both
         for name, command in scale_commands(run, other, folder / "runs", folder / "out").items():
-            measured = timed_process(command, env=b.env, allowed=(0, 1))  # compare: 1 = regressions
+            measured = median_run(command, b.env, allowed=(0, 1))  # compare: 1 = regressions
             baseline = both if name in TWO_JOURNALS else one  # the same journals, merely parsed
             entry = out["commands"].setdefault(name, {"seconds": {}, "over_json": {}, "rss_mib": {}, "exit": {}})
             entry["seconds"][str(rows)] = measured["wall_s"]
