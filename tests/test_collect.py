@@ -69,13 +69,19 @@ def test_the_graders_inputs_are_out_of_reach():
 '''
 
 
-def test_inputs_handed_over_on_stdin_stay_root_only(docker_client, python_env, demo_copy, tmp_path, cleanup_run):
+def graded_with_probe(demo_copy, tmp_path, cleanup_run, name: str, source: str):
+    """The gold run of a demo task with one more hidden test file, `name`, holding `source`."""
     task = "parse-grouped-amounts"  # its success rule: every reported test must pass
-    (demo_copy / task / "hidden" / "tests" / "test_inputs_hidden.py").write_text(INPUTS_PROBE)
-    out = tmp_path / f"run-inputs-{secrets.token_hex(2)}"
+    (demo_copy / task / "hidden" / "tests" / name).write_text(source)
+    out = tmp_path / f"run-probe-{secrets.token_hex(2)}"
     cleanup_run.append(out.name)
     _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
                                              only=[task], retries=0))
+    return result
+
+
+def test_inputs_handed_over_on_stdin_stay_root_only(docker_client, python_env, demo_copy, tmp_path, cleanup_run):
+    result = graded_with_probe(demo_copy, tmp_path, cleanup_run, "test_inputs_hidden.py", INPUTS_PROBE)
     assert result.tests["tests/test_inputs_hidden.py::test_the_graders_inputs_are_out_of_reach"] == "passed"
     assert result.outcome.value == "passed"
 
@@ -95,12 +101,7 @@ def test_the_root_folder_has_no_group_bits():
 def test_the_test_user_resolves_paths_from_a_root_folder_without_group_bits(docker_client, python_env, demo_copy,
                                                                             tmp_path, cleanup_run):
     """What spares fuse-overlayfs a round trip per path the test user resolves (grade.py quick_root_lookups)."""
-    task = "parse-grouped-amounts"
-    (demo_copy / task / "hidden" / "tests" / "test_root_hidden.py").write_text(ROOT_PROBE)
-    out = tmp_path / f"run-root-{secrets.token_hex(2)}"
-    cleanup_run.append(out.name)
-    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
-                                             only=[task], retries=0))
+    result = graded_with_probe(demo_copy, tmp_path, cleanup_run, "test_root_hidden.py", ROOT_PROBE)
     assert result.tests["tests/test_root_hidden.py::test_the_root_folder_has_no_group_bits"] == "passed"
     assert result.outcome.value == "passed"
 
