@@ -43,7 +43,8 @@ def start_s(rounds=5):
 
 print(json.dumps({"stat_us": stat_us(sys.argv[1]), "import_pytest_s": start_s() if os.getuid() else None}))
 '''
-# As root: the mode of `/`, one measurement as uid 1000 and one as root, the group bits off, the same again.
+# As root: the mode of `/`, one measurement as uid 1000 and one as root, the project's own rule applied
+# (QUICK_ROOT_LOOKUPS, the shell twin of grade.py's quick_root_lookups), the same again.
 SCRIPT = r'''
 set -e
 printf '%s' "$PROBE" > /tmp/probe.py
@@ -51,7 +52,7 @@ measure() {
   echo "{\"mode\": \"$(stat -c %a /)\", \"uid1000\": $(setpriv --reuid 1000 --regid 1000 --clear-groups env PYTHONDONTWRITEBYTECODE=1 python3 -I /tmp/probe.py "$TARGET"), \"root\": $(python3 -I /tmp/probe.py "$TARGET")}"
 }
 measure
-chmod g-rwx /
+sh -c "$QUICK"
 measure
 '''
 
@@ -59,11 +60,12 @@ measure
 def main() -> None:
     from resq_runner import environments
     from resq_runner.sandbox import connect
+    from resq_runner.systems.base import QUICK_ROOT_LOOKUPS
 
     image = environments.ensure_environment(connect(), "python", log=print)
     target = "/usr/lib/os-release"  # in every Debian image; any absolute path walks from `/`
     out = subprocess.run(["docker", "run", "--rm", "--network", "none", "-e", f"PROBE={PROBE}", "-e",
-                          f"TARGET={target}", image.tag, "sh", "-c", SCRIPT],
+                          f"TARGET={target}", "-e", f"QUICK={QUICK_ROOT_LOOKUPS}", image.tag, "sh", "-c", SCRIPT],
                          check=True, capture_output=True, text=True).stdout
     before, after = (json.loads(line) for line in out.strip().splitlines())
     print(f"image {image.tag}, stat() of {target}")
