@@ -63,9 +63,9 @@ def reads_journals(command: F) -> F:
         _keeping = _ends_at_once
         try:
             result = command(*args, **kwargs)
-        except SystemExit as exit:  # compare's 1 (regressions) and 3 (not comparable) end as quickly as a 0
-            if _ends_at_once and (exit.code is None or isinstance(exit.code, int)):
-                _end_process(exit.code or 0)
+        except SystemExit as ended:  # compare's 1 (regressions) and 3 (not comparable) end as quickly as a 0
+            if _ends_at_once and (ended.code is None or isinstance(ended.code, int)):
+                _end_process(ended.code or 0)
             raise
         if _ends_at_once:
             _end_process(0)
