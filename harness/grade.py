@@ -364,11 +364,11 @@ def git_unquote(raw):
 
 
 def touched_paths(workspace, uid):
-    """Paths the patch changed or added (tracked and changed, or untracked), as git lists them (both at once)."""
-    listings = [start_git(workspace, args, uid) for args in (["diff", "--name-only", "-z", "HEAD"],
-                                                              ["ls-files", "--others", "-z"])]
-    changed, added = [git_paths(proc) for proc in listings]
-    return {path: path in changed for path in changed + added}
+    """{path: tracked} of the paths the patch changed or added, as one `git status` lists them: tracked and changed
+    (against HEAD, in the index or the work tree), or untracked, ignored ones included."""
+    proc = start_git(workspace, ["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames",
+                                 "--untracked-files=all", "--ignored=traditional"], uid)
+    return {entry[3:]: entry[:2] not in ("??", "!!") for entry in git_paths(proc)}
 
 
 def patch_paths(patch):

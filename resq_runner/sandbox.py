@@ -33,6 +33,8 @@ def connect() -> docker.DockerClient:
     """A client for the local engine, or one clear line saying what to start or fix."""
     try:
         client = docker.from_env(timeout=120)
+        if client.api.base_url.startswith("http+docker://"):  # a local socket (or ssh): no proxy, netrc or CA applies
+            client.api.trust_env = False  # so requests stops reading them from the environment on every engine call
         client.ping()
         return client
     except docker.errors.DockerException as exc:

@@ -164,22 +164,3 @@ def test_an_image_probed_once_gives_its_answer_to_the_next_evaluations(docker_cl
     assert wrong.outcome.value == "failed"
     assert wrong.tests["tests/test_sites_hidden.py::test_the_harness_set_the_framework_up"] == "failed"
     assert containers_of(docker_client, run_id) == []
-
-
-@pytest.mark.parametrize("ahead", ["def main(spec_path):\n    raise SystemExit('the copy made ahead ran')\n",
-                                   "this is not python ("])
-def test_grade_definitions_made_ahead_run_only_when_they_are_the_received_copy(docker_client, python_env, demo_copy,
-                                                                               tmp_path, cleanup_run, monkeypatch,
-                                                                               ahead):
-    """The container's command carries grade.py's text so boot.py can prepare it while it waits; when that text is
-    not the grade.py that arrives with the inputs (or does not even compile), the received copy is what runs."""
-    import importlib
-
-    evaluation = importlib.import_module("resq_runner.grading.evaluate")
-    command = evaluation.eval_command()
-    monkeypatch.setattr(evaluation, "eval_command", lambda: command[:-1] + [ahead])
-    out = tmp_path / f"run-ahead-{secrets.token_hex(2)}"
-    cleanup_run.append(out.name)
-    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
-                                             only=[TASK], retries=0, pool=0))
-    assert result.outcome.value == "passed", result.reason

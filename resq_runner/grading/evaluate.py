@@ -6,7 +6,10 @@ import ast
 import base64
 import binascii
 import dataclasses
+import functools
+import importlib.util
 import json
+import marshal
 import secrets
 import time
 from pathlib import Path
@@ -39,6 +42,7 @@ FLAGS_AFTER = {"node": "--test"}
 TOOLS = {"node": {NODE_REPORTER: HARNESS_DIR / "node_reporter.mjs"}}
 BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private files to stdout (see harness/boot.py)
 SPEC_SCHEMA = "spec.schema.json"  # HarnessSpec's JSON schema, which grade.py checks its spec against
+CHECKED_HASH_PYC = 0b11  # a .pyc's flags: validated by the source's hash, checked on every import (PEP 552)
 BOOT_MARK = "--- resq private files ---"
 OUTPUT_LIMIT = 4 * 1024 * 1024
 REPORT_LIMIT = 16 * 1024 * 1024  # a larger report is the tests' doing: `failed`, and the result block stays small
@@ -61,10 +65,11 @@ def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limit
 
 
 def eval_command() -> list[str]:
-    """boot.py's source is the container's command (read here, when a container is made, not at import), with
-    grade.py's text, whose definitions boot.py makes while it waits (grade.py holds no secret; the spec does)."""
-    return ["/usr/bin/python3", "-I", "-c", BOOT.read_text(), "/resq/harness/grade.py", "/resq/in/spec.json",
-            HARNESS.read_text()]
+    """boot.py's source is the container's command (read here, when a container is made, not at import); grade.py
+    arrives with the inputs (see harness/boot.py for why its text stays out of the command)."""
+    text = BOOT.read_text()
+    code = text.split('"""', 2)[2] if text.startswith('"""') else text  # its docstring: 2 KB the engine need not store
+    return ["/usr/bin/python3", "-I", "-c", code, "/resq/harness/grade.py", "/resq/in/spec.json"]
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
@@ -161,9 +166,25 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
 
 
 def harness_files() -> dict[str, bytes]:
-    """grade.py with the spec's schema and its checker, as they go into the container."""
-    return {f"/resq/harness/{name}": harness_file(name).read_bytes()
-            for name in ("grade.py", "spec_check.py", SPEC_SCHEMA)}
+    """grade.py with the spec's schema and its checker, as they go into the container, and the bytecode of the two
+    modules where the container's import system looks for it."""
+    files = {}
+    for name in ("grade.py", "spec_check.py", SPEC_SCHEMA):
+        path = f"/resq/harness/{name}"
+        files[path] = harness_file(name).read_bytes()
+        if name.endswith(".py"):
+            files[importlib.util.cache_from_source(path, optimization="")] = bytecode(files[path], path)
+    return files
+
+
+@functools.lru_cache(maxsize=8)
+def bytecode(source: bytes, path: str) -> bytes:
+    """A checked-hash .pyc of `source`, as this Python compiles it. The container's python takes it only when its
+    own cache tag names the file, its magic number is the same and the source's hash matches; otherwise it compiles
+    the source, as it would without the file."""
+    code = compile(source, path, "exec", dont_inherit=True, optimize=0)
+    return (importlib.util.MAGIC_NUMBER + CHECKED_HASH_PYC.to_bytes(4, "little") + importlib.util.source_hash(source)
+            + marshal.dumps(code))
 
 
 def _test_script(tf: TaskFolder, hidden: dict[str, bytes]) -> str:
