@@ -164,3 +164,38 @@ def test_an_image_probed_once_gives_its_answer_to_the_next_evaluations(docker_cl
     assert wrong.outcome.value == "failed"
     assert wrong.tests["tests/test_sites_hidden.py::test_the_harness_set_the_framework_up"] == "failed"
     assert containers_of(docker_client, run_id) == []
+
+
+@pytest.mark.parametrize("hash_of, shipped_ran", [("the received source", True), ("another source", False)])
+def test_grade_bytecode_runs_only_under_the_received_sources_hash(docker_client, python_env, demo_copy, tmp_path,
+                                                                   cleanup_run, monkeypatch, hash_of, shipped_ran):
+    """grade.py's bytecode comes with it (a checked-hash .pyc): the container's python runs that bytecode when its
+    header carries the hash of the grade.py that arrived, and compiles the received source otherwise. A variant's
+    bytecode under the real source's hash shows the first; under its own hash, the real grade.py grades."""
+    import importlib
+    import importlib.util
+
+    from resq_runner.resources import harness_file
+
+    evaluation = importlib.import_module("resq_runner.grading.evaluate")
+    real = harness_file("grade.py").read_bytes()
+    variant = real.replace(b'status["note"] = witness.verdict() if witness else ""',
+                           b'status["note"] = "the shipped bytecode ran"', 1)
+    assert variant != real
+    compiled = evaluation.bytecode
+
+    def shipped(source: bytes, path: str) -> bytes:
+        if not path.endswith("/grade.py"):
+            return compiled(source, path)
+        pyc = compiled(variant, path)  # magic, flags, the variant's hash, the variant's code
+        return pyc[:8] + importlib.util.source_hash(source if shipped_ran else variant) + pyc[16:]
+
+    monkeypatch.setattr(evaluation, "bytecode", shipped)
+    out = tmp_path / f"run-bytecode-{secrets.token_hex(2)}"
+    cleanup_run.append(out.name)
+    _paths, (result,) = run_suite(RunOptions(suite=str(demo_copy), system=SystemSpec(name="gold"), out=out,
+                                             only=[TASK], retries=0, pool=0))
+    if shipped_ran:
+        assert result.outcome.value == "failed" and "the shipped bytecode ran" in result.reason, hash_of
+    else:
+        assert result.outcome.value == "passed", result.reason
