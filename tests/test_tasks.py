@@ -63,3 +63,46 @@ def test_cli_bad_input_is_one_line_and_exit_2(demo_copy):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "task.yaml" in lines[0]
+
+
+def test_tree_hash_reads_a_folder_once_per_listing_and_again_when_the_listing_changes(tmp_path):
+    """A snapshot folder shared by many tasks is hashed several times per task; its contents are read once for a
+    listing (names, sizes, modification times), so a file rewritten to the same size and time keeps the hash it had,
+    while any new time, size or file gives the contents' new hash. A listing with a file written in the last
+    seconds is not kept: a rewrite within the same clock tick keeps the time."""
+    import os
+    import time
+
+    from resq_runner.tasks import RACY_S, tree_hash
+
+    folder = tmp_path / "snapshot"
+    (folder / "pkg").mkdir(parents=True)
+    module = folder / "pkg" / "mod.py"
+    old = time.time_ns() - 3600 * 10**9
+
+    def write(text: str, mtime_ns: int | None = None) -> None:
+        module.write_text(text)
+        if mtime_ns is not None:
+            os.utime(module, ns=(mtime_ns, mtime_ns))
+
+    write("x = 1\n")
+    fresh = tree_hash(folder)
+    write("x = 2\n", module.stat().st_mtime_ns)  # a rewrite within the tick of a recent write: read again
+    assert tree_hash(folder) != fresh
+    assert RACY_S < 3600
+    write("x = 1\n", old)
+    first = tree_hash(folder)
+    assert first == fresh
+    write("x = 2\n", old)
+    assert tree_hash(folder) == first  # the same old listing: not read again
+    write("x = 2\n", old + 1)
+    second = tree_hash(folder)
+    assert second != first
+    (folder / "pkg" / "new.py").write_text("")
+    third = tree_hash(folder)
+    assert third not in (first, second)
+    copy = tmp_path / "copy"
+    (copy / "pkg").mkdir(parents=True)
+    (copy / "pkg" / "mod.py").write_text("x = 2\n")
+    (copy / "pkg" / "new.py").write_text("")
+    assert tree_hash(copy) == third  # names and contents decide the hash, not the folder or the times

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import yaml
@@ -196,13 +198,51 @@ def task_hash(tf: TaskFolder) -> str:
 
 
 def tree_hash(path: Path) -> str:
-    """Hash of a file or of every file under a folder (names and contents)."""
+    """Hash of a file or of every file under a folder (names and contents).
+
+    Tasks of a suite often share one snapshot folder, and a run asks for its hash several times per task (the suite
+    hash, each task's hash, the image tag). So the contents are read and hashed once per process for each listing
+    of the folder (every file's name, size and modification time); any change to that listing reads them again.
+    A listing with a file modified in the last RACY_S seconds is not kept: a file rewritten within the clock tick
+    of its last write keeps its modification time (git's "racy" rule)."""
+    files = _files(path)
+    listing, newest = hashlib.sha256(str(path.resolve()).encode()), 0
+    for name, full in files:
+        stat = os.stat(full)
+        listing.update(f"\0{name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+        newest = max(newest, stat.st_mtime_ns)
+    key = listing.hexdigest()
+    known = _TREE_HASHES.get(key)
+    if known is not None:
+        return known
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(file.relative_to(path.parent if path.is_file() else path).as_posix().encode() + b"\0")
-        digest.update(file.read_bytes())
+    for name, full in files:
+        digest.update(name.encode() + b"\0")
+        with open(full, "rb") as source:
+            digest.update(source.read())
+    if newest < time.time_ns() - RACY_S * 1_000_000_000:
+        _TREE_HASHES[key] = digest.hexdigest()
     return digest.hexdigest()
+
+
+_TREE_HASHES: dict[str, str] = {}  # the listing's hash -> the contents' hash (see tree_hash)
+RACY_S = 2
+
+
+def _files(path: Path) -> list[tuple[str, str]]:
+    """(name, full path) of a file, or of every file under a folder by its path inside it: links to files are
+    followed, links to folders are not, in the order of their path components (as sorted Paths)."""
+    if path.is_file():
+        return [(path.name, str(path))]
+    base, found = str(path), []
+    for folder, _folders, names in os.walk(base):
+        inner = folder[len(base) + 1:]
+        for name in names:
+            full = os.path.join(folder, name)
+            if os.path.isfile(full):
+                found.append((f"{inner}/{name}" if inner else name, full))
+    found.sort(key=lambda item: item[0].split("/"))
+    return found
 
 
 def suite_hash(tasks: list[TaskFolder]) -> str:
