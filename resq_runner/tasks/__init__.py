@@ -99,7 +99,7 @@ def hidden_files(tf: TaskFolder) -> dict[str, bytes]:
     hidden = inside(tf, tf.task.hidden_tests)
     if not hidden.is_dir():
         return {}
-    return {p.relative_to(hidden).as_posix(): p.read_bytes() for p in sorted(hidden.rglob("*")) if p.is_file()}
+    return {name: Path(full).read_bytes() for name, full in _files(hidden)}
 
 
 def gold_patch(tf: TaskFolder) -> str:
@@ -220,9 +220,10 @@ def tree_hash(path: Path) -> str:
         digest.update(name.encode() + b"\0")
         with open(full, "rb") as source:
             digest.update(source.read())
+    found = digest.hexdigest()
     if newest < time.time_ns() - RACY_S * 1_000_000_000:
-        _TREE_HASHES[key] = digest.hexdigest()
-    return digest.hexdigest()
+        _TREE_HASHES[key] = found
+    return found
 
 
 _TREE_HASHES: dict[str, str] = {}  # the listing's hash -> the contents' hash (see tree_hash)
