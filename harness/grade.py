@@ -164,6 +164,7 @@ def check_spec(spec):
 def run(spec, status):
     """The helpers that read nothing the patch can change start first and run beside the patch apply: the probe
     (pytest, unless its answer is known for the image) and the reading of the snapshot's pytest configuration."""
+    write_hosts(spec["hosts"])
     quick_root_lookups(spec["uid"])
     pytest = spec.get("framework") == "pytest"
     probe = start_site_probe(spec["uid"], spec.get("activate", "")) if pytest and spec.get("sites") is None else None
@@ -175,6 +176,19 @@ def run(spec, status):
             if helper is not None and helper.poll() is None:  # the patch did not apply: the answer is not needed
                 helper.kill()
                 helper.wait()
+
+
+def write_hosts(text):
+    """/etc/hosts, when the engine wrote none: the runtime alone made this container's loopback-only network, and
+    the image's file (most often empty) would leave `localhost` unresolved."""
+    if not text:
+        return
+    try:
+        if os.path.islink("/etc/hosts") or os.path.isdir("/etc/hosts"):
+            remove_path("/etc/hosts")
+        write_root_file("/etc/hosts", text.encode())
+    except OSError:  # a read-only root: the image's file stays
+        pass
 
 
 def quick_root_lookups(uid):

@@ -644,6 +644,7 @@ class HarnessSpec(Record):
     canary: CanarySpec
     script: ScriptSpec | None
     sites: list[str] | None  # pytest: the image's site-packages folders, known from an earlier evaluation; None: probe
+    hosts: str  # /etc/hosts to write first ("": keep the image's): the engine wrote none (Sandbox's loopback_only)
 
 
 class Evaluation(Record):

@@ -90,16 +90,22 @@ class Sandbox:
                  limits: Limits = Limits(), user: str = "root", workdir: str = "/workspace",
                  environment: dict[str, str] | None = None, labels: dict[str, str] | None = None,
                  tmpfs: dict[str, str] | None = None, stdin: bool = False, network_mode: str | None = None,
-                 mounts: dict[str, str] | None = None):
+                 mounts: dict[str, str] | None = None, loopback_only: bool = False):
         """`network_mode` (bridge, host, none) overrides `limits.network`; `mounts` are host folders mounted
-        read-only, {host path: container path}."""
+        read-only, {host path: container path}.
+
+        `loopback_only`, for a container without network: its network namespace (loopback only, as with `none`) is
+        made by the runtime alone, without the engine's network hook (a run of the engine's own binary per
+        container: ~0.1 s of CPU and of start time). The engine then writes no /etc/hosts: the image's stays,
+        often empty, so the command must write one for `localhost` to resolve (grade.py does, from the spec)."""
         self.client = client
+        mode = network_mode or ("bridge" if limits.network else "none")
         try:
             self.container = client.containers.create(
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
                 labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role, OWNER_LABEL: owner_id()},
                 init=True, stdin_open=stdin, detach=not stdin,  # not detached: stdin closes when the sender is done
-                network_mode=network_mode or ("bridge" if limits.network else "none"),
+                network_mode=mode, network_disabled=loopback_only and mode == "none",
                 volumes={host: {"bind": path, "mode": "ro"} for host, path in (mounts or {}).items()},
                 nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
                 pids_limit=limits.pids, tmpfs=tmpfs or {},

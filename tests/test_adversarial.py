@@ -186,6 +186,46 @@ def test_the_network_attack_is_real_with_a_network(docker_client, python_env, so
     assert "text.split()" in output.decode()
 
 
+LOOPBACK_TESTS = '''import socket
+
+
+def test_localhost_serves():
+    server = socket.socket()
+    server.bind(("localhost", 0))
+    server.listen()
+    client = socket.create_connection(server.getsockname(), timeout=5)
+    peer, _ = server.accept()
+    client.sendall(b"ping")
+    assert peer.recv(4) == b"ping"
+
+
+def test_loopback_is_the_only_interface():
+    lines = open("/proc/net/dev").read().splitlines()[2:]
+    assert [line.split(":")[0].strip() for line in lines if line.strip()] == ["lo"]
+'''
+
+
+def test_eval_containers_have_a_working_loopback_and_nothing_else(tmp_path, docker_client, cleanup_run):
+    """The eval container's loopback-only network is made by the runtime alone (no engine hook, so no /etc/hosts
+    from the engine): `localhost` still resolves and serves, and there is no other interface."""
+    suite = tmp_path / "loopback"
+    (suite / "_snapshots" / "empty").mkdir(parents=True)
+    (suite / "_snapshots" / "empty" / "README").write_text("nothing here\n")
+    (suite / "loopback" / "hidden" / "tests").mkdir(parents=True)
+    (suite / "loopback" / "hidden" / "tests" / "test_loopback_hidden.py").write_text(LOOPBACK_TESTS)
+    (suite / "loopback" / "task.yaml").write_text("id: loopback\ninstruction: Nothing to change.\n"
+                                                  "snapshot: {kind: dir, path: ../_snapshots/empty}\n"
+                                                  "tests: {command: python -m pytest -q tests}\ntimeout_s: 60\n")
+    out = tmp_path / "loopback-run"
+    proc = resq("run", str(suite), "--system", "noop", "--out", str(out))
+    cleanup_run.append(run_id_of(out))
+    assert proc.returncode == 0, proc.stderr
+    (row,) = rows(out)
+    assert row["tests"] == {"tests/test_loopback_hidden.py::test_localhost_serves": "passed",
+                            "tests/test_loopback_hidden.py::test_loopback_is_the_only_interface": "passed"}, \
+        (out / "logs" / "loopback" / "test_output.txt").read_text()
+
+
 def honest_patch(tmp_path: Path) -> str:
     repo = tmp_path / "repo"
     shutil.copytree(SUITE / "_snapshots" / "textstats", repo)

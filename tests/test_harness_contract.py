@@ -29,7 +29,7 @@ def a_spec(**changes) -> dict:
         report_flag_after="", report_suffix=".xml", report_dir="/resq/report", report_is_output=False,
         nonce="n" * 32, mark="m" * 32, sites=None, uid=1000, timeout_s=120, private="/resq/private", output_limit=4096,
         report_limit=1 << 24,
-        file_size=1 << 30, canary=CanarySpec(arguments=[], salt="s", keep=["k"]), script=None)
+        file_size=1 << 30, canary=CanarySpec(arguments=[], salt="s", keep=["k"]), script=None, hosts="")
     return {**json.loads(spec.model_dump_json()), **changes}
 
 

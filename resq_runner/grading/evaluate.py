@@ -44,6 +44,9 @@ BOOT = HARNESS.with_name("boot.py")  # inputs from stdin, grade.py, private file
 SPEC_SCHEMA = "spec.schema.json"  # HarnessSpec's JSON schema, which grade.py checks its spec against
 CHECKED_HASH_PYC = 0b11  # a .pyc's flags: validated by the source's hash, checked on every import (PEP 552)
 BOOT_MARK = "--- resq private files ---"
+# /etc/hosts of an eval container without network (made `loopback_only`): the lines the engine writes for `none`
+LOOPBACK_HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+                  "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
 OUTPUT_LIMIT = 4 * 1024 * 1024
 REPORT_LIMIT = 16 * 1024 * 1024  # a larger report is the tests' doing: `failed`, and the result block stays small
 APPLIED_MARK = "--- resq patch applied ---"  # printed by grade.py once the patch applied
@@ -61,7 +64,7 @@ def eval_sandbox(client: docker.DockerClient, image_tag: str, run_id: str, limit
     """A created, not started, eval container (what a ContainerPool makes, and starts, ahead of time: its command,
     boot.py, then waits for the inputs on stdin)."""
     return Sandbox(client, image_tag, run_id, "eval", limits=limits, command=eval_command(), labels=labels, stdin=True,
-                   tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"})
+                   tmpfs={"/tmp": f"size={limits.tmp_size},mode=1777"}, loopback_only=True)
 
 
 def eval_command() -> list[str]:
@@ -96,7 +99,8 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         report_dir="/resq/report", report_is_output=test_spec.framework == "log", nonce=secrets.token_hex(16),
         mark=secrets.token_hex(16), uid=uid, timeout_s=task.timeout_s, private=PRIVATE, output_limit=OUTPUT_LIMIT,
         report_limit=REPORT_LIMIT, file_size=parse_size(limits.file_size), canary=canary_spec(canary), script=script,
-        sites=_SITES.get(image.id) if test_spec.framework == "pytest" else None)
+        sites=_SITES.get(image.id) if test_spec.framework == "pytest" else None,
+        hosts="" if limits.network else LOOPBACK_HOSTS)
     files["/resq/in/spec.json"] = spec.model_dump_json().encode()
     files.update({f"/resq/in/hidden/{name}": content for name, content in canary.planted(hidden).items()})
 
