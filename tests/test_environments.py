@@ -59,3 +59,30 @@ def test_unreachable_daemon_is_one_clear_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: cannot reach the Docker daemon: start it (for example `service docker start`) or set DOCKER_HOST"]
+
+
+def test_task_images_hold_an_index_current_for_their_files(tmp_path, docker_client, python_env):
+    """A task image's git index has the stat data of the files as the image holds them, so an eval container's
+    `git status` compares stat data instead of reading and hashing every file of the repository again."""
+    from resq_runner.tasks import load_suite
+    from resq_runner.tasks.snapshots import materialize, snapshot_hash
+
+    suite = tmp_path / "suite"
+    (suite / "_snapshots" / "repo" / "pkg").mkdir(parents=True)
+    for n in range(20):
+        (suite / "_snapshots" / "repo" / "pkg" / f"m{n}.py").write_text(f"VALUE = {n}\n")
+    (suite / "_snapshots" / "repo" / "nonce.txt").write_text(secrets.token_hex(8))  # a new image
+    (suite / "t" / "hidden").mkdir(parents=True)
+    (suite / "t" / "hidden" / "test_x.py").write_text("def test_x():\n    pass\n")
+    (suite / "t" / "task.yaml").write_text("id: t\ninstruction: x\nsnapshot: {kind: dir, path: ../_snapshots/repo}\n"
+                                           "tests: {command: python -m pytest -q}\n")
+    (tf,) = load_suite(suite)
+    workspace = materialize(tf, tmp_path / "cache")
+    image = environments.ensure_task_image(docker_client, python_env, workspace, snapshot_hash(tf), tf.task.setup,
+                                           log=lambda _m: None)
+    try:
+        listing = docker_client.containers.run(image.tag, ["sh", "-c", "git diff-files --name-only; echo end"],
+                                               remove=True, network_disabled=True)
+        assert listing.decode().split() == ["end"], "stat data differ from the index: " + listing.decode()
+    finally:
+        docker_client.images.remove(image.tag, force=True)

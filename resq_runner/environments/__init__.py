@@ -546,8 +546,10 @@ def _build_task_image(client: docker.DockerClient, tag: str, environment: ImageR
         lines += [f"RUN export PIP_FIND_LINKS=/tmp/resq-build-wheels && {command}" for command in install]
         lines.append("RUN rm -rf /tmp/resq-build-wheels")
     lines += [f"RUN {command}" for command in setup]
-    if setup or install:
-        lines.append(f"RUN chown -R {uid}:{uid} /workspace && git status --porcelain >/dev/null")
+    # the index takes the stat data of the files as the image holds them (they are the same in every container of
+    # it): each evaluation's `git status` then compares stat data instead of reading and hashing every file again
+    refresh = "git status --porcelain >/dev/null"
+    lines.append(f"RUN chown -R {uid}:{uid} /workspace && {refresh}" if setup or install else f"RUN {refresh}")
     files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
     for path in sorted(workspace.rglob("*")):
         if path.is_file() or path.is_symlink():
