@@ -106,10 +106,11 @@ class Pipeline:
                 evaluation = self._evaluate(tf, image, output, log_dir)
                 verdict = evaluation.verdict.with_note(output.note)
                 _copy_eval_timings(evaluation, timings)
-        except InfraError as exc:
-            verdict = Verdict(outcome=Outcome.infra_error, reason=str(exc))
         except ENGINE_ERRORS as exc:  # task and input errors (ResqError) are raised: they stop the run
-            verdict = Verdict(outcome=Outcome.infra_error, reason=f"container engine error: {exc}")
+            reason = str(exc) if isinstance(exc, InfraError) else f"container engine error: {exc}"
+            verdict = Verdict(outcome=Outcome.infra_error, reason=reason)
+            if image is not None:  # the retry asks the engine for the image again
+                environments.forget_task_image(image.tag)
         digest = image.id if image else ""
         thash = task_hash(tf)
         submitted = output.patch if output.program is None else output.program

@@ -101,15 +101,18 @@ class Sandbox:
         self.client = client
         mode = network_mode or ("bridge" if limits.network else "none")
         try:
-            self.container = client.containers.create(
+            host_config = client.api.create_host_config(
+                init=True, network_mode=mode, binds={host: {"bind": path, "mode": "ro"} for host, path in
+                                                    (mounts or {}).items()} or None,
+                nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
+                pids_limit=limits.pids, tmpfs=tmpfs or {})
+            created = client.api.create_container(  # the low-level call: the models' create inspects it after
                 image, command=command, user=user, working_dir=workdir, environment=environment or {},
                 labels={**(labels or {}), RUN_LABEL: run_id, ROLE_LABEL: role, OWNER_LABEL: owner_id()},
-                init=True, stdin_open=stdin, detach=not stdin,  # not detached: stdin closes when the sender is done
-                network_mode=mode, network_disabled=loopback_only and mode == "none",
-                volumes={host: {"bind": path, "mode": "ro"} for host, path in (mounts or {}).items()},
-                nano_cpus=int(limits.cpus * 1e9), mem_limit=limits.memory, memswap_limit=limits.memory,
-                pids_limit=limits.pids, tmpfs=tmpfs or {},
-            )
+                stdin_open=stdin, detach=not stdin,  # not detached: stdin closes when the sender is done
+                network_disabled=loopback_only and mode == "none", volumes=list((mounts or {}).values()) or None,
+                host_config=host_config)
+            self.container = client.containers.prepare_model({"Id": created["Id"]})
         except docker.errors.ImageNotFound as exc:
             raise InfraError(f"image {image} is missing: build it with `resq env build`") from exc
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:

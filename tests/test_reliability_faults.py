@@ -228,3 +228,42 @@ def test_an_oom_kill_is_seen_through_the_engine_where_the_harness_cannot_read_it
     assert result.outcome.value == "failed"
     assert "ran out of memory" in result.reason
     assert not containers_of(docker_client, run_id_of(out))
+
+
+def test_a_task_image_removed_during_a_run_is_found_missing_then_rebuilt(tmp_path, docker_client, python_env,
+                                                                         cleanup_run):
+    """The run remembers the task images it found; when the engine fails under a task (here: its image was removed
+    behind the run's back), the retry asks the engine again and builds the image anew."""
+    import secrets
+    import shutil
+
+    from conftest import DEMO
+    from resq_runner.models import Outcome, SystemSpec
+    from resq_runner.pipeline import Pipeline
+    from resq_runner.results import RunPaths
+    from resq_runner.sandbox import Limits
+    from resq_runner.systems import make_system
+    from resq_runner.tasks import load_suite
+
+    suite = tmp_path / "suite"
+    shutil.copytree(DEMO, suite)
+    first = sorted(p.parent.name for p in suite.glob("*/task.yaml"))[0]
+    for extra in suite.glob("*/task.yaml"):
+        if extra.parent.name != first:
+            shutil.rmtree(extra.parent)
+    snapshot = next(suite.glob("_snapshots/*"))
+    (snapshot / "resq_nonce.txt").write_text(secrets.token_hex(8))  # a task image of this test's own
+    (tf,) = load_suite(suite)
+    run_id = f"test-image-gone-{secrets.token_hex(3)}"
+    cleanup_run.append(run_id)
+    spec = SystemSpec(name="gold")
+    pipeline = Pipeline(docker_client, make_system(spec), spec, run_id, RunPaths(tmp_path / "run"), Limits(), None)
+    image = pipeline.task_image(tf, python_env)
+    docker_client.images.remove(image.tag, force=True)
+    try:
+        gone = pipeline.run_task(tf, python_env, 1, threading.Event())
+        assert gone.outcome is Outcome.infra_error and "missing" in gone.reason, gone.reason
+        again = pipeline.run_task(tf, python_env, 2, threading.Event())
+        assert again.outcome is Outcome.passed, again.reason
+    finally:
+        docker_client.images.remove(image.tag, force=True)

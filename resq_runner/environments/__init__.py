@@ -522,9 +522,19 @@ def ensure_task_image(client: docker.DockerClient, environment: ImageRef, worksp
     requirements installed offline from wheels fetched on the host, a row's install commands run offline with the
     repository's build dependencies, setup already run."""
     tag = task_image_tag(environment, snapshot_hash, setup, pip_requirements, install)
+    known = _TASK_IMAGES.get(tag)
+    if known is not None:  # found or built by this process: the tag is a content hash, so it still fits
+        return known
     with _build_lock(tag):  # tasks sharing a snapshot and spec, run by parallel workers, build it once
-        return _existing(client, tag) or _build_task_image(client, tag, environment, workspace, setup, uid, log,
-                                                           pip_requirements, python_version, install)
+        image = _existing(client, tag) or _build_task_image(client, tag, environment, workspace, setup, uid, log,
+                                                            pip_requirements, python_version, install)
+    _TASK_IMAGES[tag] = image
+    return image
+
+
+def forget_task_image(tag: str) -> None:
+    """Ask the engine again next time (after the engine failed under a task: the image may have been removed)."""
+    _TASK_IMAGES.pop(tag, None)
 
 
 def _build_task_image(client: docker.DockerClient, tag: str, environment: ImageRef, workspace: Path,
@@ -599,6 +609,9 @@ def _tar_context(files: dict) -> io.BytesIO:
                 tar.addfile(info, io.BytesIO(content))
     buffer.seek(0)
     return buffer
+
+
+_TASK_IMAGES: dict[str, ImageRef] = {}  # task images this process found or built, by tag
 
 
 def _existing(client: docker.DockerClient, tag: str) -> ImageRef | None:

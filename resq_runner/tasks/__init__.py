@@ -7,6 +7,7 @@ tasks/<suite>/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -88,10 +89,16 @@ def load_task(folder: Path, suite: str) -> TaskFolder:
 def inside(tf: TaskFolder, relative: str, *, suite_wide: bool = False) -> Path:
     """A path named in task.yaml, refused if it leaves the task folder (or the suite, for shared snapshots)."""
     boundary = tf.root.parent if suite_wide else tf.root
-    path = (tf.root / relative).resolve()
+    path = _resolved(tf.root, relative)
     if not path.is_relative_to(boundary):
         raise TaskError(f"{tf.root / TASK_FILE}: path '{relative}' leaves the {'suite' if suite_wide else 'task'} folder")
     return path
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(root: Path, relative: str) -> Path:
+    """A task's paths are resolved once per process (a run asks for each several times per task)."""
+    return (root / relative).resolve()
 
 
 def hidden_files(tf: TaskFolder) -> dict[str, bytes]:
