@@ -28,14 +28,11 @@ Usage: python3 -I grade.py SPEC.json
 
 import configparser
 import ctypes
-import ctypes.util
-import importlib.util
 import json
 import os
 import re
 import resource
 import shlex
-import shutil
 import signal
 import stat
 import struct
@@ -155,10 +152,11 @@ def check_spec(spec):
     """The spec against spec.schema.json beside this file (the host's HarnessSpec); a mismatch stops here, before
     anything is touched. spec_check.py is loaded by path: `python3 -I` keeps this folder off sys.path."""
     here = os.path.dirname(os.path.abspath(__file__))
-    loader = importlib.util.spec_from_file_location("resq_spec_check", os.path.join(here, "spec_check.py"))
-    checker = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(checker)
-    checker.check(spec, os.path.join(here, "spec.schema.json"))
+    if here not in sys.path:  # boot.py put this folder first; a program that loaded grade.py by its path did not
+        sys.path.insert(0, here)
+    import spec_check
+
+    spec_check.check(spec, os.path.join(here, "spec.schema.json"))
 
 
 def run(spec, status):
@@ -252,7 +250,7 @@ def run_tests(spec, status, named, helpers):
     status["killed_by"] = signal_name(code)
     status["note"] = witness.verdict() if witness else ""
     if spec.get("report_is_output"):
-        shutil.copyfile(output_path, os.path.join(spec["private"], "report"))
+        copy_file(output_path, os.path.join(spec["private"], "report"))
         status["report_found"] = True
     else:
         status["report_found"], over = keep_report(report, os.path.join(spec["private"], "report"),
@@ -265,7 +263,7 @@ def run_script(spec, status):
     script = spec["script"]
     target = os.path.join(spec["workspace"], script["name"])
     remove_path(target)
-    shutil.copyfile(script["source"], target)
+    copy_file(script["source"], target)
     os.chmod(target, 0o644)
     command = spec["command"].replace("{script}", script["name"])
     with open(os.path.join(spec["private"], "test_output.txt"), "wb") as output:
@@ -426,7 +424,22 @@ def remove_path(full):
     if os.path.islink(full) or os.path.isfile(full):
         os.unlink(full)
     elif os.path.isdir(full):
-        shutil.rmtree(full)
+        remove_tree(full)
+
+
+def remove_tree(top):
+    """A folder and all it holds. Links are removed, never followed: os.walk lists a link to a folder among the
+    folders and does not enter it."""
+    for folder, folders, files in os.walk(top, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(folder, name))
+        for name in folders:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                os.rmdir(path)
+    os.rmdir(top)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -445,7 +458,7 @@ def inject_hidden(hidden, workspace):
             if note:
                 return note
             remove_path(target)
-            shutil.copyfile(source, target)
+            copy_file(source, target)
             os.chown(target, 0, 0)
             os.chmod(target, 0o644)
             lock_folders(parent, workspace)
@@ -724,9 +737,16 @@ def keep_report(report, destination, limit):
     if info.st_size > limit:
         return False, "the test report is %d bytes, over the %d-byte cap: the tests wrote into it" % (
             info.st_size, limit)
-    with open(report, "rb") as source, open(destination, "wb") as out:
-        shutil.copyfileobj(source, out)
+    copy_file(report, destination)
     return True, ""
+
+
+def copy_file(source, target):
+    """The bytes of one file into another (importing shutil, with the compression modules it loads, costs a fresh
+    container more than this)."""
+    with open(source, "rb") as reader, open(target, "wb") as out:
+        for chunk in iter(lambda: reader.read(1 << 20), b""):
+            out.write(chunk)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -808,7 +828,9 @@ def libc():
         found.inotify_init1  # noqa: B018  (a statically linked python may lack it)
         return found
     except (OSError, AttributeError):
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        from ctypes.util import find_library  # runs ldconfig: only where the linked C library lacks inotify
+
+        return ctypes.CDLL(find_library("c") or "libc.so.6", use_errno=True)
 
 
 def start_git(workspace, args, uid):

@@ -94,3 +94,20 @@ def test_the_exit_is_told_by_the_status_only_when_it_counts_the_oom_kills():
     assert evaluation._exit_told({"report": b"<testsuites/>"}) is None
     assert evaluation._exit_told(None) is None
     assert evaluation._exit_told({"status.json": b"not json"}) is None
+
+
+def test_remove_tree_removes_links_without_following_them(tmp_path):
+    """grade.py's own folder removal (it does without shutil): a link to a folder outside goes, what it points to
+    stays."""
+    grade = load_grade()
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "keep.txt").write_text("keep")
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "b" / "f.txt").write_text("x")
+    (tree / "a" / "to_outside").symlink_to(outside)
+    (tree / "a" / "to_file").symlink_to(outside / "deep" / "keep.txt")
+    grade.remove_path(str(tree))
+    assert not tree.exists()
+    assert (outside / "deep" / "keep.txt").read_text() == "keep"

@@ -20,7 +20,7 @@ from .. import environments
 from ..errors import InfraError, TaskError
 from ..models import (CanarySpec, Evaluation, HarnessSpec, HarnessStatus, ImageRef, ImageSnapshot, ScriptSpec, Task,
                       TaskFolder, TestStatus)
-from ..sandbox import Exit, Limits, Sandbox, make_tar, parse_size
+from ..sandbox import Exit, Limits, Sandbox, parse_size
 from ..resources import harness_dir, harness_file
 from ..sandbox_pool import ContainerPool
 from ..tasks import hidden_files, tests_of
@@ -72,7 +72,14 @@ def eval_command() -> list[str]:
     arrives with the inputs (see harness/boot.py for why its text stays out of the command)."""
     text = BOOT.read_text()
     code = text.split('"""', 2)[2] if text.startswith('"""') else text  # its docstring: 2 KB the engine need not store
-    return ["/usr/bin/python3", "-I", "-c", code, "/resq/harness/grade.py", "/resq/in/spec.json"]
+    return ["/usr/bin/python3", "-I", "-S", "-c", code, "/resq/harness/grade.py", "/resq/in/spec.json"]
+
+
+def input_frame(files: dict[str, bytes], *, mode: int, modes: dict[str, int]) -> bytes:
+    """The inputs as boot.py reads them from stdin: one JSON line listing [path, mode, size] of each file, then the
+    files' bytes in that order (all with `mode` except those `modes` names)."""
+    listing = [[path, modes.get(path, mode), len(content)] for path, content in files.items()]
+    return b"".join([json.dumps(listing).encode(), b"\n", *files.values()])
 
 
 def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch: str, run_id: str,
@@ -113,7 +120,7 @@ def evaluate(client: docker.DockerClient, image: ImageRef, tf: TaskFolder, patch
         inputs = {**files, **{path: source.read_bytes() for path, source in tools.items()}}
         allowed_s = task.timeout_s + STARTUP_MARGIN_S
         deadline = time.monotonic() + allowed_s
-        reply = sandbox.converse(make_tar(inputs, mode=0o600, modes={path: 0o644 for path in tools}),
+        reply = sandbox.converse(input_frame(inputs, mode=0o600, modes={path: 0o644 for path in tools}),
                                  block_mark(spec.mark).encode(), allowed_s)
         ran = reply.sent
         private = _block(reply.stdout.decode("utf-8", "replace"), spec.mark) if reply.stdout is not None else None
