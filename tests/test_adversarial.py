@@ -148,6 +148,25 @@ def test_honest_fix_passes_the_same_hidden_tests(tmp_path, python_env, docker_cl
     assert not containers_of(docker_client, run_id_of(out))
 
 
+def noop_run_of_one_task(suite: Path, task_id: str, snapshot: str, hidden: dict[str, str],
+                         cleanup_run) -> tuple[dict, Path]:
+    """`resq run --system noop` of one task over suite/_snapshots/SNAPSHOT with these hidden files (its pytest run
+    as `python -m pytest -q tests`): its single row, and the run folder."""
+    task = suite / task_id
+    for name, text in hidden.items():
+        (task / "hidden" / name).parent.mkdir(parents=True, exist_ok=True)
+        (task / "hidden" / name).write_text(text)
+    (task / "task.yaml").write_text(f"id: {task_id}\ninstruction: Nothing to change.\n"
+                                    f"snapshot: {{kind: dir, path: ../_snapshots/{snapshot}}}\n"
+                                    "tests: {command: python -m pytest -q tests}\ntimeout_s: 60\n")
+    out = suite.parent / f"{task_id}-run"
+    proc = resq("run", str(suite), "--system", "noop", "--out", str(out))
+    cleanup_run.append(run_id_of(out))
+    assert proc.returncode == 0, proc.stderr
+    (row,) = rows(out)
+    return row, out
+
+
 def test_the_repositorys_own_pytest_setup_still_applies(tmp_path, python_env, docker_client, cleanup_run):
     """Config isolation keeps the snapshot's configuration (pythonpath, markers) and its conftest fixtures."""
     suite = tmp_path / "own-config"
@@ -158,19 +177,9 @@ def test_the_repositorys_own_pytest_setup_still_applies(tmp_path, python_env, do
     (repo / "pyproject.toml").write_text('[project]\nname = "srclayout"\nversion = "1"\n\n'
                                          '[tool.pytest.ini_options]\npythonpath = ["src"]\n'
                                          'markers = ["slow: a slow test"]\naddopts = "--strict-markers"\n')
-    task = suite / "uses-own-config"
-    (task / "hidden" / "tests").mkdir(parents=True)
-    (task / "hidden" / "tests" / "test_config_hidden.py").write_text(
+    row, out = noop_run_of_one_task(suite, "uses-own-config", "srclayout", {"tests/test_config_hidden.py": (
         "import pytest\nfrom srclayout import VALUE\n\n\n@pytest.mark.slow\ndef test_value(answer):\n"
-        "    assert VALUE == answer\n")
-    (task / "task.yaml").write_text("id: uses-own-config\ninstruction: Nothing to change.\n"
-                                    "snapshot: {kind: dir, path: ../_snapshots/srclayout}\n"
-                                    "tests: {command: python -m pytest -q tests}\ntimeout_s: 60\n")
-    out = tmp_path / "own-config-run"
-    proc = resq("run", str(suite), "--system", "noop", "--out", str(out))
-    cleanup_run.append(run_id_of(out))
-    assert proc.returncode == 0, proc.stderr
-    (row,) = rows(out)
+        "    assert VALUE == answer\n")}, cleanup_run)
     assert row["outcome"] == "passed", row["reason"]
     assert row["tests"] == {"tests/test_config_hidden.py::test_value": "passed"}
     assert not containers_of(docker_client, run_id_of(out))
@@ -211,16 +220,8 @@ def test_eval_containers_have_a_working_loopback_and_nothing_else(tmp_path, dock
     suite = tmp_path / "loopback"
     (suite / "_snapshots" / "empty").mkdir(parents=True)
     (suite / "_snapshots" / "empty" / "README").write_text("nothing here\n")
-    (suite / "loopback" / "hidden" / "tests").mkdir(parents=True)
-    (suite / "loopback" / "hidden" / "tests" / "test_loopback_hidden.py").write_text(LOOPBACK_TESTS)
-    (suite / "loopback" / "task.yaml").write_text("id: loopback\ninstruction: Nothing to change.\n"
-                                                  "snapshot: {kind: dir, path: ../_snapshots/empty}\n"
-                                                  "tests: {command: python -m pytest -q tests}\ntimeout_s: 60\n")
-    out = tmp_path / "loopback-run"
-    proc = resq("run", str(suite), "--system", "noop", "--out", str(out))
-    cleanup_run.append(run_id_of(out))
-    assert proc.returncode == 0, proc.stderr
-    (row,) = rows(out)
+    row, out = noop_run_of_one_task(suite, "loopback", "empty", {"tests/test_loopback_hidden.py": LOOPBACK_TESTS},
+                                    cleanup_run)
     assert row["tests"] == {"tests/test_loopback_hidden.py::test_localhost_serves": "passed",
                             "tests/test_loopback_hidden.py::test_loopback_is_the_only_interface": "passed"}, \
         (out / "logs" / "loopback" / "test_output.txt").read_text()
