@@ -1,5 +1,6 @@
 """Images: the base is bootstrapped with no registry, tags are content hashes, unchanged inputs never rebuild."""
 
+import io
 import os
 import secrets
 import shutil
@@ -61,7 +62,8 @@ def test_unreachable_daemon_is_one_clear_line(tmp_path):
         "error: cannot reach the Docker daemon: start it (for example `service docker start`) or set DOCKER_HOST"]
 
 
-def test_task_images_hold_an_index_current_for_their_files(tmp_path, docker_client, python_env):
+@pytest.mark.parametrize("setup", ["", "setup: [\"true\"]\n"], ids=["no-setup", "setup"])
+def test_task_images_hold_an_index_current_for_their_files(tmp_path, docker_client, python_env, setup):
     """A task image's git index has the stat data of the files as the image holds them, so an eval container's
     `git status` compares stat data instead of reading and hashing every file of the repository again."""
     from resq_runner.tasks import load_suite
@@ -75,7 +77,7 @@ def test_task_images_hold_an_index_current_for_their_files(tmp_path, docker_clie
     (suite / "t" / "hidden").mkdir(parents=True)
     (suite / "t" / "hidden" / "test_x.py").write_text("def test_x():\n    pass\n")
     (suite / "t" / "task.yaml").write_text("id: t\ninstruction: x\nsnapshot: {kind: dir, path: ../_snapshots/repo}\n"
-                                           "tests: {command: python -m pytest -q}\n")
+                                           "tests: {command: python -m pytest -q}\n" + setup)
     (tf,) = load_suite(suite)
     workspace = materialize(tf, tmp_path / "cache")
     image = environments.ensure_task_image(docker_client, python_env, workspace, snapshot_hash(tf), tf.task.setup,
@@ -86,3 +88,25 @@ def test_task_images_hold_an_index_current_for_their_files(tmp_path, docker_clie
         assert listing.decode().split() == ["end"], "stat data differ from the index: " + listing.decode()
     finally:
         docker_client.images.remove(image.tag, force=True)
+
+
+def test_image_tasks_hold_an_index_current_for_their_files(docker_client, python_env):
+    """The same for a task over a prebuilt instance image: moving the repository and handing it to the test user
+    changes every file's ctime, which git compares; the layer's last step refreshes the index."""
+    from resq_runner.models import ImageSnapshot
+
+    instance = f"resq-test-instance:{secrets.token_hex(4)}"
+    repo = ("mkdir -p /testbed/pkg && cd /testbed && for n in 1 2 3 4 5; do echo $n > pkg/m$n.py; done && "
+            f"echo {secrets.token_hex(8)} > nonce && git init -q && git add -A && "
+            "git -c user.name=t -c user.email=t@t commit -qm snapshot")
+    docker_client.images.build(fileobj=io.BytesIO(f"FROM {python_env.tag}\nRUN {repo}\n".encode()), tag=instance,
+                               rm=True)
+    image = None
+    try:
+        image = environments.ensure_image_task(docker_client, ImageSnapshot(image=instance), log=lambda _m: None)
+        listing = docker_client.containers.run(image.tag, ["sh", "-c", "git diff-files --name-only; echo end"],
+                                               remove=True, network_disabled=True)
+        assert listing.decode().split() == ["end"], "stat data differ from the index: " + listing.decode()
+    finally:
+        for tag in ([image.tag] if image else []) + [instance]:
+            docker_client.images.remove(tag, force=True)

@@ -48,6 +48,11 @@ class BuildStepFailed(SetupError):
 
 IMAGE_LABEL = "resq.image"
 VENV = "/opt/resq-venv"
+# The last step of every task image, a step of its own: the git index takes the stat data of the files as the
+# image holds them (the same in every container of it), so an evaluation's `git status` compares stat data instead
+# of hashing every file. Run in the step that changed the files (a chown), it took stat data that differ from
+# those of the committed layer.
+REFRESH_INDEX = "git status --porcelain >/dev/null"
 # The Python each Debian release ships as python3: a spec asking for one of these versions, on a machine with no
 # registry, gets a base bootstrapped from that release (the host's apt sources with the suite swapped).
 DEBIAN_PYTHON = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
@@ -500,6 +505,7 @@ def ensure_image_task(client: docker.DockerClient, snapshot: ImageSnapshot, *, u
         "RUN test -x /usr/bin/python3 && command -v git >/dev/null || "
         "(echo 'the image needs /usr/bin/python3 and git for the grader' >&2; exit 1)",
         f"RUN {user} && git config --system safe.directory '*' && {move} && chown -R {uid}:{uid} /workspace",
+        f"RUN cd /workspace && ({REFRESH_INDEX} 2>&1 || true)",  # chown changed every file's ctime (git compares it)
         "WORKDIR /workspace", ""])
     return _build(client, tag, {"Dockerfile": dockerfile.encode()}, log, kind="task")
 
@@ -556,10 +562,9 @@ def _build_task_image(client: docker.DockerClient, tag: str, environment: ImageR
         lines += [f"RUN export PIP_FIND_LINKS=/tmp/resq-build-wheels && {command}" for command in install]
         lines.append("RUN rm -rf /tmp/resq-build-wheels")
     lines += [f"RUN {command}" for command in setup]
-    # the index takes the stat data of the files as the image holds them (they are the same in every container of
-    # it): each evaluation's `git status` then compares stat data instead of reading and hashing every file again
-    refresh = "git status --porcelain >/dev/null"
-    lines.append(f"RUN chown -R {uid}:{uid} /workspace && {refresh}" if setup or install else f"RUN {refresh}")
+    if setup or install:
+        lines.append(f"RUN chown -R {uid}:{uid} /workspace")
+    lines.append(f"RUN {REFRESH_INDEX}")
     files["Dockerfile"] = ("\n".join(lines) + "\n").encode()
     for path in sorted(workspace.rglob("*")):
         if path.is_file() or path.is_symlink():
