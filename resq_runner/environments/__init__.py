@@ -53,9 +53,6 @@ VENV = "/opt/resq-venv"
 # of hashing every file. Run in the step that changed the files (a chown), it took stat data that differ from
 # those of the committed layer.
 REFRESH_INDEX = "git status --porcelain >/dev/null"
-# Part of every task image's tag: changed when the steps that build task images change, so images built the old
-# way are not taken for new ones (2: the index refreshed in a step of its own)
-TASK_RECIPE = "2"
 # The Python each Debian release ships as python3: a spec asking for one of these versions, on a machine with no
 # registry, gets a base bootstrapped from that release (the host's apt sources with the suite swapped).
 DEBIAN_PYTHON = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
@@ -479,7 +476,7 @@ def test_env(task: Task) -> dict[str, str]:
 
 def image_task_tag(client: docker.DockerClient, snapshot: ImageSnapshot) -> str:
     image = client.images.get(snapshot.image)
-    return f"resq-task:{_hash(TASK_RECIPE, image.id or '', snapshot.model_dump_json())}"
+    return f"resq-task:{_hash(image.id or '', snapshot.model_dump_json())}"
 
 
 def ensure_image_task(client: docker.DockerClient, snapshot: ImageSnapshot, *, uid: int = 1000,
@@ -521,7 +518,7 @@ def task_image_tag(environment: ImageRef, snapshot_hash: str, setup: list[str],
                    pip_requirements: Sequence[str] = (), install: Sequence[str] = ()) -> str:
     extra = [json.dumps(list(pip_requirements))] if pip_requirements else []
     extra += [json.dumps(list(install))] if install else []
-    return f"resq-task:{_hash(TASK_RECIPE, environment.tag, snapshot_hash, json.dumps(setup), *extra)}"
+    return f"resq-task:{_hash(environment.tag, snapshot_hash, json.dumps(setup), *extra)}"
 
 
 def ensure_task_image(client: docker.DockerClient, environment: ImageRef, workspace: Path, snapshot_hash: str,
