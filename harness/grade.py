@@ -150,7 +150,8 @@ def oom_kills():
 
 def check_spec(spec):
     """The spec against spec.schema.json beside this file (the host's HarnessSpec); a mismatch stops here, before
-    anything is touched. spec_check.py is loaded by path: `python3 -I` keeps this folder off sys.path."""
+    anything is touched. spec_check.py is imported from this folder, which boot.py puts first on sys.path (with its
+    bytecode in __pycache__)."""
     here = os.path.dirname(os.path.abspath(__file__))
     if here not in sys.path:  # boot.py put this folder first; a program that loaded grade.py by its path did not
         sys.path.insert(0, here)

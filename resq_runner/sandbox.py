@@ -291,14 +291,14 @@ def read_stdout_until(raw: socket.socket, until: bytes, deadline: float) -> byte
             del pending[:8 + size]
 
 
-def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0, modes: dict[str, int] | None = None) -> bytes:
-    """A tar of files at absolute paths, all with `mode` except those `modes` names."""
+def make_tar(files: dict[str, bytes], *, mode: int = 0o644, uid: int = 0) -> bytes:
+    """A tar of files at absolute paths, all with `mode`."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, content in files.items():
             info = tarfile.TarInfo(path.lstrip("/"))
             info.size, info.uid, info.gid, info.mtime = len(content), uid, uid, 0
-            info.mode = (modes or {}).get(path, mode)
+            info.mode = mode
             tar.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
 

@@ -521,6 +521,9 @@ def task_image_tag(environment: ImageRef, snapshot_hash: str, setup: list[str],
     return f"resq-task:{_hash(environment.tag, snapshot_hash, json.dumps(setup), *extra)}"
 
 
+_TASK_IMAGES: dict[str, ImageRef] = {}  # task images this process found or built, by tag
+
+
 def ensure_task_image(client: docker.DockerClient, environment: ImageRef, workspace: Path, snapshot_hash: str,
                       setup: list[str], *, uid: int = 1000, log=print, pip_requirements: Sequence[str] = (),
                       python_version: str = "3.11", install: Sequence[str] = ()) -> ImageRef:
@@ -614,9 +617,6 @@ def _tar_context(files: dict) -> io.BytesIO:
                 tar.addfile(info, io.BytesIO(content))
     buffer.seek(0)
     return buffer
-
-
-_TASK_IMAGES: dict[str, ImageRef] = {}  # task images this process found or built, by tag
 
 
 def _existing(client: docker.DockerClient, tag: str) -> ImageRef | None:
